@@ -1,0 +1,387 @@
+"""Run one simulation where it executes and write spikes, environment, timings and logs.
+
+Usage (from a run bundle directory, with ``PYTHONPATH=site``)::
+
+    python -m repro.harness run_spec.json OUTPUT_DIR
+
+The harness is the only repro code that runs at an execution site. It needs the standard
+library, numpy and pyNN (plus the backend's simulator) and nothing else of repro beyond the
+modules shipped beside it. It always runs in a process of its own, so a crash or a NEST
+abort cannot take the caller down and every run gets a fresh kernel.
+
+Outputs in ``OUTPUT_DIR``: ``spikes.npz`` (see :mod:`repro.spikefile`), ``environment.json``
+(see :mod:`repro.envinfo`), ``result.json`` (status, timings, warnings, error),
+``harness.log`` (everything the process printed, NEST's C++ output included) and, where the
+backend reports it, ``provenance.json`` (hardware provenance counters).
+Exit code: 0 on success, 1 when the run failed (outputs still written), 2 on a bad spec.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import sys
+import time
+import traceback
+import types
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from repro.envinfo import capture_manifest
+from repro.runspec import RunSpec
+from repro.spikefile import PopulationSpikes, write_spikes
+
+RESULT_FORMAT = "repro.run-result/1"
+
+#: Module names a classic script may import its simulator under; all are served the backend.
+CLASSIC_BACKEND_NAMES = (
+    "pyNN.spiNNaker",
+    "spynnaker8",
+    "spynnaker.pyNN",
+    "pyNN.nest",
+    "pyNN.neuron",
+    "pyNN.brian2",
+)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _redirect_output(log_path: Path) -> None:
+    """Send fd 1 and 2 (Python and C++ output alike) to the log file."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def _load_script(path: Path, name: str) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load network script {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def simulator_facts(sim: types.ModuleType) -> dict[str, Any]:
+    """Facts about the live simulator kernel (version, threads, processes, resolution).
+
+    Backends other than NEST may provide ``repro_simulator_info()`` returning such a dict.
+    """
+    provider = getattr(sim, "repro_simulator_info", None)
+    if callable(provider):
+        return dict(provider())
+    facts: dict[str, Any] = {"pynn_backend": sim.__name__}
+    try:
+        import nest
+
+        status = nest.GetKernelStatus()
+        build = nest.build_info if hasattr(nest, "build_info") else {}
+        facts.update(
+            name="NEST",
+            version=build.get("version", ""),
+            threads=int(status["local_num_threads"]),
+            virtual_processes=int(status["total_num_virtual_procs"]),
+            mpi_processes=int(status["num_processes"]),
+            resolution_ms=float(status["resolution"]),
+            rng_type=str(status.get("rng_type", "")),
+            rng_seed=int(status.get("rng_seed", -1)),
+            build={k: build[k] for k in ("built", "have_mpi", "have_gsl", "threads_model",
+                                         "have_threads", "hostcpu") if k in build},
+        )
+    except Exception as exc:  # the backend is not NEST, or its kernel is gone
+        facts["error"] = f"{type(exc).__name__}: {exc}"
+    return facts
+
+
+class ClassicScriptSupport:
+    """Serve a classic PyNN script the chosen backend and harvest what it recorded.
+
+    Every module name in ``CLASSIC_BACKEND_NAMES`` is mapped to one shim module that
+    delegates to the backend, accepts sPyNNaker-only extras with one warning each, fixes the
+    seed and thread count, and records every population on which ``record`` asked for spikes.
+    """
+
+    def __init__(self, backend: types.ModuleType, spec: RunSpec, notes: list[str]) -> None:
+        self.backend = backend
+        self.spec = spec
+        self.notes = notes
+        self.recorded: list[Any] = []
+        self.collected: dict[int, list[list[np.ndarray]]] = {}
+        self.warned: set[str] = set()
+        self.t_stop = 0.0
+        self.ended = False
+        self.shim = self._make_shim()
+
+    def warn_once(self, key: str, message: str) -> None:
+        """Record a warning the first time ``key`` is seen."""
+        if key not in self.warned:
+            self.warned.add(key)
+            self.notes.append(message)
+            warnings.warn(message, stacklevel=3)
+
+    def install(self) -> None:
+        """Make every classic backend name import the shim."""
+        import pyNN
+
+        for name in CLASSIC_BACKEND_NAMES:
+            sys.modules[name] = self.shim
+            head, _, tail = name.rpartition(".")
+            if head == "pyNN":
+                setattr(pyNN, tail, self.shim)
+        _silence_plotting()
+
+    def _make_shim(self) -> types.ModuleType:
+        support = self
+        backend = self.backend
+        shim = types.ModuleType(backend.__name__ + "[repro]")
+        shim.__dict__.update({k: v for k, v in vars(backend).items() if not k.startswith("__")})
+
+        def setup(*args: Any, **kwargs: Any) -> Any:
+            kwargs["threads"] = support.spec.threads
+            kwargs["rng_seed"] = support.spec.seed
+            for extra in ("n_boards_required", "n_chips_required", "time_scale_factor",
+                          "database_socket_addresses"):
+                if extra in kwargs:
+                    kwargs.pop(extra)
+                    support.warn_once(f"setup.{extra}",
+                                      f"setup({extra}=...) has no meaning on {backend.__name__}; "
+                                      "ignored")
+            return backend.setup(*args, **kwargs)
+
+        def set_number_of_neurons_per_core(*_args: Any, **_kwargs: Any) -> None:
+            support.warn_once("neurons_per_core",
+                              "set_number_of_neurons_per_core() is sPyNNaker-specific; ignored on "
+                              f"{backend.__name__}")
+
+        base_population = backend.Population
+
+        class Population(base_population):  # type: ignore[misc, valid-type]
+            def __init__(self, *args: Any, additional_parameters: Any = None, **kwargs: Any):
+                if additional_parameters:
+                    keys = ", ".join(sorted(additional_parameters))
+                    support.warn_once(f"additional_parameters.{keys}",
+                                      f"additional_parameters ({keys}) are sPyNNaker-specific; "
+                                      f"ignored on {backend.__name__}")
+                super().__init__(*args, **kwargs)
+
+            def record(self, variables: Any, *args: Any, **kwargs: Any) -> Any:
+                wanted = [variables] if isinstance(variables, str) else list(variables or [])
+                if ("spikes" in wanted or "all" in wanted) and self not in support.recorded:
+                    support.recorded.append(self)
+                return super().record(variables, *args, **kwargs)
+
+        def run(duration: float, *args: Any, **kwargs: Any) -> Any:
+            result = backend.run(duration, *args, **kwargs)
+            support.t_stop = float(backend.get_current_time())
+            return result
+
+        def reset(*args: Any, **kwargs: Any) -> Any:
+            support.harvest()
+            return backend.reset(*args, **kwargs)
+
+        def end(*args: Any, **kwargs: Any) -> Any:
+            support.harvest()
+            support.ended = True
+            return backend.end(*args, **kwargs)
+
+        shim.setup = setup
+        shim.set_number_of_neurons_per_core = set_number_of_neurons_per_core
+        shim.Population = Population
+        shim.run = run
+        shim.run_for = run
+        shim.reset = reset
+        shim.end = end
+        return shim
+
+    def harvest(self) -> None:
+        """Collect the spikes of every recorded population since the last harvest."""
+        for pop in self.recorded:
+            block = pop.get_data("spikes", clear=True)
+            trains: list[np.ndarray] | None = None
+            for segment in block.segments:
+                current = [np.asarray(st.rescale("ms").magnitude) for st in segment.spiketrains]
+                trains = current if trains is None else [
+                    np.concatenate([a, b]) for a, b in zip(trains, current, strict=True)]
+            if trains is not None:
+                self.collected.setdefault(id(pop), []).append(trains)
+
+    def populations(self) -> list[PopulationSpikes]:
+        """Everything harvested, one entry per recorded population."""
+        out = []
+        used: set[str] = set()
+        for index, pop in enumerate(self.recorded):
+            chunks = self.collected.get(id(pop), [])
+            trains = [np.concatenate(parts) if parts else np.zeros(0)
+                      for parts in zip(*chunks, strict=True)] if chunks else [
+                np.zeros(0) for _ in range(pop.size)]
+            name = pop.label or f"population{index}"
+            while name in used:
+                name = f"{name}_{index}"
+            used.add(name)
+            out.append(PopulationSpikes.from_trains(
+                name, trains, celltype=pop.celltype.__class__.__name__, t_start=0.0,
+                t_stop=self.t_stop))
+        return out
+
+
+def _silence_plotting() -> None:
+    """Plotting calls in classic scripts must not block or need a display."""
+    os.environ["MPLBACKEND"] = "Agg"
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=True)
+        import matplotlib.pyplot as plt
+
+        plt.show = lambda *a, **k: None
+    except ImportError:
+        pass
+
+
+def install_nestml_modules(spec: RunSpec, bundle_dir: Path) -> list[str]:
+    """Install pre-built NESTML extension modules into NEST; return their names."""
+    if not spec.nestml_modules:
+        return []
+    import nest
+
+    names = []
+    for module in spec.nestml_modules:
+        library = (bundle_dir / module["path"]).resolve()
+        os.environ["LD_LIBRARY_PATH"] = f"{library.parent}:{os.environ.get('LD_LIBRARY_PATH', '')}"
+        nest.Install(str(library))
+        names.append(module["name"])
+    return names
+
+
+def _run_build_mode(sim: types.ModuleType, spec: RunSpec, script: types.ModuleType,
+                    timings: dict[str, float]) -> list[PopulationSpikes]:
+    build = getattr(script, "build", None)
+    if not callable(build):
+        raise AttributeError(f"{spec.script} defines no build(sim, params, seed) function")
+    sim.setup(timestep=spec.timestep_ms, threads=spec.threads, rng_seed=spec.seed)
+    t0 = time.perf_counter()
+    returned = build(sim, dict(spec.params), spec.seed)
+    populations = dict(returned) if isinstance(returned, dict) else {
+        p.label: p for p in returned}
+    wanted = spec.record or list(populations)
+    missing = [name for name in wanted if name not in populations]
+    if missing:
+        raise KeyError(f"build() returned no population named {missing}; "
+                       f"it returned {sorted(populations)}")
+    for name in wanted:
+        populations[name].record("spikes")
+    timings["build_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sim.run(spec.duration_ms)
+    timings["simulate_s"] = time.perf_counter() - t0
+    t_stop = float(sim.get_current_time())
+    result = []
+    for name in wanted:
+        pop = populations[name]
+        segment = pop.get_data("spikes").segments[-1]
+        trains = [np.asarray(st.rescale("ms").magnitude) for st in segment.spiketrains]
+        result.append(PopulationSpikes.from_trains(
+            name, trains, celltype=pop.celltype.__class__.__name__, t_start=0.0, t_stop=t_stop))
+    return result
+
+
+def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
+    """Run ``spec`` and write all outputs into ``out_dir``; return the exit code."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, Any] = {"start_time": _now()}
+    notes: list[str] = []
+    result: dict[str, Any] = {"format": RESULT_FORMAT, "status": "failed", "notes": notes,
+                              "mode": spec.mode, "backend": spec.backend, "seed": spec.seed}
+    sim: types.ModuleType | None = None
+    facts: dict[str, Any] = {}
+    wall0 = time.perf_counter()
+    try:
+        warnings.simplefilter("default")
+        t0 = time.perf_counter()
+        sim = importlib.import_module(spec.backend_module)
+        timings["import_s"] = time.perf_counter() - t0
+        result["nestml_modules"] = install_nestml_modules(spec, bundle_dir)
+        script_path = bundle_dir / spec.script
+        if spec.mode == "build":
+            script = _load_script(script_path, "repro_network")
+            populations = _run_build_mode(sim, spec, script, timings)
+        elif spec.mode == "script":
+            support = ClassicScriptSupport(sim, spec, notes)
+            support.install()
+            t0 = time.perf_counter()
+            sys.argv = [str(script_path)]
+            _load_script(script_path, "__main__")
+            if not support.ended:
+                support.harvest()
+            timings["simulate_s"] = time.perf_counter() - t0
+            populations = support.populations()
+            if not populations:
+                raise RuntimeError(f"{spec.script} recorded no spikes: call "
+                                   "Population.record('spikes') on what should be compared")
+        else:
+            raise ValueError(f"unknown run mode {spec.mode!r}")
+        facts = simulator_facts(sim)
+        t0 = time.perf_counter()
+        write_spikes(out_dir / "spikes.npz", populations)
+        timings["write_s"] = time.perf_counter() - t0
+        result["populations"] = [
+            {"name": p.name, "size": p.size, "celltype": p.celltype, "n_spikes": p.n_spikes,
+             "t_start": p.t_start, "t_stop": p.t_stop} for p in populations]
+        result["status"] = "completed"
+        provider = getattr(sim, "repro_hardware_provenance", None)
+        if callable(provider):
+            (out_dir / "provenance.json").write_text(json.dumps(provider(), indent=1,
+                                                                sort_keys=True))
+    except BaseException as exc:  # noqa: BLE001 - every failure is recorded, then reported
+        result["error"] = {"type": type(exc).__name__, "message": str(exc),
+                           "traceback": traceback.format_exc()}
+        traceback.print_exc()
+        if sim is not None and not facts:
+            facts = simulator_facts(sim)
+    timings["end_time"] = _now()
+    timings["wall_s"] = time.perf_counter() - wall0
+    result["timings"] = timings
+    manifest = capture_manifest(site=spec.site, simulator=facts)
+    (out_dir / "environment.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    (out_dir / "result.json").write_text(json.dumps(result, indent=1, sort_keys=True))
+    return 0 if result["status"] == "completed" else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry: ``python -m repro.harness SPEC OUTPUT_DIR``."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print("usage: python -m repro.harness RUN_SPEC.json OUTPUT_DIR", file=sys.stderr)
+        return 2
+    spec_path = Path(args[0]).resolve()
+    out_dir = Path(args[1]).resolve()
+    try:
+        spec = RunSpec.read(spec_path)
+    except (OSError, ValueError, TypeError) as exc:
+        print(f"repro.harness: bad run spec {spec_path}: {exc}", file=sys.stderr)
+        return 2
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _redirect_output(out_dir / "harness.log")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    sys.path.insert(0, str((spec_path.parent / Path(spec.script).parent).resolve()))
+    code = run(spec, spec_path.parent, out_dir)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # NEST's atexit hooks can abort on a broken kernel; the outputs are already on disk.
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+"""Target kinds, one module each; looked up by the ``kind`` of a target's TOML table."""
+
+from __future__ import annotations
+
+import importlib
+
+from repro.targets.base import Target
+
+#: kind -> "module:Class". Modules are imported only when a target of that kind is used.
+TARGET_KINDS: dict[str, str] = {
+    "local": "repro.targets.local:LocalTarget",
+}
+
+
+def target_class(kind: str) -> type[Target]:
+    """Return the Target subclass for ``kind``.
+
+    Raises
+    ------
+    KeyError
+        If no target kind of that name exists.
+    """
+    module_name, _, class_name = TARGET_KINDS[kind].partition(":")
+    return getattr(importlib.import_module(module_name), class_name)

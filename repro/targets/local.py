@@ -1,0 +1,112 @@
+"""The embedded default target: NEST in this machine's Python, one harness process per run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, ClassVar
+
+from repro.errors import TargetError
+from repro.targets.base import (
+    HARNESS_OUTPUTS,
+    PROVENANCE_OUTPUT,
+    JobHandle,
+    JobState,
+    JobStatus,
+    RunBundle,
+    Target,
+)
+
+
+class LocalTarget(Target):
+    """Run the harness in a child process of this Python interpreter.
+
+    Options: ``threads`` (NEST threads, default 1), ``timestep`` (ms, default 0.1),
+    ``parallel`` (runs at once, default 1), ``python`` (interpreter, default this one).
+    """
+
+    kind: ClassVar[str] = "local"
+    backend: ClassVar[str] = "nest"
+    option_types = {**Target.option_types, "python": (str, "")}
+    run_neutral_options = Target.run_neutral_options | {"python"}
+
+    def __init__(self, name: str, options: dict[str, Any]) -> None:
+        super().__init__(name, options)
+        self._processes: dict[str, subprocess.Popen] = {}
+        self._probed: dict[str, Any] | None = None
+
+    @property
+    def python(self) -> str:
+        """Interpreter that runs the harness."""
+        return str(self.options.get("python") or sys.executable)
+
+    def probe_environment(self) -> dict[str, Any]:
+        """Manifest of the harness interpreter, captured in a child process of it."""
+        if self._probed is None:
+            from repro.bundle import site_package_root
+
+            env = {**os.environ, "PYTHONPATH": str(site_package_root().parent)}
+            completed = subprocess.run(
+                [self.python, "-m", "repro.envinfo", self.site],
+                capture_output=True, text=True, env=env, check=False)
+            if completed.returncode != 0:
+                raise TargetError(f"target {self.name!r}: cannot probe the environment of "
+                                  f"{self.python}: {completed.stderr.strip()[-500:]}")
+            self._probed = json.loads(completed.stdout)
+        return self._probed
+
+    def submit(self, bundle: RunBundle) -> JobHandle:
+        """Start the harness for ``bundle`` in a new process group."""
+        env = {**os.environ, **bundle.harness_env()}
+        log = (bundle.directory / "launcher.log").open("wb")
+        try:
+            process = subprocess.Popen(
+                bundle.harness_argv(python=self.python), cwd=bundle.directory, env=env,
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        finally:
+            log.close()
+        job_id = str(process.pid)
+        self._processes[job_id] = process
+        return JobHandle(target=self.name, job_id=job_id,
+                         info={"executor": "local process", "pid": process.pid},
+                         state={"bundle": str(bundle.directory)})
+
+    def status(self, handle: JobHandle) -> JobStatus:
+        """Poll the child process."""
+        process = self._processes[handle.job_id]
+        code = process.poll()
+        if code is None:
+            return JobStatus(JobState.RUNNING)
+        if code == 0:
+            return JobStatus(JobState.DONE)
+        if code < 0:
+            return JobStatus(JobState.FAILED, f"harness killed by signal {-code}")
+        return JobStatus(JobState.FAILED, f"harness exited with code {code}")
+
+    def fetch(self, handle: JobHandle, dest: Path) -> None:
+        """Copy the harness outputs (whatever exists of them) into ``dest``."""
+        output = Path(handle.state["bundle"]) / RunBundle.OUTPUT_DIR
+        dest.mkdir(parents=True, exist_ok=True)
+        for name in (*HARNESS_OUTPUTS, PROVENANCE_OUTPUT):
+            if (output / name).is_file():
+                shutil.copy2(output / name, dest / name)
+        launcher = Path(handle.state["bundle"]) / "launcher.log"
+        if launcher.is_file() and launcher.stat().st_size:
+            shutil.copy2(launcher, dest / "launcher.log")
+
+    def cancel(self, handle: JobHandle) -> None:
+        """Terminate the harness process group."""
+        process = self._processes.get(handle.job_id)
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
