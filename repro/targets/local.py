@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -21,6 +22,24 @@ from repro.targets.base import (
     RunBundle,
     Target,
 )
+
+
+def probe_cache_path(python: str) -> Path | None:
+    """Cache file for the environment probe of ``python``, or None if it cannot be keyed.
+
+    Only this interpreter can be keyed cheaply: the key covers its path, version and the
+    modification times of every package directory on its ``sys.path``.
+    """
+    if Path(python).resolve() != Path(sys.executable).resolve():
+        return None
+    stamps = [sys.executable, sys.version]
+    for entry in sys.path:
+        path = Path(entry or ".")
+        if path.is_dir() and ("site-packages" in path.parts or "dist-packages" in path.parts):
+            stamps.append(f"{path}:{path.stat().st_mtime_ns}")
+    key = hashlib.sha256("\n".join(stamps).encode()).hexdigest()[:24]
+    base = Path(os.environ.get("REPRO_CACHE_DIR") or Path.home() / ".cache" / "repro")
+    return base / "env-probe" / f"{key}.json"
 
 
 class LocalTarget(Target):
@@ -46,8 +65,16 @@ class LocalTarget(Target):
         return str(self.options.get("python") or sys.executable)
 
     def probe_environment(self) -> dict[str, Any]:
-        """Manifest of the harness interpreter, captured in a child process of it."""
+        """Manifest of the harness interpreter, captured in a child process of it.
+
+        The probe is cached on disk, keyed on the interpreter and the modification times of
+        its package directories, so an install or uninstall invalidates it.
+        """
         if self._probed is None:
+            cache = probe_cache_path(self.python)
+            if cache is not None and cache.is_file():
+                self._probed = json.loads(cache.read_text())
+                return self._probed
             from repro.bundle import site_package_root
 
             env = {**os.environ, "PYTHONPATH": str(site_package_root().parent)}
@@ -58,6 +85,11 @@ class LocalTarget(Target):
                 raise TargetError(f"target {self.name!r}: cannot probe the environment of "
                                   f"{self.python}: {completed.stderr.strip()[-500:]}")
             self._probed = json.loads(completed.stdout)
+            if cache is not None:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(completed.stdout)
+                os.replace(tmp, cache)
         return self._probed
 
     def submit(self, bundle: RunBundle) -> JobHandle:

@@ -1,0 +1,84 @@
+"""The ``repro`` command: one entry point, one module per group of subcommands.
+
+Every module ``repro/cli/<name>.py`` that defines ``register(app)`` is discovered and asked to
+add its commands, so a new command group needs no edit here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+
+import typer
+
+from repro import __version__
+from repro.cli.common import err_console, report_error
+from repro.errors import ReproError
+
+app = typer.Typer(
+    name="repro",
+    help=(
+        "Run one spiking-network experiment on several targets, record every run as a "
+        "validated RO-Crate, and compare the results with seed-aware statistics.\n\n"
+        "Typical session:\n\n"
+        "  repro run experiments/balanced_random        # local NEST, the experiment's seeds\n\n"
+        "  repro crates ls                              # what the store holds\n\n"
+        "  repro verify crates/runs/<exp>/<run-id>      # recompute every checksum"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"repro {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Root options."""
+
+
+def _discover() -> None:
+    package = sys.modules[__name__]
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        if info.name == "common":
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if callable(register):
+            register(app)
+
+
+_discover()
+
+
+def main() -> None:
+    """Console entry point: run the app, turning repro errors into one clear line."""
+    try:
+        app(standalone_mode=False)
+    except ReproError as exc:
+        report_error(exc)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("interrupted: submitted runs were cancelled; no partial crate kept")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

@@ -1,0 +1,124 @@
+"""``repro run``: dispatch an experiment (or a classic PyNN script) to its targets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from repro.cli.common import (
+    STORE_OPTION,
+    console,
+    err_console,
+    open_store,
+    parse_list,
+    parse_seeds,
+    print_json,
+)
+from repro.dispatch import RunOutcome, run_experiment
+from repro.errors import InputError, RunFailed
+from repro.experiment import load_experiment, script_experiment
+from repro.targetconfig import resolve_targets
+
+
+def run(
+    experiment: Path | None = typer.Argument(
+        None, help="Experiment directory or experiment.toml.", show_default=False),
+    targets: str | None = typer.Option(
+        None, "--targets", "-t",
+        help="Comma-separated target names (default: the experiment's 'targets'). Targets come "
+             "from the experiment's [targets.*] tables, ./targets.toml, or the built-ins "
+             "'local' and 'spinnaker_emulator'."),
+    seeds: str | None = typer.Option(
+        None, "--seeds", "-s", help="Seeds, e.g. 1,2,3 or 1-5 (default: the experiment's)."),
+    script: Path | None = typer.Option(
+        None, "--script", help="Run an unmodified classic PyNN script instead of an experiment "
+                               "(import pyNN.<backend> as sim ... sim.run ... sim.end())."),
+    force: bool = typer.Option(False, "--force", help="Rerun even when a cached run exists."),
+    as_json: bool = typer.Option(False, "--json", help="Print the outcomes as JSON."),
+    store: Path | None = STORE_OPTION,
+) -> None:
+    """Run an experiment on every target for every seed and record one crate per run.
+
+    A run whose run key (model hash + target + seed + environment) is already in the store is
+    reused and reported as "cached"; --force reruns it. Every run, failed ones included, is
+    recorded as a Process Run Crate under crates/runs/<experiment>/<run-id>/.
+
+    Examples:
+
+      repro run experiments/balanced_random
+
+      repro run experiments/balanced_random --targets local,spinnaker_emulator --seeds 1-5
+
+      repro run --script my_spinnaker_example.py --targets local
+    """
+    if (experiment is None) == (script is None):
+        raise InputError("give either an EXPERIMENT or --script FILE.py (not both)",
+                         field="EXPERIMENT")
+    seed_list = parse_seeds(seeds)
+    exp = (load_experiment(experiment) if experiment is not None
+           else script_experiment(script, seed_list))
+    chosen = resolve_targets(parse_list(targets) or exp.targets, exp)
+    run_seeds = seed_list or exp.seeds
+    run_store = open_store(store)
+    outcomes = _run_with_progress(exp.name, chosen, run_seeds, run_store, force,
+                                  lambda progress: run_experiment(
+                                      exp, chosen, run_seeds, run_store, force=force,
+                                      progress=progress))
+    if as_json:
+        print_json([{**o.record.to_dict(), "cached": o.cached, "notes": o.notes}
+                    for o in outcomes])
+    else:
+        _print_table(outcomes, run_store.root)
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        first = failed[0]
+        reason = first.record.extra.get("error") or "see its harness.log"
+        raise RunFailed(f"{len(failed)} of {len(outcomes)} runs failed; first: {first.target} "
+                        f"seed {first.seed}: {reason} (crate: "
+                        f"{run_store.root / first.record.crate_path})")
+
+
+def _run_with_progress(name, chosen, seeds, store, force, call) -> list[RunOutcome]:
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("{task.fields[last]}"))
+    with Progress(*columns, console=err_console, transient=False,
+                  disable=not err_console.is_terminal) as bar:
+        task = bar.add_task(f"{name}", total=None, last="")
+
+        def progress(event: str, **info) -> None:
+            if event == "planned":
+                bar.update(task, total=info["total"])
+            elif event == "submitted":
+                bar.update(task, last=f"running {info['target']} seed {info['seed']}")
+            elif event in ("cached", "finished"):
+                word = "cached" if event == "cached" else info.get("status", "")
+                bar.update(task, advance=1, last=f"{info['target']} seed {info['seed']}: {word}")
+            if not err_console.is_terminal and event in ("cached", "finished"):
+                word = "cached" if event == "cached" else info.get("status", "")
+                err_console.print(f"{info['target']} seed {info['seed']}: {word}",
+                                  highlight=False)
+
+        return call(progress)
+
+
+def _print_table(outcomes: list[RunOutcome], root: Path) -> None:
+    table = Table(title="runs", show_lines=False)
+    for column in ("target", "seed", "status", "run id", "crate"):
+        table.add_column(column, overflow="fold")
+    for outcome in outcomes:
+        status = "cached" if outcome.cached else outcome.record.status
+        style = {"failed": "red", "cached": "cyan"}.get(status, "green")
+        table.add_row(outcome.target, str(outcome.seed), f"[{style}]{status}[/]",
+                      outcome.record.run_id, str(root / outcome.record.crate_path))
+    console.print(table)
+    for outcome in outcomes:
+        for note in outcome.notes:
+            console.print(f"note: {note}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``repro run``."""
+    app.command()(run)

@@ -1,0 +1,1 @@
+"""Comparison layer: activity statistics, distances between runs, and seed-aware verdicts."""

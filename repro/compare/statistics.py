@@ -1,0 +1,396 @@
+"""Activity statistics of one population in one run: a vectorised path and the Elephant reference.
+
+Every function here is pure (arrays in, arrays out; no I/O, no printing). Two implementations
+compute the same :class:`PopulationStatistics`:
+
+* :func:`population_statistics` works on the flat arrays ``(neuron_ids, times)`` sorted by
+  neuron, then time (the CSR order of a spike file) with ``numpy.bincount`` and friends;
+* :func:`population_statistics_elephant` loops over one ``neo.SpikeTrain`` per neuron and calls
+  Elephant (``mean_firing_rate``, ``isi``, ``cv``, ``lv``, ``fanofactor``, ``BinnedSpikeTrain``,
+  ``correlation_coefficient``, ``time_histogram``). It is the reference the fast path is
+  property-tested against.
+
+Conventions shared by both paths (all times in ms):
+
+* the analysis window is ``[t_start + transient, t_stop]``, both ends included;
+* binning follows Elephant's ``BinnedSpikeTrain``: bin ``floor((t - t0) * (1 / width))`` with
+  values within 1e-8 below an integer moved up, spikes beyond the last complete bin dropped;
+* CV, LV and Fano factor are computed for *active* neurons (at least ``min_spikes`` spikes in
+  the window) and are NaN elsewhere; the excluded fraction is reported;
+* pairwise correlations use a seeded sample of up to ``corr_max_neurons`` active neurons.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+#: Elephant's tolerance for spikes just below a bin edge (``BinnedSpikeTrain(tolerance=)``).
+BIN_TOLERANCE = 1e-8
+
+
+@dataclass(frozen=True)
+class StatisticsConfig:
+    """How statistics are computed (part of the tolerance profile).
+
+    Attributes
+    ----------
+    transient_ms : float
+        Time discarded at the start of each run.
+    min_spikes : int
+        Spikes a neuron needs in the window to count as active (CV, LV, Fano, correlation).
+        At least 3, since LV needs two intervals.
+    fano_window_ms : float
+        Window for the spike counts of the Fano factor.
+    corr_bin_ms : float
+        Bin width of the counts correlated pairwise.
+    corr_max_neurons : int
+        Largest sample of active neurons whose pairwise correlations are computed.
+    corr_sample_seed : int
+        Seed of the neuron sample (the same seed picks the same neurons in every run).
+    pop_rate_bin_ms : float
+        Bin width of the population rate histogram.
+    """
+
+    transient_ms: float = 200.0
+    min_spikes: int = 10
+    fano_window_ms: float = 100.0
+    corr_bin_ms: float = 2.0
+    corr_max_neurons: int = 200
+    corr_sample_seed: int = 12345
+    pop_rate_bin_ms: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.transient_ms < 0:
+            raise ValueError(f"transient_ms must be >= 0, got {self.transient_ms}")
+        if self.min_spikes < 3:
+            raise ValueError(f"min_spikes must be >= 3 (LV needs two intervals), "
+                             f"got {self.min_spikes}")
+        for name in ("fano_window_ms", "corr_bin_ms", "pop_rate_bin_ms"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.corr_max_neurons < 2:
+            raise ValueError(f"corr_max_neurons must be >= 2, got {self.corr_max_neurons}")
+
+    def as_dict(self) -> dict[str, float | int]:
+        """Plain dict of the settings (for records)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class PopulationStatistics:
+    """Statistics of one population in one run.
+
+    Attributes
+    ----------
+    rate : numpy.ndarray
+        Firing rate of every neuron in spikes/s, shape ``(size,)``.
+    cv, lv, fano : numpy.ndarray
+        CV of ISIs, local variation and Fano factor per neuron, shape ``(size,)``, NaN for
+        neurons that are not active.
+    active : numpy.ndarray
+        Boolean mask of active neurons, shape ``(size,)``.
+    corr_neurons : numpy.ndarray
+        Sorted indices of the sampled active neurons.
+    corr : numpy.ndarray
+        Pearson correlations of all sampled pairs (upper triangle, row-major).
+    pop_rate : numpy.ndarray
+        Population rate in spikes/s per neuron, one value per bin.
+    """
+
+    rate: np.ndarray
+    cv: np.ndarray
+    lv: np.ndarray
+    fano: np.ndarray
+    active: np.ndarray
+    corr_neurons: np.ndarray
+    corr: np.ndarray
+    pop_rate: np.ndarray
+
+    @property
+    def excluded_fraction(self) -> float:
+        """Fraction of neurons with fewer than ``min_spikes`` spikes (NaN for no neurons)."""
+        return float(1.0 - self.active.mean()) if self.active.size else float("nan")
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+def analysis_window(t_start: float, t_stop: float, transient_ms: float) -> tuple[float, float]:
+    """Window ``(t0, t1)`` analysed after the transient.
+
+    Raises
+    ------
+    ValueError
+        If the transient leaves nothing to analyse.
+    """
+    t0 = float(t_start) + float(transient_ms)
+    if not t0 < t_stop:
+        raise ValueError(f"transient_ms={transient_ms} leaves nothing of the recording "
+                         f"[{t_start}, {t_stop}] ms to analyse")
+    return t0, float(t_stop)
+
+
+def n_bins(t0: float, t1: float, width: float) -> int:
+    """Number of complete bins of ``width`` in ``[t0, t1]`` (Elephant's rounding rule)."""
+    value = (t1 - t0) / width
+    if value % 1 >= 1 - BIN_TOLERANCE:
+        value += 0.5
+    return int(value)
+
+
+def bin_indices(times: np.ndarray, t0: float, width: float) -> np.ndarray:
+    """Bin index of each time, Elephant's rule (``times`` must be ``>= t0``)."""
+    scaled = (np.asarray(times, dtype=np.float64) - t0) * (1.0 / width)
+    scaled[scaled % 1 >= 1 - BIN_TOLERANCE] += 0.5
+    return scaled.astype(np.int64)
+
+
+def correlation_sample(active: np.ndarray, max_neurons: int, seed: int) -> np.ndarray:
+    """Sorted indices of up to ``max_neurons`` active neurons drawn with ``seed``.
+
+    Parameters
+    ----------
+    active : numpy.ndarray
+        Boolean mask of active neurons.
+    max_neurons : int
+        Sample size limit; all active neurons are taken when there are fewer.
+    seed : int
+        Seed of ``numpy.random.default_rng``.
+    """
+    candidates = np.flatnonzero(active)
+    if candidates.size <= max_neurons:
+        return candidates
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(candidates, size=max_neurons, replace=False))
+
+
+def upper_triangle(matrix: np.ndarray) -> np.ndarray:
+    """Entries above the diagonal of a square matrix, row-major."""
+    rows, cols = np.triu_indices(matrix.shape[0], k=1)
+    return np.asarray(matrix)[rows, cols]
+
+
+# --------------------------------------------------------------------------- fast path
+
+
+def check_flat_sorted(neuron_ids: np.ndarray, times: np.ndarray, size: int) -> None:
+    """Check that flat arrays are sorted by neuron, then time, with ids in ``[0, size)``.
+
+    Raises
+    ------
+    ValueError
+        If lengths differ, an id is out of range or the order is wrong.
+    """
+    if neuron_ids.shape != times.shape or neuron_ids.ndim != 1:
+        raise ValueError("neuron_ids and times must be 1-d arrays of the same length")
+    if neuron_ids.size == 0:
+        return
+    if neuron_ids[0] < 0 or neuron_ids[-1] >= size:
+        raise ValueError(f"neuron_ids must lie in [0, {size})")
+    step = np.diff(neuron_ids)
+    if np.any(step < 0) or np.any((step == 0) & (np.diff(times) < 0)):
+        raise ValueError("neuron_ids and times must be sorted by neuron, then time")
+
+
+def window_mask(times: np.ndarray, t0: float, t1: float) -> np.ndarray:
+    """Boolean mask of times inside ``[t0, t1]``."""
+    return (times >= t0) & (times <= t1)
+
+
+def firing_rates(neuron_ids: np.ndarray, size: int, t0: float, t1: float) -> np.ndarray:
+    """Rate of every neuron in spikes/s from the ids of the spikes inside ``[t0, t1]``."""
+    counts = np.bincount(neuron_ids, minlength=size)[:size]
+    return counts / (t1 - t0) * 1000.0
+
+
+def isi_variability(neuron_ids: np.ndarray, times: np.ndarray, size: int,
+                    active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CV of ISIs and LV of every active neuron (NaN elsewhere).
+
+    Parameters
+    ----------
+    neuron_ids, times : numpy.ndarray
+        Flat spikes inside the window, sorted by neuron, then time.
+    size : int
+        Number of neurons.
+    active : numpy.ndarray
+        Boolean mask of neurons to evaluate (each with at least 3 spikes).
+
+    Returns
+    -------
+    cv, lv : numpy.ndarray
+        Shape ``(size,)``; CV is std/mean of ISIs (``ddof=0``), LV is
+        ``3 mean(((I[i+1] - I[i]) / (I[i+1] + I[i]))**2)``.
+    """
+    same = neuron_ids[1:] == neuron_ids[:-1]
+    intervals = np.diff(times)[same]
+    owner = neuron_ids[1:][same]
+    n_isi = np.bincount(owner, minlength=size).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.bincount(owner, weights=intervals, minlength=size) / n_isi
+        deviation = intervals - mean[owner]
+        std = np.sqrt(np.bincount(owner, weights=deviation * deviation, minlength=size) / n_isi)
+        cv = std / mean
+        pair = owner[1:] == owner[:-1]
+        first, second = intervals[:-1][pair], intervals[1:][pair]
+        local = ((second - first) / (second + first)) ** 2
+        lv = 3.0 * np.bincount(owner[1:][pair], weights=local, minlength=size) / (n_isi - 1)
+    return np.where(active, cv, np.nan), np.where(active, lv, np.nan)
+
+
+def window_counts(neuron_ids: np.ndarray, times: np.ndarray, size: int, t0: float, t1: float,
+                  width: float) -> np.ndarray:
+    """Spike counts per neuron and bin, shape ``(size, n_bins)`` (spikes inside ``[t0, t1]``)."""
+    bins = n_bins(t0, t1, width)
+    index = bin_indices(times, t0, width)
+    keep = index < bins
+    flat = neuron_ids[keep] * bins + index[keep]
+    return np.bincount(flat, minlength=size * bins)[: size * bins].reshape(size, bins)
+
+
+def fano_factors(counts: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """Fano factor (variance / mean of window counts) of each active neuron, NaN elsewhere."""
+    if counts.shape[1] == 0:
+        return np.full(counts.shape[0], np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fano = counts.var(axis=1) / counts.mean(axis=1)
+    return np.where(active, fano, np.nan)
+
+
+def pairwise_correlations(counts: np.ndarray) -> np.ndarray:
+    """Pearson correlations of the rows of a count matrix, upper triangle."""
+    if counts.shape[0] < 2:
+        return np.zeros(0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return upper_triangle(np.atleast_2d(np.corrcoef(counts.astype(np.float64))))
+
+
+def population_rate(times: np.ndarray, size: int, t0: float, t1: float,
+                    width: float) -> np.ndarray:
+    """Population rate in spikes/s per neuron for each bin of ``width`` in ``[t0, t1]``."""
+    bins = n_bins(t0, t1, width)
+    index = bin_indices(times, t0, width)
+    counts = np.bincount(index[index < bins], minlength=bins)[:bins]
+    if size == 0:
+        return np.full(bins, np.nan)
+    return counts / (size * width) * 1000.0
+
+
+def population_statistics_flat(neuron_ids: np.ndarray, times: np.ndarray, size: int,
+                               t_start: float, t_stop: float,
+                               config: StatisticsConfig) -> PopulationStatistics:
+    """All statistics of one population from flat arrays (the vectorised path).
+
+    Parameters
+    ----------
+    neuron_ids, times : numpy.ndarray
+        Neuron index (int) and time (ms) of every spike, sorted by neuron, then time.
+    size : int
+        Number of neurons (silent ones included).
+    t_start, t_stop : float
+        Recording window in ms.
+    config : StatisticsConfig
+        Settings.
+
+    Returns
+    -------
+    PopulationStatistics
+
+    Raises
+    ------
+    ValueError
+        If the arrays are not sorted flat arrays of ``size`` neurons or the transient is too
+        long.
+    """
+    neuron_ids = np.asarray(neuron_ids, dtype=np.int64)
+    times = np.asarray(times, dtype=np.float64)
+    check_flat_sorted(neuron_ids, times, size)
+    t0, t1 = analysis_window(t_start, t_stop, config.transient_ms)
+    keep = window_mask(times, t0, t1)
+    ids, ts = neuron_ids[keep], times[keep]
+    rate = firing_rates(ids, size, t0, t1)
+    active = np.bincount(ids, minlength=size)[:size] >= config.min_spikes
+    cv, lv = isi_variability(ids, ts, size, active)
+    fano = fano_factors(window_counts(ids, ts, size, t0, t1, config.fano_window_ms), active)
+    sample = correlation_sample(active, config.corr_max_neurons, config.corr_sample_seed)
+    rank = np.full(size, -1, dtype=np.int64)
+    rank[sample] = np.arange(sample.size)
+    in_sample = rank[ids] >= 0
+    counts = window_counts(rank[ids][in_sample], ts[in_sample], sample.size, t0, t1,
+                           config.corr_bin_ms)
+    return PopulationStatistics(
+        rate=rate, cv=cv, lv=lv, fano=fano, active=active, corr_neurons=sample,
+        corr=pairwise_correlations(counts),
+        pop_rate=population_rate(ts, size, t0, t1, config.pop_rate_bin_ms))
+
+
+def population_statistics(pop, config: StatisticsConfig) -> PopulationStatistics:
+    """All statistics of a :class:`repro.spikefile.PopulationSpikes` (vectorised path)."""
+    return population_statistics_flat(pop.neuron_ids(), pop.times, pop.size, pop.t_start,
+                                      pop.t_stop, config)
+
+
+# --------------------------------------------------------------------------- Elephant reference
+
+
+def population_statistics_elephant(pop, config: StatisticsConfig) -> PopulationStatistics:
+    """All statistics of a population with Elephant, one ``neo.SpikeTrain`` per neuron.
+
+    The reference implementation: slow (a Python loop over neurons) but written with
+    Elephant's own functions so the vectorised path can be tested against it.
+
+    Parameters
+    ----------
+    pop : repro.spikefile.PopulationSpikes
+        Spikes of one population.
+    config : StatisticsConfig
+        Settings.
+
+    Returns
+    -------
+    PopulationStatistics
+    """
+    import neo
+    import quantities as pq
+    from elephant.conversion import BinnedSpikeTrain
+    from elephant.spike_train_correlation import correlation_coefficient
+    from elephant.statistics import cv, fanofactor, isi, lv, mean_firing_rate, time_histogram
+
+    t0, t1 = analysis_window(pop.t_start, pop.t_stop, config.transient_ms)
+    trains = []
+    for i in range(pop.size):
+        times = pop.train(i)
+        trains.append(neo.SpikeTrain(times[window_mask(times, t0, t1)] * pq.ms,
+                                     t_start=t0 * pq.ms, t_stop=t1 * pq.ms))
+    nan = np.full(pop.size, np.nan)
+    rate = np.array([float(mean_firing_rate(st).rescale(pq.Hz).magnitude) for st in trains])
+    active = np.array([len(st) >= config.min_spikes for st in trains], dtype=bool)
+    cvs, lvs, fanos = nan.copy(), nan.copy(), nan.copy()
+    window = config.fano_window_ms * pq.ms
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore")
+        for i in np.flatnonzero(active):
+            intervals = isi(trains[i]).magnitude
+            cvs[i] = float(cv(intervals))
+            lvs[i] = float(lv(intervals))
+            if n_bins(t0, t1, config.fano_window_ms) > 0:
+                counts = BinnedSpikeTrain(trains[i], bin_size=window).to_array()[0]
+                spikes = trains[i].magnitude[: counts.sum()]
+                fanos[i] = float(fanofactor(np.split(spikes, np.cumsum(counts)[:-1])))
+        sample = correlation_sample(active, config.corr_max_neurons, config.corr_sample_seed)
+        corr = np.zeros(0)
+        if sample.size >= 2:
+            binned = BinnedSpikeTrain([trains[i] for i in sample],
+                                      bin_size=config.corr_bin_ms * pq.ms)
+            corr = upper_triangle(correlation_coefficient(binned))
+        if pop.size and n_bins(t0, t1, config.pop_rate_bin_ms) > 0:
+            histogram = time_histogram(trains, bin_size=config.pop_rate_bin_ms * pq.ms,
+                                       output="rate")
+            pop_rate = histogram.rescale(pq.Hz).magnitude.ravel()
+        else:
+            pop_rate = population_rate(np.zeros(0), pop.size, t0, t1, config.pop_rate_bin_ms)
+    return PopulationStatistics(rate=rate, cv=cvs, lv=lvs, fano=fanos, active=active,
+                                corr_neurons=sample, corr=corr, pop_rate=pop_rate)

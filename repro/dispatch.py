@@ -1,0 +1,232 @@
+"""Dispatch one experiment to every (target, seed): cache lookup, submit, track, fetch, record.
+
+Nothing here knows how a particular target works; everything goes through the
+:class:`~repro.targets.base.Target` interface.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from repro.bundle import build_bundle
+from repro.crate import RunFacts, write_run_crate
+from repro.envinfo import environment_digest
+from repro.experiment import Experiment
+from repro.model import model_hash, request_key, run_key
+from repro.runspec import RunSpec
+from repro.store import RunRecord, Store
+from repro.targets.base import JobHandle, JobState, JobStatus, RunBundle, Target
+
+#: Progress callback: ``progress(event, **info)`` with events
+#: ``planned`` (total=), ``cached`` / ``submitted`` / ``finished`` (target=, seed=, ...).
+Progress = Callable[..., None]
+
+POLL_START_S = 0.05
+POLL_MAX_S = 5.0
+
+
+@dataclass
+class RunOutcome:
+    """What happened to one (target, seed) pair."""
+
+    target: str
+    seed: int
+    record: RunRecord
+    cached: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True for a completed (or cached completed) run."""
+        return self.record.status == "completed"
+
+
+@dataclass
+class _Pending:
+    target: Target
+    seed: int
+    run_id: str
+    request_key: str
+    expected_digest: str | None
+    bundle: RunBundle | None = None
+    handle: JobHandle | None = None
+    submitted_at: float = 0.0
+    next_poll: float = 0.0
+    interval: float = POLL_START_S
+
+
+def new_run_id(target: str, seed: int) -> str:
+    """Sortable, unique run identifier: UTC time, target, seed, random suffix."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return f"{stamp}-{target}-s{seed}-{secrets.token_hex(3)}"
+
+
+def make_spec(experiment: Experiment, target: Target, seed: int, model: str) -> RunSpec:
+    """The run spec for one (target, seed) of an experiment."""
+    spec = RunSpec(
+        experiment=experiment.name, mode=experiment.mode, script=experiment.script.name,
+        backend=target.backend, seed=seed, params=dict(experiment.params),
+        duration_ms=experiment.duration_ms or 0.0, record=list(experiment.record),
+        model_hash=model)
+    return target.prepare(spec)
+
+
+def run_experiment(experiment: Experiment, targets: list[Target], seeds: list[int],
+                   store: Store, *, force: bool = False,
+                   progress: Progress | None = None) -> list[RunOutcome]:
+    """Run ``experiment`` on every target for every seed; return one outcome per pair.
+
+    Completed runs with an equal run key (or, for targets that cannot report their
+    environment in advance, an equal request key) are reused unless ``force``. A run that
+    fails still yields a complete crate with ``FailedActionStatus``. On Ctrl-C every
+    submitted run is cancelled and no partial crate is left.
+    """
+    notify = progress or (lambda *_a, **_k: None)
+    model = model_hash(experiment)
+    outcomes: list[RunOutcome] = []
+    queue: list[_Pending] = []
+    notify("planned", total=len(targets) * len(seeds))
+    for target in targets:
+        probed = target.probe_environment()
+        expected = environment_digest(probed) if probed else None
+        identity = target.identity()
+        for seed in seeds:
+            req = request_key(model, identity, seed)
+            if not force:
+                hit = (store.cached(run_key=run_key(model, identity, seed, expected))
+                       if expected else store.cached(request_key=req))
+                if hit is not None:
+                    outcomes.append(RunOutcome(target.name, seed, hit, cached=True))
+                    notify("cached", target=target.name, seed=seed, run_id=hit.run_id)
+                    continue
+            queue.append(_Pending(target, seed, new_run_id(target.name, seed), req, expected))
+    if queue:
+        outcomes.extend(_execute(experiment, queue, store, model, notify))
+    order = {(t.name, s): i for i, (t, s) in enumerate((t, s) for t in targets for s in seeds)}
+    return sorted(outcomes, key=lambda o: order[(o.target, o.seed)])
+
+
+def _execute(experiment: Experiment, queue: list[_Pending], store: Store, model: str,
+             notify: Progress) -> list[RunOutcome]:
+    scratch = store.scratch_dir()
+    waiting = list(queue)
+    running: list[_Pending] = []
+    outcomes: list[RunOutcome] = []
+    try:
+        while waiting or running:
+            for target in {id(p.target): p.target for p in waiting}.values():
+                busy = sum(1 for p in running if p.target is target)
+                free = target.max_concurrent - busy
+                batch = [p for p in waiting if p.target is target][:max(0, free)]
+                if batch:
+                    _submit(experiment, batch, scratch, model, notify)
+                    running.extend(batch)
+                    waiting = [p for p in waiting if p not in batch]
+            now = time.monotonic()
+            for pending in [p for p in running if p.next_poll <= now]:
+                status = _poll(pending)
+                if status.state.terminal:
+                    running.remove(pending)
+                    outcome = _collect(experiment, pending, status, store, model)
+                    outcomes.append(outcome)
+                    notify("finished", target=pending.target.name, seed=pending.seed,
+                           run_id=pending.run_id, status=outcome.record.status,
+                           message=status.message)
+            if running:
+                time.sleep(max(0.0, min(p.next_poll for p in running) - time.monotonic()))
+    except BaseException:
+        for pending in running:
+            if pending.handle is not None:
+                try:
+                    pending.target.cancel(pending.handle)
+                except Exception:  # noqa: BLE001 - best effort while interrupted
+                    pass
+        raise
+    finally:
+        for pending in queue:
+            shutil.rmtree(scratch / pending.run_id, ignore_errors=True)
+    return outcomes
+
+
+def _submit(experiment: Experiment, batch: list[_Pending], scratch: Path, model: str,
+            notify: Progress) -> None:
+    for pending in batch:
+        spec = make_spec(experiment, pending.target, pending.seed, model)
+        pending.bundle = build_bundle(scratch / pending.run_id / "bundle", spec,
+                                      experiment.directory, pending.run_id)
+    handles = batch[0].target.submit_many([p.bundle for p in batch if p.bundle])
+    for pending, handle in zip(batch, handles, strict=True):
+        pending.handle = handle
+        pending.submitted_at = time.monotonic()
+        pending.next_poll = pending.submitted_at + POLL_START_S
+        notify("submitted", target=pending.target.name, seed=pending.seed,
+               run_id=pending.run_id, job_id=handle.job_id)
+
+
+def _poll(pending: _Pending) -> JobStatus:
+    assert pending.handle is not None
+    try:
+        status = pending.target.status(pending.handle)
+    except Exception as exc:  # noqa: BLE001 - a target that cannot report is a failed run
+        status = JobStatus(JobState.FAILED, f"{type(exc).__name__}: {exc}")
+    pending.interval = min(POLL_MAX_S, pending.interval * 1.5)
+    pending.next_poll = time.monotonic() + pending.interval
+    return status
+
+
+def _collect(experiment: Experiment, pending: _Pending, status: JobStatus, store: Store,
+             model: str) -> RunOutcome:
+    assert pending.handle is not None and pending.bundle is not None
+    outputs = store.scratch_dir() / pending.run_id / "outputs"
+    outputs.mkdir(parents=True, exist_ok=True)
+    message = status.message
+    try:
+        pending.target.fetch(pending.handle, outputs)
+    except Exception as exc:  # noqa: BLE001 - recorded in the failed crate
+        message = f"{message}; fetching outputs failed: {type(exc).__name__}: {exc}".strip("; ")
+    manifest = _load_json(outputs / "environment.json")
+    digest = environment_digest(manifest) if manifest else "unknown"
+    identity = pending.target.identity()
+    notes = []
+    if pending.expected_digest and digest not in ("unknown", pending.expected_digest):
+        notes.append(f"the environment at {pending.target.name} changed while the run was "
+                     "queued; recorded the one the run saw")
+    facts = RunFacts(
+        run_id=pending.run_id, experiment=experiment.name, target=pending.target.name,
+        target_kind=pending.target.kind, site=pending.target.site, seed=pending.seed,
+        model_hash=model, run_key=run_key(model, identity, pending.seed, digest),
+        request_key=pending.request_key, env_digest=digest, target_identity=identity,
+        job=dict(pending.handle.info), params=dict(experiment.params), status_message=message)
+    dest = store.new_run_dir(experiment.name, pending.run_id)
+    write_run_crate(dest, outputs, pending.bundle.directory, facts)
+    result = _load_json(dest / "result.json") or {}
+    completed = result.get("status") == "completed" and (dest / "spikes.npz").is_file()
+    record = RunRecord(
+        run_id=pending.run_id, crate_path=str(dest.relative_to(store.root)),
+        experiment=experiment.name, model_hash=model, run_key=facts.run_key,
+        request_key=pending.request_key, env_digest=digest, target=pending.target.name,
+        target_kind=pending.target.kind, site=pending.target.site, seed=pending.seed,
+        status="completed" if completed else "failed",
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        wall_seconds=result.get("timings", {}).get("wall_s"),
+        extra={"job": {k: v for k, v in pending.handle.info.items()
+                       if isinstance(v, str | int | float)},
+               "error": (result.get("error") or {}).get("message") or (
+                   message if not completed else "")})
+    store.add(record)
+    return RunOutcome(pending.target.name, pending.seed, record, notes=notes)
+
+
+def _load_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
