@@ -280,7 +280,8 @@ def _build_run_metadata(root: Path, result: dict, manifest: dict, completed: boo
     for item in sorted((root / "network").iterdir()):
         if f"network/{item.name}" != spec["script"]:
             objects.append(add_file(crate, root, f"network/{item.name}"))
-    objects.append(add_file(crate, root, "run_spec.json", description="Run spec given to the harness"))
+    objects.append(add_file(crate, root, "run_spec.json",
+                            description="Run spec given to the harness"))
     objects.append(property_value(crate, "seed", "seed", facts.seed))
     for key in sorted(facts.params):
         objects.append(property_value(crate, f"param-{key}", key, facts.params[key]))

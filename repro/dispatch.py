@@ -6,6 +6,7 @@ Nothing here knows how a particular target works; everything goes through the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import shutil
@@ -145,10 +146,8 @@ def _execute(experiment: Experiment, queue: list[_Pending], store: Store, model:
     except BaseException:
         for pending in running:
             if pending.handle is not None:
-                try:
+                with contextlib.suppress(Exception):  # best effort while interrupted
                     pending.target.cancel(pending.handle)
-                except Exception:  # noqa: BLE001 - best effort while interrupted
-                    pass
         raise
     finally:
         for pending in queue:

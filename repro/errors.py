@@ -72,7 +72,7 @@ class IntegrityError(ReproError):
     exit_code = 1
 
 
-class RunFailed(ReproError):
+class RunFailedError(ReproError):
     """A simulation run failed; its failed crate has been recorded."""
 
     exit_code = 1

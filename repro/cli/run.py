@@ -18,7 +18,7 @@ from repro.cli.common import (
     print_json,
 )
 from repro.dispatch import RunOutcome, run_experiment
-from repro.errors import InputError, RunFailed
+from repro.errors import InputError, RunFailedError
 from repro.experiment import load_experiment, script_experiment
 from repro.targetconfig import resolve_targets
 
@@ -76,7 +76,7 @@ def run(
     if failed:
         first = failed[0]
         reason = first.record.extra.get("error") or "see its harness.log"
-        raise RunFailed(f"{len(failed)} of {len(outcomes)} runs failed; first: {first.target} "
+        raise RunFailedError(f"{len(failed)} of {len(outcomes)} runs failed; first: {first.target} "
                         f"seed {first.seed}: {reason} (crate: "
                         f"{run_store.root / first.record.crate_path})")
 
