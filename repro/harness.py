@@ -272,7 +272,14 @@ def _run_build_mode(sim: types.ModuleType, spec: RunSpec, script: types.ModuleTy
         raise AttributeError(f"{spec.script} defines no build(sim, params, seed) function")
     sim.setup(timestep=spec.timestep_ms, threads=spec.threads, rng_seed=spec.seed)
     t0 = time.perf_counter()
-    returned = build(sim, dict(spec.params), spec.seed)
+    try:
+        returned = build(sim, dict(spec.params), spec.seed)
+    except KeyError as exc:
+        key = exc.args[0] if exc.args else None
+        if isinstance(key, str) and key not in spec.params:
+            raise KeyError(f"build() in {spec.script} needs parameter {key!r}, which the "
+                           "experiment's [params] table does not define") from exc
+        raise
     populations = dict(returned) if isinstance(returned, dict) else {
         p.label: p for p in returned}
     wanted = spec.record or list(populations)

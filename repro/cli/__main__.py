@@ -1,0 +1,5 @@
+"""``python -m repro.cli`` is the ``repro`` command."""
+
+from repro.cli import main
+
+main()
