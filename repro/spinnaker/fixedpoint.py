@@ -124,7 +124,7 @@ def kdivui(a: int, n: int) -> int:
 
 
 def roundk(raw: int | np.ndarray, n: int) -> int | np.ndarray:
-    """spinn_common ``roundk``: drop the lowest ``n`` bits, rounding half up (returns the integer)."""
+    """spinn_common ``roundk``: drop the lowest ``n`` bits, rounding half up."""
     return (raw + (1 << (n - 1))) >> n
 
 

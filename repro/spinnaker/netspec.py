@@ -1,0 +1,122 @@
+"""The network the emulator simulates, in plain arrays: populations, projections, recording.
+
+The PyNN backend fills these in from the objects a script creates; the engine reads only
+them, so the numerics can be tested without PyNN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from repro.spinnaker.shifts import (
+    DEFAULT_RING_BUFFER_SIGMA,
+    DEFAULT_SPIKES_PER_SECOND,
+    ProjectionEstimate,
+)
+
+#: Cell types the emulator implements, by PyNN name.
+NEURON_MODELS = ("IF_curr_exp", "IF_cond_exp")
+SOURCE_MODELS = ("SpikeSourcePoisson", "SpikeSourceArray")
+EXCITATORY, INHIBITORY = 0, 1
+
+
+@dataclass
+class NeuronPopulation:
+    """A population of IF_curr_exp or IF_cond_exp neurons.
+
+    Attributes
+    ----------
+    params : dict
+        PyNN parameter name to per-neuron float array.
+    v_init : numpy.ndarray
+        Initial membrane potential (mV).
+    spikes_per_second, ring_buffer_sigma : float
+        sPyNNaker's planning parameters for the ring-buffer shifts.
+    max_expected_summed_weight : tuple of float or None
+        User override of the summed weight per synapse type (nA or uS).
+    """
+
+    label: str
+    size: int
+    model: str
+    params: dict[str, np.ndarray]
+    v_init: np.ndarray
+    spikes_per_second: float = DEFAULT_SPIKES_PER_SECOND
+    ring_buffer_sigma: float = DEFAULT_RING_BUFFER_SIGMA
+    max_expected_summed_weight: tuple[float, float] | None = None
+
+    @property
+    def conductance_based(self) -> bool:
+        """True for IF_cond_exp."""
+        return self.model == "IF_cond_exp"
+
+
+@dataclass
+class PoissonPopulation:
+    """A SpikeSourcePoisson population (rates in Hz, times in ms)."""
+
+    label: str
+    size: int
+    rate: np.ndarray
+    start: np.ndarray
+    duration: np.ndarray
+    model: str = "SpikeSourcePoisson"
+
+
+@dataclass
+class ArrayPopulation:
+    """A SpikeSourceArray population."""
+
+    label: str
+    size: int
+    spike_times: list[np.ndarray]
+    model: str = "SpikeSourceArray"
+
+
+Population = NeuronPopulation | PoissonPopulation | ArrayPopulation
+
+
+@dataclass
+class ProjectionSpec:
+    """One projection with its actual connections.
+
+    Attributes
+    ----------
+    pre, post : int
+        Indices of the pre- and post-population in the network's population list.
+    pre_index, post_index : numpy.ndarray
+        Neuron indices within those populations (views already resolved).
+    weight, delay : numpy.ndarray
+        Weights (nA or uS, PyNN sign convention) and delays (ms) per connection.
+    synapse_type : int
+        EXCITATORY or INHIBITORY.
+    on_machine : bool
+        Whether sPyNNaker would generate this projection with the synapse expander.
+    estimate : ProjectionEstimate
+        The connector's statistics sPyNNaker plans the ring-buffer shift with.
+    connector : str
+        Connector class name (for provenance).
+    """
+
+    label: str
+    pre: int
+    post: int
+    pre_index: np.ndarray
+    post_index: np.ndarray
+    weight: np.ndarray
+    delay: np.ndarray
+    synapse_type: int
+    on_machine: bool
+    estimate: ProjectionEstimate
+    connector: str = ""
+
+
+@dataclass
+class Network:
+    """Everything the engine needs: populations, projections and what to record."""
+
+    populations: list[Population] = field(default_factory=list)
+    projections: list[ProjectionSpec] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)

@@ -1,0 +1,117 @@
+"""Synaptic rows and the uint16 input ring buffer of a post-population, with saturation.
+
+A spike sent in tick t through a synapse with delay d adds the synapse's weight integer W
+to cell (slot (t + d) mod S, synapse type, target neuron). Cells saturate at 0xFFFF; since
+every W is non-negative, clipping the sum equals saturating each addition. The neuron
+update of tick t reads and clears slot t mod S first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from repro.spinnaker.synapses import WEIGHT_MAX
+
+
+class SynapticRows:
+    """One projection's synapses sorted into rows by pre-synaptic neuron (CSR).
+
+    Parameters
+    ----------
+    n_pre : int
+        Size of the pre-synaptic population (the parent population for views).
+    pre : numpy.ndarray
+        Pre-synaptic neuron index of every synapse.
+    target : numpy.ndarray
+        Column of the synapse in a ring-buffer slot: ``synapse_type * n_post + post``.
+    delay_steps : numpy.ndarray
+        Delay of every synapse in whole time steps (>= 1).
+    weight : numpy.ndarray
+        Weight integer W of every synapse (0..65535).
+    """
+
+    def __init__(self, n_pre: int, pre: np.ndarray, target: np.ndarray,
+                 delay_steps: np.ndarray, weight: np.ndarray) -> None:
+        order = np.argsort(pre, kind="stable")
+        self.indptr = np.concatenate(
+            [[0], np.cumsum(np.bincount(pre, minlength=n_pre))]).astype(np.int64)
+        self.target = np.asarray(target, dtype=np.int64)[order]
+        self.delay = np.asarray(delay_steps, dtype=np.int64)[order]
+        self.weight = np.asarray(weight, dtype=np.int64)[order]
+
+    @property
+    def max_delay(self) -> int:
+        """Longest delay in steps (0 for an empty projection)."""
+        return int(self.delay.max()) if self.delay.size else 0
+
+    def events(self, spiking: np.ndarray, counts: np.ndarray | None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Synaptic events caused by ``spiking`` pre-neurons this tick.
+
+        Parameters
+        ----------
+        spiking : numpy.ndarray
+            Indices of the pre-neurons that sent a packet.
+        counts : numpy.ndarray or None
+            Spikes carried by each packet (Poisson sources can send several); None means 1.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(delay, target, amount)`` per event, amount = W * count.
+        """
+        starts = self.indptr[spiking]
+        lengths = self.indptr[spiking + 1] - starts
+        total = int(lengths.sum())
+        if total == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
+        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+        index = offsets + np.arange(total)
+        amount = self.weight[index]
+        if counts is not None:
+            amount = amount * np.repeat(counts, lengths)
+        return self.delay[index], self.target[index], amount
+
+
+class RingBuffer:
+    """uint16 input cells of one post-population: slots x synapse types x neurons.
+
+    Parameters
+    ----------
+    n_neurons : int
+        Neurons in the post-population.
+    n_slots : int
+        Delay slots; must exceed the longest incoming delay (delay extensions make any
+        delay exact on SpiNNaker, so the emulator simply sizes the buffer to fit).
+    n_types : int
+        Synapse types (2: excitatory, inhibitory).
+    """
+
+    def __init__(self, n_neurons: int, n_slots: int, n_types: int = 2) -> None:
+        self.n_neurons = n_neurons
+        self.n_types = n_types
+        self.n_slots = max(1, n_slots)
+        self.stride = n_types * n_neurons
+        self.cells = np.zeros(self.n_slots * self.stride, dtype=np.int64)
+
+    def take(self, tick: int) -> np.ndarray:
+        """Return the cells of slot ``tick mod S`` as (types, neurons) and clear them."""
+        start = (tick % self.n_slots) * self.stride
+        window = self.cells[start:start + self.stride]
+        taken = window.reshape(self.n_types, self.n_neurons).copy()
+        window[:] = 0
+        return taken
+
+    def add(self, tick: int, delay: np.ndarray, target: np.ndarray, amount: np.ndarray) -> int:
+        """Add events sent in ``tick``; return how many cell updates hit the 0xFFFF cap."""
+        if amount.size == 0:
+            return 0
+        flat = ((tick + delay) % self.n_slots) * self.stride + target
+        np.add.at(self.cells, flat, amount)
+        over = flat[self.cells[flat] > WEIGHT_MAX]
+        if over.size == 0:
+            return 0
+        saturated = np.unique(over)
+        self.cells[saturated] = WEIGHT_MAX
+        return int(saturated.size)
