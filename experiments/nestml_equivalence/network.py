@@ -1,0 +1,104 @@
+"""NESTML toolchain check: one balanced network, with NEST's iaf_psc_exp or the NESTML one.
+
+``params["cell_implementation"]`` selects how the LIF neurons of the ``exc`` and ``inh``
+populations are implemented:
+
+* ``"builtin"``: PyNN's standard ``IF_curr_exp``, which pyNN.nest maps onto NEST's built-in
+  ``iaf_psc_exp``;
+* ``"nestml"``: ``iaf_psc_exp_nestml``, compiled by repro from ``models/iaf_psc_exp.nestml``
+  and installed into NEST by the harness before ``build`` runs.
+
+Everything else (connectivity, weights, delays, initial potentials, Poisson drive) is drawn
+from the same seeded generators in the same order, so the two variants must agree: that is
+what validates the NESTML toolchain. A small population of ``iaf_psc_exp_adapt_nestml``
+neurons (spike-frequency adaptation current, ``models/iaf_psc_exp_adapt.nestml``) listens to
+the excitatory population in both variants.
+"""
+
+#: PyNN IF_curr_exp parameter -> (NEST iaf_psc_exp parameter, factor from PyNN to NEST units).
+PYNN_TO_NEST = {
+    "tau_m": ("tau_m", 1.0),
+    "cm": ("C_m", 1000.0),            # nF -> pF
+    "v_rest": ("E_L", 1.0),
+    "v_reset": ("V_reset", 1.0),
+    "v_thresh": ("V_th", 1.0),
+    "tau_refrac": ("t_ref", 1.0),
+    "tau_syn_E": ("tau_syn_ex", 1.0),
+    "tau_syn_I": ("tau_syn_in", 1.0),
+    "i_offset": ("I_e", 1000.0),      # nA -> pA
+}
+#: PyNN current-based weights are in nA; native NEST models take pA.
+NATIVE_WEIGHT_SCALE = 1000.0
+
+
+def lif_cells(sim, params):
+    """The LIF cell type of the chosen implementation and its weight scale (to model units)."""
+    implementation = params["cell_implementation"]
+    neuron = params["neuron"]
+    if implementation == "builtin":
+        return sim.IF_curr_exp(**neuron), "v", 1.0
+    if implementation == "nestml":
+        celltype = sim.native_cell_type("iaf_psc_exp_nestml")
+        native = {PYNN_TO_NEST[k][0]: v * PYNN_TO_NEST[k][1] for k, v in neuron.items()}
+        return celltype(**native), "V_m", NATIVE_WEIGHT_SCALE
+    raise ValueError(f"cell_implementation must be 'builtin' or 'nestml', not {implementation!r}")
+
+
+def build(sim, params, seed):
+    """Build the network; return ``{"exc", "inh", "adapt"}`` populations."""
+    rng = sim.NumpyRNG(seed=seed)
+    n_exc = int(params["n_neurons"] * 0.8)
+    n_inh = int(params["n_neurons"]) - n_exc
+    cell, v_name, scale = lif_cells(sim, params)
+    exc = sim.Population(n_exc, cell, label="exc")
+    inh = sim.Population(n_inh, cell, label="inh")
+    v_init = sim.RandomDistribution("uniform", (params["v_init_min"], params["v_init_max"]),
+                                    rng=rng)
+    exc.initialize(**{v_name: v_init})
+    inh.initialize(**{v_name: v_init})
+
+    def weights(mean):
+        low, high = sorted((0.0, 10.0 * mean))
+        return sim.RandomDistribution(
+            "normal_clipped", (mean, abs(mean) * params["weight_cv"], low, high), rng=rng)
+
+    delays = sim.RandomDistribution(
+        "normal_clipped",
+        (params["delay_mean"], params["delay_sd"], params["delay_min"], params["delay_max"]),
+        rng=rng)
+    connector = sim.FixedProbabilityConnector(params["p_connect"], rng=rng)
+    w_exc = params["w_exc"] * scale
+    w_inh = -w_exc * params["g"]
+    for pre, weight, receptor in ((exc, w_exc, "excitatory"), (inh, w_inh, "inhibitory")):
+        for post in (exc, inh):
+            sim.Projection(pre, post, connector,
+                           sim.StaticSynapse(weight=weights(weight), delay=delays),
+                           receptor_type=receptor)
+    drive = sim.Population(int(params["n_neurons"]),
+                           sim.SpikeSourcePoisson(rate=params["drive_rate"]), label="drive")
+    w_drive = params["w_drive"] * scale
+    sim.Projection(drive[:n_exc], exc, sim.OneToOneConnector(),
+                   sim.StaticSynapse(weight=w_drive, delay=params["delay_min"]),
+                   receptor_type="excitatory")
+    sim.Projection(drive[n_exc:], inh, sim.OneToOneConnector(),
+                   sim.StaticSynapse(weight=w_drive, delay=params["delay_min"]),
+                   receptor_type="excitatory")
+    adapt = adaptive_population(sim, params["adapt"], exc, rng)
+    return {"exc": exc, "inh": inh, "adapt": adapt}
+
+
+def adaptive_population(sim, params, exc, rng):
+    """Neurons with a spike-frequency adaptation current, driven by Poisson input and ``exc``."""
+    celltype = sim.native_cell_type("iaf_psc_exp_adapt_nestml")
+    adapt = sim.Population(int(params["n_neurons"]), celltype(**params["neuron"]),
+                           label="adapt")
+    adapt.initialize(V_m=params["neuron"]["E_L"])
+    drive = sim.Population(int(params["n_neurons"]),
+                           sim.SpikeSourcePoisson(rate=params["drive_rate"]), label="adapt_drive")
+    sim.Projection(drive, adapt, sim.OneToOneConnector(),
+                   sim.StaticSynapse(weight=params["w_drive"], delay=1.0),
+                   receptor_type="excitatory")
+    sim.Projection(exc, adapt, sim.FixedProbabilityConnector(params["p_from_exc"], rng=rng),
+                   sim.StaticSynapse(weight=params["w_from_exc"], delay=1.5),
+                   receptor_type="excitatory")
+    return adapt
