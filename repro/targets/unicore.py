@@ -1,0 +1,528 @@
+"""The ``unicore`` target: runs on an HPC site through UNICORE/X with the unmodified pyunicore.
+
+A site is named by its base URL (``https://host/SITE/rest/core``) or by a registry URL plus
+the site name. Three modes (option ``mode``), described in :mod:`repro.targets.unicore_jobs`:
+``native`` (the site's ESD module), ``batch`` (our own ``sbatch`` script, tracked through
+marker files) and ``container`` (an Apptainer image pulled by digest, run under ``srun``).
+
+The run bundle is uploaded into the job's working directory (client stage-in), the harness
+outputs are downloaded from ``output/`` into the destination directory only, after every
+name in the site's listing has been checked. Every request is retried with backoff on 5xx
+answers and dropped connections; a job submission is retried only after checking, through
+a unique job tag, that the site did not create the job already. The OIDC token is read from
+the environment on every request (:mod:`repro.targets.tokens`) and kept nowhere else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import ssl
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import httpx
+from pyunicore.client import Client, Job, PathFile, Registry, Storage, Transport
+from pyunicore.credentials import AuthenticationFailedException, OIDCToken, RefreshHandler
+
+from repro.errors import AuthenticationError, InputError, TargetError
+from repro.targets.apptainer import ImageReference, require_pinned
+from repro.targets.base import (
+    HARNESS_OUTPUTS,
+    PROVENANCE_OUTPUT,
+    JobHandle,
+    JobState,
+    JobStatus,
+    RunBundle,
+    Target,
+)
+from repro.targets.tokens import find_token
+from repro.targets.unicore_jobs import (
+    EXIT_MARKER,
+    MODES,
+    SIF_SHA_FILE,
+    START_MARKER,
+    JobSettings,
+    login_command_job,
+    site_job,
+    slurm_job_id,
+)
+
+T = TypeVar("T")
+
+#: UNICORE job states mapped onto repro's.
+_STATES = {"UNDEFINED": JobState.QUEUED, "READY": JobState.QUEUED,
+           "STAGINGIN": JobState.QUEUED, "QUEUED": JobState.QUEUED,
+           "RUNNING": JobState.RUNNING, "STAGINGOUT": JobState.RUNNING,
+           "SUCCESSFUL": JobState.DONE, "FAILED": JobState.FAILED}
+#: Slurm states after which a job will not write anything any more.
+_SLURM_FINAL = ("COMPLETED", "FAILED", "TIMEOUT", "CANCELLED", "NODE_FAIL", "OUT_OF_MEMORY",
+                "PREEMPTED", "BOOT_FAIL", "DEADLINE", "SPECIAL_EXIT")
+#: A file name the site may list in a directory we download from.
+_SAFE_NAME = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9._+@=,-]{1,255}$")
+_HTTP_STATUS = re.compile(r"^(\d{3}) ")
+_SITE_IN_URL = re.compile(r"/([^/]+)/rest/core/?$")
+#: Site-side log files gathered into ``launcher.log`` (when present).
+_SITE_LOGS = ("stdout", "stderr", ".UNICORE_PRE_0/stdout", ".UNICORE_PRE_0/stderr")
+
+
+class _TokenFromEnvironment(RefreshHandler):
+    """pyunicore refresh handler that reads the token afresh for every request."""
+
+    def __init__(self, target: str, variable: str) -> None:
+        self.target = target
+        self.variable = variable
+
+    def refresh_token(self) -> str:
+        return find_token(self.target, self.variable)[0]
+
+
+class UnicoreTarget(Target):
+    """Run the harness at a UNICORE site (see the module docstring for the modes).
+
+    Options (besides ``threads``, ``timestep``, ``site``, ``parallel``): ``url`` (site base
+    URL) or ``registry`` (registry URL, with ``site`` = site name); ``mode``; ``module`` (ESD
+    module, required for ``native``); ``image`` (``oras://registry/name@sha256:…``, required
+    for ``container``; ``allow_tag`` admits a tag-only reference); ``python``; ``nodes``,
+    ``tasks``, ``time_minutes``, ``partition``, ``project``; ``mpi`` (``srun --mpi`` plugin of
+    the container step); ``token_variable`` (environment variable holding the token);
+    ``ca_bundle`` / ``verify_tls``; ``poll_interval`` / ``poll_max`` (seconds between status
+    requests, growing by half each unchanged poll); ``slurm_check`` (seconds between
+    ``squeue`` checks in batch mode); ``retries`` (attempts per request).
+    """
+
+    kind: ClassVar[str] = "unicore"
+    backend: ClassVar[str] = "nest"
+    option_types = {
+        **Target.option_types,
+        "url": (str, ""), "registry": (str, ""), "mode": (str, "native"),
+        "module": (str, ""), "image": (str, ""), "allow_tag": (bool, False),
+        "python": (str, "python3"), "nodes": (int, 1), "tasks": (int, 1),
+        "time_minutes": (int, 30), "partition": (str, ""), "project": (str, ""),
+        "mpi": (str, "pspmix"), "token_variable": (str, ""), "ca_bundle": (str, ""),
+        "verify_tls": (bool, True), "poll_interval": ((int, float), 2.0),
+        "poll_max": ((int, float), 30.0), "slurm_check": ((int, float), 30.0),
+        "retries": (int, 5),
+    }
+    run_neutral_options = Target.run_neutral_options | {
+        "token_variable", "ca_bundle", "verify_tls", "poll_interval", "poll_max",
+        "slurm_check", "retries"}
+
+    def __init__(self, name: str, options: dict[str, Any]) -> None:
+        super().__init__(name, options)
+        self.mode = str(self._option("mode"))
+        self.image: ImageReference | None = None
+        self._validate()
+        self._transport_cache: Transport | None = None
+        self._client_cache: Client | None = None
+
+    # -- configuration ----------------------------------------------------------------------
+    def _option(self, key: str) -> Any:
+        return self.options.get(key, self.option_types[key][1])
+
+    def _bad(self, option: str, message: str) -> InputError:
+        return InputError(message, field=f"targets.{self.name}.{option}")
+
+    def _validate(self) -> None:
+        url, registry = self._option("url"), self._option("registry")
+        if bool(url) == bool(registry):
+            raise self._bad("url", "give either url (the site's .../rest/core URL) or "
+                                   "registry (with site = the site name), not both or neither")
+        if url and not re.match(r"^https?://[^/]+/.+/rest/core/?$", url):
+            raise self._bad("url", f"{url!r} is not a UNICORE site URL "
+                                   "(https://host:port/SITE/rest/core)")
+        if registry and not self.options.get("site"):
+            raise self._bad("site", "a registry needs site = \"<site name>\"")
+        if self.mode not in MODES:
+            raise self._bad("mode", f"unknown mode {self.mode!r} (one of {', '.join(MODES)})")
+        if self.mode == "native" and not self._option("module"):
+            raise self._bad("module", "native mode runs in the site's ESD module: set "
+                                      "module = \"ebrains/<release>\"")
+        if self.mode == "container":
+            if not self._option("image"):
+                raise self._bad("image", "container mode needs image = "
+                                         "\"oras://registry/name@sha256:...\"")
+            self.image = require_pinned(self._option("image"),
+                                        allow_tag=bool(self._option("allow_tag")),
+                                        field=f"targets.{self.name}.image")
+        for option in ("nodes", "tasks", "time_minutes", "retries"):
+            if int(self._option(option)) < 1:
+                raise self._bad(option, f"{option} must be at least 1")
+        for option in ("poll_interval", "poll_max", "slurm_check"):
+            if float(self._option(option)) <= 0:
+                raise self._bad(option, f"{option} must be positive")
+        ca = self._option("ca_bundle")
+        if ca and not Path(ca).is_file():
+            raise self._bad("ca_bundle", f"CA bundle {ca!r} does not exist")
+
+    @property
+    def site(self) -> str:
+        """The UNICORE site name (option ``site``, else the name in the site URL)."""
+        if self.options.get("site"):
+            return str(self.options["site"])
+        match = _SITE_IN_URL.search(str(self._option("url")))
+        return match.group(1) if match else self.name
+
+    def settings(self, tags: list[str]) -> JobSettings:
+        """The job settings of this target, with the given job tags."""
+        return JobSettings(
+            mode=self.mode, python=str(self._option("python")), threads=self.threads,
+            nodes=int(self._option("nodes")), tasks=int(self._option("tasks")),
+            time_minutes=int(self._option("time_minutes")),
+            partition=str(self._option("partition")), project=str(self._option("project")),
+            module=str(self._option("module")), image=self.image,
+            mpi=str(self._option("mpi")), tags=tags)
+
+    # -- connection -------------------------------------------------------------------------
+    def _transport(self) -> Transport:
+        if self._transport_cache is None:
+            ca = self._option("ca_bundle")
+            verify: bool | ssl.SSLContext = (ssl.create_default_context(cafile=ca) if ca
+                                             else bool(self._option("verify_tls")))
+            variable = str(self._option("token_variable"))
+            find_token(self.name, variable)  # fail early and clearly without a token
+            credential = OIDCToken("", refresh_handler=_TokenFromEnvironment(self.name,
+                                                                             variable))
+            self._transport_cache = Transport(credential, verify=verify, timeout=60)
+        return self._transport_cache
+
+    def _client(self) -> Client:
+        if self._client_cache is None:
+            def connect() -> Client:
+                if self._option("url"):
+                    return Client(self._transport(), str(self._option("url")).rstrip("/"))
+                registry = Registry(self._transport(), str(self._option("registry")))
+                if self.site not in registry.site_urls:
+                    known = ", ".join(sorted(registry.site_urls)) or "none"
+                    raise TargetError(f"target {self.name!r}: site {self.site!r} is not in "
+                                      f"the registry (sites: {known})")
+                return registry.site(self.site)
+            self._client_cache = self._retry("connecting to the site", connect)
+        return self._client_cache
+
+    def _retry(self, what: str, action: Callable[[], T]) -> T:
+        """Run ``action``; retry 5xx answers and dropped connections with backoff."""
+        attempts = int(self._option("retries"))
+        delay = 0.5
+        for attempt in range(1, attempts + 1):
+            try:
+                return action()
+            except AuthenticationFailedException as exc:
+                raise AuthenticationError(
+                    f"target {self.name!r}: UNICORE site {self.site!r} did not accept the "
+                    f"access token ({exc}); get a fresh token") from None
+            except httpx.HTTPError as exc:
+                text = str(exc)
+                match = _HTTP_STATUS.match(text)
+                code = int(match.group(1)) if match else None
+                if code in (401, 403):
+                    reason = text.split("Server Error:", 1)[-1].split(" for url:")[0].strip()
+                    raise AuthenticationError(
+                        f"target {self.name!r}: UNICORE site {self.site!r} rejected the "
+                        f"access token ({reason}); get a fresh token and try again") from None
+                if "CERTIFICATE_VERIFY_FAILED" in text:
+                    raise TargetError(
+                        f"target {self.name!r}: the TLS certificate of the site could not be "
+                        f"verified ({text}); give its CA in ca_bundle") from None
+                transient = code is None or code >= 500 or code in (408, 429)
+                if not transient or attempt == attempts:
+                    raise TargetError(f"target {self.name!r}: {what} failed after {attempt} "
+                                      f"attempt(s): {text}") from None
+            time.sleep(delay)
+            delay = min(delay * 2, 8.0)
+        raise AssertionError("unreachable")
+
+    def _job(self, url: str) -> Job:
+        return Job(self._transport(), url, cache_time=0)
+
+    def _create_job(self, description: dict[str, Any], tag: str) -> Job:
+        """POST a job once: before any retry, look for a job the site created already."""
+        client = self._client()
+        tries = {"count": 0}
+
+        def attempt() -> Job:
+            tries["count"] += 1
+            if tries["count"] > 1:
+                existing = client.get_jobs(tags=[tag])
+                if existing:
+                    return self._job(existing[0].resource_url)
+            created = client.new_job(dict(description, Tags=[*description.get("Tags", []),
+                                                             tag]), autostart=False)
+            return self._job(created.resource_url)
+
+        return self._retry("submitting the job", attempt)
+
+    # -- Target interface -------------------------------------------------------------------
+    def check(self) -> str:
+        """Connect, authenticate and report the site, server version, user and mode."""
+        client = self._client()
+        access = self._retry("reading the site", client.access_info)
+        version = ".".join(map(str, self._retry("reading the server version",
+                                                client.server_version_info)))
+        uid = (access.get("xlogin") or {}).get("UID", "?")
+        what = {"native": f"module {self._option('module')}",
+                "batch": "sbatch on the login node",
+                "container": f"image {self.image}"}[self.mode]
+        return (f"UNICORE {version} site {self.site} at {client.resource_url}: user {uid} "
+                f"(role {access['role']['selected']}); {self.mode} mode, {what}")
+
+    def submit(self, bundle: RunBundle) -> JobHandle:
+        """Create the job, upload the bundle into its working directory, start it."""
+        tag = f"repro-submission-{uuid.uuid4().hex}"
+        settings = self.settings(["repro", f"repro-run-{bundle.run_id}"])
+        job_spec = site_job(settings, name=f"repro-{bundle.run_id}"[:120])
+        job = self._create_job(job_spec.description, tag)
+        links = self._retry("reading the new job", lambda: job.links)
+        storage = Storage(self._transport(), links["workingDirectory"], cache_time=0)
+        for relative, local in _bundle_files(bundle.directory):
+            self._retry(f"uploading {relative}",
+                        lambda r=relative, p=local: storage.upload(str(p), destination=r))
+        for relative, text in job_spec.generated.items():
+            self._retry(f"uploading {relative}",
+                        lambda r=relative, t=text: storage.put(t.encode(), r))
+        self._retry("starting the job", job.start)
+        info: dict[str, Any] = {
+            "executor": "UNICORE", "site": self.site, "site_url": self._client().resource_url,
+            "job_url": job.resource_url, "unicore_job_id": job.job_id, "mode": self.mode,
+            "job_type": job_spec.description["Job type"], "batch_system_id": "",
+        }
+        if settings.module:
+            info["esd_module"] = settings.module
+        if self.image is not None:
+            info["container_image"] = str(self.image)
+            info["container_digest"] = self.image.digest or ""
+        state = {"job_url": job.resource_url, "wd_url": links["workingDirectory"],
+                 "interval": float(self._option("poll_interval")), "next_poll": 0.0,
+                 "submitted": time.time()}
+        return JobHandle(target=self.name, job_id=job.resource_url, info=info, state=state)
+
+    def status(self, handle: JobHandle) -> JobStatus:
+        """Current state; asks the site at most every ``poll_interval``…``poll_max`` s."""
+        state = handle.state
+        now = time.time()
+        if "last_state" in state and now < state["next_poll"]:
+            return JobStatus(JobState(state["last_state"]), state.get("last_message", ""))
+        status = (self._batch_status(handle) if self.mode == "batch"
+                  else self._unicore_status(handle))
+        changed = state.get("last_state") != status.state.value
+        state["interval"] = (float(self._option("poll_interval")) if changed else
+                             min(state["interval"] * 1.5, float(self._option("poll_max"))))
+        state["next_poll"] = now + state["interval"]
+        state["last_state"], state["last_message"] = status.state.value, status.message
+        return status
+
+    def _unicore_status(self, handle: JobHandle) -> JobStatus:
+        props = self._retry("reading the job status",
+                            lambda: self._job(handle.state["job_url"]).properties)
+        batch_id = str(props.get("batchSystemID", "N/A"))
+        if batch_id not in ("N/A", "") and not batch_id.startswith("INTERACTIVE_"):
+            handle.info["batch_system_id"] = batch_id
+        state = _STATES.get(str(props.get("status")), JobState.QUEUED)
+        if state is JobState.FAILED:
+            if handle.state.get("cancelled"):
+                return JobStatus(JobState.CANCELLED, "cancelled")
+            message = str(props.get("statusMessage") or "job failed")
+            return JobStatus(JobState.FAILED, f"UNICORE job failed: {message}")
+        return JobStatus(state)
+
+    def _batch_status(self, handle: JobHandle) -> JobStatus:
+        state = handle.state
+        if "slurm_id" not in state:
+            submitted = self._unicore_status(handle)
+            if submitted.state in (JobState.FAILED, JobState.CANCELLED):
+                detail = self._read_text(handle, "stderr").strip()[-500:]
+                return JobStatus(submitted.state, "sbatch on the login node failed: "
+                                 f"{submitted.message} {detail}".strip())
+            if submitted.state is not JobState.DONE:
+                return JobStatus(JobState.QUEUED, "sbatch pending on the login node")
+            output = self._read_text(handle, "stdout")
+            slurm_id = slurm_job_id(output)
+            if slurm_id is None:
+                return JobStatus(JobState.FAILED, f"sbatch printed no job id: {output[-300:]}")
+            state["slurm_id"] = slurm_id
+            state["slurm_checked"] = time.time()
+            handle.info["batch_system_id"] = slurm_id
+        names = self._listing(handle, "")
+        if EXIT_MARKER in names:
+            return self._exit_status(handle)
+        if state.get("cancelled"):
+            return JobStatus(JobState.CANCELLED, "cancelled")
+        if time.time() - state["slurm_checked"] >= float(self._option("slurm_check")):
+            state["slurm_checked"] = time.time()
+            slurm_state = self._slurm_state(state["slurm_id"])
+            if slurm_state in ("", *_SLURM_FINAL):
+                if EXIT_MARKER in self._listing(handle, ""):
+                    return self._exit_status(handle)
+                ended = slurm_state or "no longer known to Slurm"
+                return JobStatus(JobState.FAILED,
+                                 f"Slurm job {state['slurm_id']} ended ({ended}) before the "
+                                 f"harness finished; see slurm-{state['slurm_id']}.out")
+        return JobStatus(JobState.RUNNING if START_MARKER in names else JobState.QUEUED)
+
+    def _exit_status(self, handle: JobHandle) -> JobStatus:
+        code = self._read_text(handle, EXIT_MARKER).strip()
+        if code == "0":
+            return JobStatus(JobState.DONE)
+        return JobStatus(JobState.FAILED, f"harness exited with code {code} in Slurm job "
+                         f"{handle.state['slurm_id']}")
+
+    def _slurm_state(self, slurm_id: str) -> str:
+        """``squeue`` state of a Slurm job, asked through a login-node job."""
+        output = self._login_command(["squeue", "-h", "-t", "all", "-j", slurm_id, "-o", "%T"])
+        lines = [line.strip() for line in output.splitlines() if line.strip()]
+        return lines[0] if lines and lines[0].isupper() else ""
+
+    def _login_command(self, argv: list[str], timeout: float = 120.0) -> str:
+        """Run a short command on the login node; return its stdout, delete the job."""
+        tag = f"repro-submission-{uuid.uuid4().hex}"
+        job = self._create_job(login_command_job(argv, ["repro"]), tag)
+        self._retry("starting a login-node command", job.start)
+        deadline = time.monotonic() + timeout
+        while self._retry("reading a login-node command", job.is_running):
+            if time.monotonic() > deadline:
+                raise TargetError(f"target {self.name!r}: {argv[0]} on the login node did "
+                                  f"not finish within {timeout:.0f} s")
+            time.sleep(0.3)
+        wd = self._retry("reading a login-node command",
+                         lambda: Storage(self._transport(), job.links["workingDirectory"]))
+        output = self._download_text(wd, "stdout")
+        with contextlib.suppress(TargetError):
+            self._retry("deleting a login-node command", job.delete)
+        return output
+
+    def fetch(self, handle: JobHandle, dest: Path) -> None:
+        """Download ``output/*`` into ``dest`` and the site's logs into ``launcher.log``.
+
+        Raises
+        ------
+        TargetError
+            If the site lists a file name that is not a plain name (``../x``, ``/etc/x``,
+            ``a/b``): nothing of that listing is downloaded.
+        """
+        storage = Storage(self._transport(), handle.state["wd_url"], cache_time=0)
+        outputs = self._listing(handle, RunBundle.OUTPUT_DIR, missing_ok=True)
+        dest.mkdir(parents=True, exist_ok=True)
+        wanted = set(HARNESS_OUTPUTS) | {PROVENANCE_OUTPUT}
+        for name, meta in sorted(outputs.items()):
+            if not meta["isDirectory"] and name in wanted:
+                self._download(storage, f"{RunBundle.OUTPUT_DIR}/{name}", dest, name,
+                               int(meta.get("size", -1)))
+        logs = list(_SITE_LOGS)
+        if handle.state.get("slurm_id"):
+            logs.append(f"slurm-{handle.state['slurm_id']}.out")
+        sections = []
+        for remote in logs:
+            text = self._download_text(storage, remote, missing=None)
+            if text is not None:
+                sections.append(f"===== {remote} (UNICORE working directory) =====\n"
+                                + (text or "(empty)\n"))
+        if sections:
+            (dest / "launcher.log").write_text("\n".join(sections))
+        if self.mode == "container":
+            sif_sha = self._read_text(handle, SIF_SHA_FILE).split()
+            if sif_sha:
+                handle.info["container_sif_sha256"] = f"sha256:{sif_sha[0]}"
+
+    def cancel(self, handle: JobHandle) -> None:
+        """Abort the UNICORE job; in batch mode also ``scancel`` the Slurm job."""
+        handle.state["cancelled"] = True
+        job = self._job(handle.state["job_url"])
+        self._retry("aborting the job", job.abort)
+        if self.mode == "batch":
+            slurm_id = handle.state.get("slurm_id") or slurm_job_id(
+                self._read_text(handle, "stdout"))
+            if slurm_id:
+                self._login_command(["scancel", slurm_id])
+
+    # -- files ------------------------------------------------------------------------------
+    def _listing(self, handle: JobHandle, directory: str,
+                 missing_ok: bool = False) -> dict[str, dict[str, Any]]:
+        """``{name: stat}`` of a directory of the working directory, names checked."""
+        storage = Storage(self._transport(), handle.state["wd_url"], cache_time=0)
+        try:
+            content = self._retry(f"listing {directory or 'the working directory'}",
+                                  lambda: storage.contents(directory or "/"))["content"]
+        except TargetError as exc:
+            if missing_ok and " 404 " in f" {exc} ":
+                return {}
+            raise
+        prefix = f"/{directory}/" if directory else "/"
+        entries = {}
+        for key, meta in content.items():
+            name = key[len(prefix):] if key.startswith(prefix) else None
+            if name is not None and meta.get("isDirectory") and name.endswith("/"):
+                name = name[:-1]
+            if name is None or not _SAFE_NAME.match(name):
+                raise TargetError(
+                    f"target {self.name!r}: the site listed {key!r} in "
+                    f"{directory or 'the working directory'} of job "
+                    f"{handle.info.get('unicore_job_id', handle.job_id)}; refusing a file "
+                    "name that could point outside the destination")
+            entries[name] = meta
+        return entries
+
+    def _read_text(self, handle: JobHandle, remote: str) -> str:
+        storage = Storage(self._transport(), handle.state["wd_url"], cache_time=0)
+        return self._download_text(storage, remote)
+
+    def _download_text(self, storage: Storage, remote: str,
+                       missing: str | None = "") -> Any:
+        """A small text file of the working directory (``missing`` if it does not exist)."""
+        def read() -> str | None:
+            pathfile = PathFile(storage, storage._to_file_url(remote), remote)
+            with pathfile.raw() as response:
+                if response.status_code == 404:
+                    return missing
+                _raise_for_status(response)
+                return response.read().decode(errors="replace")
+        return self._retry(f"reading {remote}", read)
+
+    def _download(self, storage: Storage, remote: str, dest: Path, name: str,
+                  size: int) -> None:
+        """Download one file to ``dest/name`` (atomically, size checked)."""
+        final = dest / name
+        if final.resolve().parent != dest.resolve():
+            raise TargetError(f"target {self.name!r}: refusing to write {name!r} outside "
+                              f"{dest}")
+
+        def download() -> None:
+            pathfile = PathFile(storage, storage._to_file_url(remote), remote)
+            handle, partial = tempfile.mkstemp(prefix=f".{name}.", dir=dest)
+            try:
+                with os.fdopen(handle, "wb") as out, pathfile.raw() as response:
+                    _raise_for_status(response)
+                    for chunk in response.iter_bytes(1 << 16):
+                        out.write(chunk)
+                got = Path(partial).stat().st_size
+                if size >= 0 and got != size:
+                    raise httpx.HTTPError(f"500 Server Error: {remote} arrived with {got} "
+                                          f"bytes, the listing said {size}")
+                os.replace(partial, final)
+            finally:
+                Path(partial).unlink(missing_ok=True)
+
+        self._retry(f"downloading {remote}", download)
+
+
+def _raise_for_status(response: httpx.Response) -> None:
+    """pyunicore's streaming download ignores the status; check it the way it checks others."""
+    if response.status_code >= 400:
+        response.read()
+        raise httpx.HTTPError(f"{response.status_code} Server Error: {response.reason_phrase} "
+                              f"for url: {response.url}")
+
+
+def _bundle_files(directory: Path) -> list[tuple[str, Path]]:
+    """``(bundle-relative path, file)`` for every file of a bundle, caches and outputs left out."""
+    files = []
+    for path in sorted(directory.rglob("*")):
+        relative = path.relative_to(directory)
+        if (path.is_file() and "__pycache__" not in relative.parts
+                and relative.parts[0] != RunBundle.OUTPUT_DIR):
+            files.append((relative.as_posix(), path))
+    return files

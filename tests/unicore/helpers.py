@@ -1,0 +1,61 @@
+"""Helpers of the unicore tests: small run bundles, target construction, polling."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from repro.bundle import build_bundle
+from repro.dispatch import make_spec
+from repro.experiment import load_experiment
+from repro.targets.base import JobHandle, JobState, JobStatus, RunBundle
+from repro.targets.unicore import UnicoreTarget
+
+REPO = Path(__file__).resolve().parents[2]
+EXPERIMENT = REPO / "experiments" / "balanced_random" / "experiment.toml"
+#: A small, fast version of the reference network (same script, fewer neurons).
+SMALL = {"n_neurons": 100}
+DURATION_MS = 200.0
+
+
+def make_target(site: Any, mode: str, name: str = "", **options: Any) -> UnicoreTarget:
+    """A unicore target on the test site (TLS listener verified with the site's CA)."""
+    defaults: dict[str, Any] = {
+        "url": site.https_url, "ca_bundle": str(site.ca_bundle), "mode": mode,
+        "poll_interval": 0.2, "poll_max": 1.0, "slurm_check": 1.0, "mpi": "none",
+        "time_minutes": 5,
+    }
+    if mode in ("native", "batch"):
+        defaults["module"] = "ebrains/24.10"
+    return UnicoreTarget(name or f"uc-{mode}", {**defaults, **options})
+
+
+def make_bundle(target: UnicoreTarget, directory: Path, seed: int = 1) -> RunBundle:
+    """A bundle of the reference network, 100 neurons, 200 ms."""
+    experiment = load_experiment(EXPERIMENT)
+    experiment.params.update(SMALL)
+    experiment.duration_ms = DURATION_MS
+    spec = make_spec(experiment, target, seed, "test-model-hash")
+    return build_bundle(directory, spec, experiment.directory, f"test-{target.mode}-s{seed}")
+
+
+def wait(target: UnicoreTarget, handle: JobHandle, timeout: float = 180.0) -> JobStatus:
+    """Poll ``status`` until the run is terminal."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = target.status(handle)
+        if status.state.terminal:
+            return status
+        if time.monotonic() > deadline:
+            raise AssertionError(f"run did not finish in {timeout} s: {status}")
+        time.sleep(0.2)
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON file as a dict."""
+    return json.loads(path.read_text())
+
+
+__all__ = ["JobState", "make_bundle", "make_target", "read_json", "wait"]
