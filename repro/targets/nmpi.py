@@ -32,6 +32,7 @@ import re
 import shutil
 import tarfile
 import time
+import urllib.error
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -105,6 +106,12 @@ def classify(exc: BaseException) -> tuple[str, int | None, str]:
     if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout |
                   requests.exceptions.ChunkedEncodingError):
         return "transient", None, f"connection failed ({type(exc).__name__})"
+    if isinstance(exc, urllib.error.HTTPError):  # result downloads go through urllib
+        category = "transient" if exc.code >= 500 or exc.code == 429 else "fatal"
+        return category, exc.code, f"download failed: {exc.reason}"
+    if isinstance(exc, urllib.error.URLError | urllib.error.ContentTooShortError |
+                  ConnectionError | TimeoutError):
+        return "transient", None, f"download failed ({type(exc).__name__})"
     text = str(exc)
     if text.startswith("No such job"):
         return "missing", 404, text

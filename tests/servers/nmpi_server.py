@@ -560,7 +560,11 @@ class Handler(BaseHTTPRequestHandler):
                      mimetypes.guess_type(target.name)[0] or "application/octet-stream")
 
     def admin(self, method: str, action: str, raw: bytes) -> Reply:
-        """Test controls: faults, tokens, hold/release, removal, hostile names, state."""
+        """Test controls: faults, tokens, hold/release, removal, hostile names, state.
+
+        ``reset`` forgets every job (killing a running one) and clears faults, expired
+        tokens and settings, so each test starts from an empty queue.
+        """
         q = self.queue
         body = json.loads(raw or b"{}")
         with q.wake:
@@ -576,6 +580,12 @@ class Handler(BaseHTTPRequestHandler):
                 q.hostile_files = list(body.get("hostile_files", q.hostile_files))
                 q.wake.notify_all()
             elif action == "reset" and method == "POST":
+                for job in q.jobs.values():
+                    job["status"] = "removed"
+                for process in q.processes.values():
+                    if process.poll() is None:
+                        os.killpg(process.pid, signal.SIGKILL)
+                q.jobs.clear()
                 q.faults.clear()
                 q.expired.clear()
                 q.hold = q.remove_on_start = False
