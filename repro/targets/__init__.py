@@ -13,6 +13,7 @@ TARGET_KINDS: dict[str, str] = {
     "local_nestml": "repro.nestml.target:NestmlCellsTarget",
     "nmpi": "repro.targets.nmpi:NmpiTarget",
     "spinnaker_virtual": "repro.targets.spinnaker_virtual:SpinnakerVirtualTarget",
+    "slurm": "repro.targets.slurm:SlurmTarget",
 }
 
 

@@ -1,0 +1,467 @@
+"""The ``slurm`` target: run bundles as batch jobs on a SLURM cluster reachable from here.
+
+repro runs where the Slurm clients work (a login node, or a machine with ``SLURM_CONF``) and
+the working directory is on a file system the compute nodes share. Each run bundle is staged
+into that working directory, a batch script is written next to it and submitted with
+``sbatch --parsable``; several bundles go out as one job array. A job is tracked through
+``scontrol show job`` while the controller remembers it, then through its completion record
+(``sacct`` where accounting is configured, else the ``jobcomp/filetxt`` log).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from repro.errors import InputError, TargetError
+from repro.targets.base import (
+    HARNESS_OUTPUTS,
+    PROVENANCE_OUTPUT,
+    JobHandle,
+    JobState,
+    JobStatus,
+    RunBundle,
+    Target,
+)
+
+#: Slurm job states and what they mean for a run.
+STATE_MAP: dict[str, JobState] = {
+    "PENDING": JobState.QUEUED, "CONFIGURING": JobState.QUEUED, "REQUEUED": JobState.QUEUED,
+    "REQUEUE_HOLD": JobState.QUEUED, "REQUEUE_FED": JobState.QUEUED,
+    "RESV_DEL_HOLD": JobState.QUEUED, "SPECIAL_EXIT": JobState.QUEUED,
+    "RUNNING": JobState.RUNNING, "COMPLETING": JobState.RUNNING, "SUSPENDED": JobState.RUNNING,
+    "STOPPED": JobState.RUNNING, "SIGNALING": JobState.RUNNING, "STAGE_OUT": JobState.RUNNING,
+    "RESIZING": JobState.RUNNING,
+    "COMPLETED": JobState.DONE,
+    "CANCELLED": JobState.CANCELLED,
+    "FAILED": JobState.FAILED, "TIMEOUT": JobState.FAILED, "NODE_FAIL": JobState.FAILED,
+    "OUT_OF_MEMORY": JobState.FAILED, "BOOT_FAIL": JobState.FAILED,
+    "DEADLINE": JobState.FAILED, "PREEMPTED": JobState.FAILED, "REVOKED": JobState.FAILED,
+}
+#: Plain words for the failure states.
+STATE_WORDS = {
+    "FAILED": "the job failed",
+    "TIMEOUT": "the job reached its time limit",
+    "NODE_FAIL": "a node of the job failed",
+    "OUT_OF_MEMORY": "the job ran out of memory",
+    "BOOT_FAIL": "the job's nodes failed to boot",
+    "DEADLINE": "the job reached its deadline",
+    "PREEMPTED": "the job was preempted",
+    "CANCELLED": "the job was cancelled",
+}
+#: Name of the batch script and of the file the script writes the harness exit code to.
+SCRIPT_NAME = "repro-job.sh"
+EXIT_MARKER = "repro-exit-code"
+LOG_NAME = "slurm.out"
+_TIME = re.compile(r"^(\d+-)?\d{1,2}(:\d{2}){0,2}$|^\d+$")
+_JOB_ID = re.compile(r"^\d+(_\d+)?$")
+
+
+def _field(record: str, key: str) -> str:
+    """Value of ``Key=value`` in a one-line Slurm record ('' when absent)."""
+    match = re.search(rf"(?:^|\s){re.escape(key)}=(\S*)", record)
+    return match.group(1) if match else ""
+
+
+def parse_exit_code(text: str) -> tuple[int | None, int | None]:
+    """``"3:0"`` -> (exit code 3, signal 0); empty or malformed -> (None, None)."""
+    code, _, sig = text.partition(":")
+    try:
+        return int(code), int(sig or 0)
+    except ValueError:
+        return None, None
+
+
+def read_jobcomp_record(path: Path, job_id: str) -> str | None:
+    """The last ``jobcomp/filetxt`` line of ``job_id`` (``123`` or array task ``123_4``)."""
+    array_id, _, task = job_id.partition("_")
+    wanted = (f"ArrayJobId={array_id}", f"ArrayTaskId={task}") if task else None
+    found = None
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if wanted:
+                if all(f" {w} " in f" {line.strip()} " for w in wanted):
+                    found = line.strip()
+            elif _field(line, "JobId") == job_id:
+                found = line.strip()
+    return found
+
+
+class SlurmTarget(Target):
+    """Submit runs with ``sbatch``; track them with ``scontrol``, ``sacct`` or the jobcomp log.
+
+    Options: ``threads`` (``--cpus-per-task``), ``nodes``, ``ntasks``, ``time`` (``--time``,
+    e.g. ``"00:30:00"`` or minutes), ``partition``, ``account``, ``qos``, ``workdir``
+    (shared directory the bundles are staged into; default ``~/.cache/repro/slurm``),
+    ``python`` (interpreter on the compute nodes; default this one), ``setup`` (shell
+    lines run before the harness, e.g. ``module load ebrains/24.10``), ``srun`` (start the
+    harness as a job step), ``mpi`` (``srun --mpi`` plugin), ``sbatch_options`` (further
+    ``sbatch`` options), ``slurm_conf`` (``SLURM_CONF`` for the clients), ``parallel``
+    (runs submitted at once; they go out as one job array).
+    """
+
+    kind: ClassVar[str] = "slurm"
+    backend: ClassVar[str] = "nest"
+    option_types = {
+        **Target.option_types,
+        "parallel": (int, 256),
+        "nodes": (int, 1),
+        "ntasks": (int, 1),
+        "time": ((str, int), "00:30:00"),
+        "partition": (str, ""),
+        "account": (str, ""),
+        "qos": (str, ""),
+        "workdir": (str, ""),
+        "python": (str, ""),
+        "setup": (str, ""),
+        "srun": (bool, False),
+        "mpi": (str, ""),
+        "sbatch_options": (list, []),
+        "slurm_conf": (str, ""),
+    }
+    run_neutral_options = Target.run_neutral_options | {
+        "time", "partition", "account", "qos", "workdir", "python", "setup",
+        "sbatch_options", "slurm_conf"}
+
+    def __init__(self, name: str, options: Mapping[str, Any]) -> None:
+        super().__init__(name, options)
+        self._config: dict[str, str] | None = None
+        self._check_options()
+
+    # -- options ---------------------------------------------------------------------------
+
+    def _option(self, key: str) -> Any:
+        return self.options.get(key, self.option_types[key][1])
+
+    def _check_options(self) -> None:
+        def bad(option: str, message: str) -> InputError:
+            return InputError(message, field=f"targets.{self.name}.{option}")
+
+        for option in ("nodes", "ntasks"):
+            if int(self._option(option)) < 1:
+                raise bad(option, f"{option} must be at least 1")
+        limit = str(self._option("time"))
+        if not _TIME.match(limit):
+            raise bad("time", f"{limit!r} is not a Slurm time limit (minutes, MM:SS, "
+                              "HH:MM:SS or D-HH:MM:SS)")
+        extra = self._option("sbatch_options")
+        if not all(isinstance(item, str) and item.startswith("-") for item in extra):
+            raise bad("sbatch_options", "must be a list of sbatch options such as "
+                                        "[\"--constraint=mc\"]")
+
+    @property
+    def workdir(self) -> Path:
+        """Directory (shared with the compute nodes) the bundles are staged into."""
+        configured = str(self._option("workdir"))
+        path = Path(configured).expanduser() if configured else (
+            Path.home() / ".cache" / "repro" / "slurm")
+        return path.resolve()
+
+    @property
+    def python(self) -> str:
+        """Interpreter that runs the harness on the compute nodes."""
+        return str(self._option("python") or sys.executable)
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        if self._option("slurm_conf"):
+            env["SLURM_CONF"] = str(Path(str(self._option("slurm_conf"))).expanduser())
+        return env
+
+    # -- Slurm clients -----------------------------------------------------------------------
+
+    def _run(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
+        try:
+            done = subprocess.run(list(argv), env=self._env(), capture_output=True, text=True,
+                                  timeout=120, check=False)
+        except FileNotFoundError:
+            raise TargetError(f"target {self.name!r}: {argv[0]} not found; the slurm target "
+                              "runs where the Slurm client commands are installed") from None
+        except subprocess.TimeoutExpired:
+            raise TargetError(f"target {self.name!r}: {' '.join(argv[:3])} did not answer "
+                              "within 120 s") from None
+        if check and done.returncode != 0:
+            raise TargetError(f"target {self.name!r}: {' '.join(argv[:3])} failed: "
+                              f"{(done.stderr or done.stdout).strip()[-500:]}")
+        return done
+
+    def controller_config(self) -> dict[str, str]:
+        """``scontrol show config`` as a dict (cached per target object)."""
+        if self._config is None:
+            text = self._run("scontrol", "show", "config").stdout
+            self._config = {}
+            for line in text.splitlines():
+                key, sep, value = line.partition("=")
+                if sep:
+                    self._config[key.strip()] = value.strip()
+        return self._config
+
+    def scheduler_version(self) -> str:
+        """Version of the cluster's controller, else of the local clients."""
+        version = self.controller_config().get("SLURM_VERSION", "")
+        if not version:
+            words = self._run("sinfo", "-V", check=False).stdout.split()
+            version = words[-1] if words else ""
+        return version
+
+    def check(self) -> str:
+        """Reach the controller and the partition; report version and node states."""
+        config = self.controller_config()
+        partition = str(self._option("partition"))
+        argv = ["sinfo", "-h", "-o", "%P %a %D %T"] + (["-p", partition] if partition else [])
+        rows = self._run(*argv).stdout.strip()
+        if not rows:
+            raise TargetError(f"target {self.name!r}: partition {partition!r} not found "
+                              f"on cluster {config.get('ClusterName', '?')}")
+        return (f"Slurm {self.scheduler_version()} on cluster "
+                f"{config.get('ClusterName', '?')}: " + "; ".join(rows.splitlines()))
+
+    # -- batch script ------------------------------------------------------------------------
+
+    def sbatch_directives(self, job_name: str, output: str) -> list[str]:
+        """``#SBATCH`` lines for one job (or job array) of this target."""
+        lines = [
+            f"--job-name={job_name}",
+            f"--nodes={int(self._option('nodes'))}",
+            f"--ntasks={int(self._option('ntasks'))}",
+            f"--cpus-per-task={self.threads}",
+            f"--time={self._option('time')}",
+            f"--output={output}",
+            "--no-requeue",
+            "--export=ALL",
+        ]
+        for option in ("partition", "account", "qos"):
+            if self._option(option):
+                lines.append(f"--{option}={self._option(option)}")
+        lines += list(self._option("sbatch_options"))
+        return [f"#SBATCH {line}" for line in lines]
+
+    def harness_lines(self, bundle: RunBundle) -> list[str]:
+        """Shell lines that run the harness in the current directory (the staged bundle)."""
+        env = bundle.harness_env()
+        argv = bundle.harness_argv(python=self.python)
+        if self._option("srun"):
+            mpi = str(self._option("mpi"))
+            argv = ["srun", *([f"--mpi={mpi}"] if mpi else [])] + argv
+        exports = " ".join(f"{k}={_quote(v)}" for k, v in sorted(env.items()))
+        return [
+            "echo \"repro: Slurm job ${SLURM_JOB_ID} (array task ${SLURM_ARRAY_TASK_ID:-none})"
+            " on $(hostname) in $PWD, started $(date -u +%FT%TZ)\"",
+            f"export {exports} OMP_NUM_THREADS={self.threads}",
+            " ".join(_quote(a) for a in argv),
+            "code=$?",
+            f"echo \"$code\" > {EXIT_MARKER}",
+            "echo \"repro: harness exited with code $code at $(date -u +%FT%TZ)\"",
+            "exit \"$code\"",
+        ]
+
+    def _script(self, directives: list[str], body: list[str], what: str) -> str:
+        setup = str(self._option("setup")).strip()
+        return "\n".join([
+            "#!/bin/bash",
+            *directives,
+            f"# Written by repro's slurm target {self.name!r}: {what}.",
+            "# The harness writes its outputs into ./output of the staged run bundle.",
+            *([setup] if setup else []),
+            *body,
+            "",
+        ])
+
+    # -- submission --------------------------------------------------------------------------
+
+    def _stage(self, bundle: RunBundle) -> Path:
+        staged = self.workdir / bundle.run_id
+        if staged.exists():
+            raise TargetError(f"target {self.name!r}: {staged} already exists; run ids are "
+                              "unique, so another repro wrote it")
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(bundle.directory, staged, symlinks=False)
+        return staged
+
+    def _sbatch(self, script: Path, staged: list[Path]) -> str:
+        try:
+            done = self._run("sbatch", "--parsable", str(script))
+        except TargetError:
+            for path in staged:
+                shutil.rmtree(path, ignore_errors=True)
+            raise
+        job_id = done.stdout.strip().split(";")[0]
+        if not _JOB_ID.match(job_id):
+            raise TargetError(f"target {self.name!r}: sbatch answered {done.stdout!r}, "
+                              "not a job id")
+        return job_id
+
+    def _info(self, job_id: str, staged: Path) -> dict[str, Any]:
+        config = self.controller_config()
+        info: dict[str, Any] = {
+            "scheduler": "slurm",
+            "scheduler_version": self.scheduler_version(),
+            "cluster": config.get("ClusterName", ""),
+            "job_id": job_id,
+            "workdir": str(staged),
+        }
+        if self._option("partition"):
+            info["partition"] = str(self._option("partition"))
+        return info
+
+    def submit(self, bundle: RunBundle) -> JobHandle:
+        """Stage ``bundle``, write its batch script and ``sbatch`` it."""
+        staged = self._stage(bundle)
+        directives = self.sbatch_directives(f"repro-{bundle.run_id}", str(staged / LOG_NAME))
+        body = [f"cd {_quote(str(staged))} || exit 97", *self.harness_lines(bundle)]
+        script = staged / SCRIPT_NAME
+        script.write_text(self._script(directives, body, f"run {bundle.run_id}"))
+        job_id = self._sbatch(script, [staged])
+        return JobHandle(target=self.name, job_id=job_id, info=self._info(job_id, staged),
+                         state={"staged": str(staged), "log": str(staged / LOG_NAME)})
+
+    def submit_many(self, bundles: Sequence[RunBundle]) -> list[JobHandle]:
+        """Submit several bundles as one job array (task ``i`` runs ``bundles[i]``)."""
+        if len(bundles) <= 1:
+            return [self.submit(bundle) for bundle in bundles]
+        staged = []
+        try:
+            for bundle in bundles:
+                staged.append(self._stage(bundle))
+        except BaseException:
+            for path in staged:
+                shutil.rmtree(path, ignore_errors=True)
+            raise
+        array_dir = self.workdir / f"array-{bundles[0].run_id}"
+        array_dir.mkdir(parents=True, exist_ok=False)
+        directives = self.sbatch_directives(f"repro-array-{bundles[0].run_id}",
+                                            str(array_dir / "task-%a.out"))
+        directives.insert(1, f"#SBATCH --array=0-{len(bundles) - 1}")
+        cases = [f"  {i}) cd {_quote(str(path))} || exit 97 ;;" for i, path in enumerate(staged)]
+        body = ["case \"$SLURM_ARRAY_TASK_ID\" in", *cases,
+                "  *) echo \"no run bundle for array task $SLURM_ARRAY_TASK_ID\" >&2; exit 98 ;;",
+                "esac", *self.harness_lines(bundles[0])]
+        script = array_dir / SCRIPT_NAME
+        script.write_text(self._script(
+            directives, body, f"job array of {len(bundles)} runs "
+                              f"({', '.join(b.run_id for b in bundles)})"))
+        array_id = self._sbatch(script, [*staged, array_dir])
+        handles = []
+        for index, path in enumerate(staged):
+            job_id = f"{array_id}_{index}"
+            info = self._info(job_id, path)
+            info.update(array_job_id=array_id, array_task_id=index, array_size=len(bundles))
+            handles.append(JobHandle(
+                target=self.name, job_id=job_id, info=info,
+                state={"staged": str(path), "log": str(array_dir / f"task-{index}.out")}))
+        return handles
+
+    # -- tracking ----------------------------------------------------------------------------
+
+    def job_record(self, job_id: str) -> tuple[str, str]:
+        """The freshest record of a job and where it came from.
+
+        Returns
+        -------
+        (record, source)
+            A one-line ``Key=value`` record and ``"scontrol"``, ``"sacct"`` or ``"jobcomp"``;
+            ``("", "")`` when no source knows the job.
+        """
+        done = self._run("scontrol", "show", "job", "-o", job_id, check=False)
+        if done.returncode == 0 and done.stdout.strip():
+            return done.stdout.strip().splitlines()[0], "scontrol"
+        if "invalid job id" not in (done.stderr + done.stdout).lower():
+            raise TargetError(f"target {self.name!r}: scontrol show job {job_id} failed: "
+                              f"{(done.stderr or done.stdout).strip()[-300:]}")
+        return self.completion_record(job_id)
+
+    def completion_record(self, job_id: str) -> tuple[str, str]:
+        """Record of a job the controller has forgotten: sacct, else the jobcomp log."""
+        config = self.controller_config()
+        if config.get("AccountingStorageType", "accounting_storage/none") != (
+                "accounting_storage/none"):
+            done = self._run("sacct", "-n", "-P", "-X", "-j", job_id, "--format",
+                             "JobID,State,ExitCode,NodeList,Partition,Reason", check=False)
+            line = next((row for row in done.stdout.splitlines() if row.strip()), "")
+            if done.returncode == 0 and line:
+                jid, state, code, nodes, partition, reason = (line.split("|") + [""] * 6)[:6]
+                return (f"JobId={jid} JobState={state.split()[0]} ExitCode={code} "
+                        f"NodeList={nodes} Partition={partition} Reason={reason or 'None'}",
+                        "sacct")
+        if config.get("JobCompType") == "jobcomp/filetxt" and config.get("JobCompLoc"):
+            path = Path(config["JobCompLoc"])
+            if path.is_file():
+                record = read_jobcomp_record(path, job_id)
+                if record:
+                    return record, "jobcomp"
+        return "", ""
+
+    def status(self, handle: JobHandle) -> JobStatus:
+        """State of the job from the scheduler's freshest record."""
+        record, source = self.job_record(handle.job_id)
+        if not record:
+            return self._status_from_marker(handle)
+        state = _field(record, "JobState")
+        reason = _field(record, "Reason")
+        exit_code, signal = parse_exit_code(_field(record, "ExitCode"))
+        nodes = _field(record, "NodeList")
+        if nodes and nodes != "(null)":
+            handle.info["node_list"] = nodes
+        if _field(record, "Partition"):
+            handle.info["partition"] = _field(record, "Partition")
+        job_state = STATE_MAP.get(state)
+        if job_state is None:
+            return JobStatus(JobState.RUNNING, f"Slurm state {state} (not known to repro)")
+        if not job_state.terminal:
+            return JobStatus(job_state, f"Slurm job {handle.job_id} {state}"
+                                        + (f" ({reason})" if reason not in ("", "None") else ""))
+        handle.info.update(slurm_state=state, completion_record=source)
+        if exit_code is not None:
+            handle.info["exit_code"] = exit_code
+            if signal:
+                handle.info["exit_signal"] = signal
+        if job_state is JobState.DONE:
+            return JobStatus(JobState.DONE, f"Slurm job {handle.job_id} COMPLETED")
+        words = STATE_WORDS.get(state, f"the job ended in state {state}")
+        details = [f"Slurm state {state}"]
+        if reason and reason not in ("None", "(null)"):
+            details.append(f"reason {reason}")
+        if state == "FAILED" and exit_code:
+            details.append(f"exit code {exit_code}")
+        if state == "TIMEOUT" and _field(record, "TimeLimit"):
+            details.append(f"time limit {_field(record, 'TimeLimit')}")
+        if state == "NODE_FAIL" and nodes:
+            details.append(f"node {nodes}")
+        return JobStatus(job_state, f"Slurm job {handle.job_id}: {words} ({', '.join(details)})")
+
+    def _status_from_marker(self, handle: JobHandle) -> JobStatus:
+        marker = Path(handle.state["staged"]) / EXIT_MARKER
+        if marker.is_file():
+            code = marker.read_text().strip()
+            state = JobState.DONE if code == "0" else JobState.FAILED
+            return JobStatus(state, f"Slurm job {handle.job_id}: no scheduler record left; "
+                                    f"the job script recorded exit code {code}")
+        return JobStatus(JobState.FAILED, f"Slurm job {handle.job_id} is unknown to the "
+                                          "controller and left no completion record")
+
+    def fetch(self, handle: JobHandle, dest: Path) -> None:
+        """Copy the harness outputs and the job's Slurm output into ``dest``."""
+        staged = Path(handle.state["staged"])
+        output = staged / RunBundle.OUTPUT_DIR
+        dest.mkdir(parents=True, exist_ok=True)
+        for name in (*HARNESS_OUTPUTS, PROVENANCE_OUTPUT):
+            if (output / name).is_file():
+                shutil.copy2(output / name, dest / name)
+        log = Path(handle.state["log"])
+        if log.is_file() and log.stat().st_size:
+            shutil.copy2(log, dest / "launcher.log")
+
+    def cancel(self, handle: JobHandle) -> None:
+        """``scancel`` the job (an array task cancels only itself)."""
+        self._run("scancel", handle.job_id)
+
+
+def _quote(text: str) -> str:
+    return shlex.quote(text)
