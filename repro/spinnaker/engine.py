@@ -81,8 +81,8 @@ class Engine:
         Populations and projections with their actual connections.
     timing : Timing
         The simulation time step.
-    seed : int
-        Seeds the Poisson sources (one stream per population).
+    seed : int or sequence of int
+        Entropy for the Poisson sources (one stream is spawned per population).
 
     Raises
     ------
@@ -90,7 +90,7 @@ class Engine:
         On parameters SpiNNaker cannot represent (non-positive time constants and the like).
     """
 
-    def __init__(self, network: Network, timing: Timing, seed: int) -> None:
+    def __init__(self, network: Network, timing: Timing, seed: int | list[int]) -> None:
         self.network = network
         self.timing = timing
         self.seed = seed

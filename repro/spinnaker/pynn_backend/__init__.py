@@ -1,0 +1,125 @@
+"""PyNN backend that runs a network with SpiNNaker's (sPyNNaker 7.4.1) fixed-point numerics.
+
+An emulation in numpy: nothing runs on SpiNNaker hardware. Use it like any PyNN backend::
+
+    import repro.spinnaker.pynn_backend as sim
+    sim.setup(timestep=1.0, rng_seed=1)
+
+Supported: IF_curr_exp, IF_cond_exp, SpikeSourcePoisson, SpikeSourceArray, StaticSynapse,
+AllToAll/OneToOne/FixedProbability/FixedNumberPre/FromList connectors, Population,
+PopulationView, Assembly, recording of spikes, v and (conductance models) gsyn.
+Everything else raises :class:`UnsupportedFeature` naming it. ``repro_simulator_info()``
+and ``repro_hardware_provenance()`` are read by repro's harness.
+"""
+
+from __future__ import annotations
+
+import platform
+from typing import Any
+
+import numpy as np
+import pyNN
+from pyNN import errors, random, space  # noqa: F401 - part of the PyNN backend API
+from pyNN.connectors import (  # noqa: F401
+    AllToAllConnector,
+    FixedNumberPreConnector,
+    FixedProbabilityConnector,
+    FromListConnector,
+    OneToOneConnector,
+)
+from pyNN.random import GSLRNG, NumpyRNG, RandomDistribution  # noqa: F401
+from pyNN.space import Space  # noqa: F401
+
+from repro.spinnaker import EMULATED_SPYNNAKER_VERSION, EMULATOR_NAME
+from repro.spinnaker.pynn_backend import simulator
+from repro.spinnaker.pynn_backend.control import (  # noqa: F401
+    end,
+    get_current_time,
+    get_max_delay,
+    get_min_delay,
+    get_time_step,
+    initialize,
+    num_processes,
+    rank,
+    reset,
+    run,
+    run_for,
+    run_until,
+    setup,
+)
+from repro.spinnaker.pynn_backend.populations import Assembly, Population, PopulationView  # noqa: F401
+from repro.spinnaker.pynn_backend.procedural_api import connect, create, record  # noqa: F401
+from repro.spinnaker.pynn_backend.projections import Projection  # noqa: F401
+from repro.spinnaker.pynn_backend.standardmodels import (  # noqa: F401
+    SUPPORTED_CELL_TYPES,
+    UNSUPPORTED,
+    IF_cond_exp,
+    IF_curr_exp,
+    SpikeSourceArray,
+    SpikeSourcePoisson,
+    StaticSynapse,
+    UnsupportedFeature,
+)
+from repro.spinnaker.pynn_backend import standardmodels as _models
+
+globals().update({name: getattr(_models, name) for name in UNSUPPORTED})
+
+#: Format tag of the provenance document.
+PROVENANCE_FORMAT = "repro.spinnaker-emulator-provenance/1"
+#: What an ideal emulator cannot show: real-time effects of the hardware.
+NOT_MODELLED = (
+    "dropped or late packets, input-buffer overflows and timer overruns (the emulator never "
+    "falls behind real time)",
+    "the chip's own random streams (connectivity, weights, delays and initial values are "
+    "PyNN's host draws; Poisson trains come from numpy, with the 7.4.1 algorithms)",
+)
+
+
+def list_standard_models() -> list[str]:
+    """Names of the cell types this backend implements."""
+    return list(SUPPORTED_CELL_TYPES)
+
+
+def repro_simulator_info() -> dict[str, Any]:
+    """Facts about this emulator for the run's environment manifest."""
+    state = simulator.state
+    return {
+        "name": EMULATOR_NAME,
+        "version": EMULATED_SPYNNAKER_VERSION,
+        "emulation": True,
+        "emulated_simulator": "sPyNNaker",
+        "emulated_version": EMULATED_SPYNNAKER_VERSION,
+        "description": ("numpy emulation of SpiNNaker fixed-point numerics as sPyNNaker "
+                        f"{EMULATED_SPYNNAKER_VERSION} computes them; not run on SpiNNaker "
+                        "hardware"),
+        "pynn_backend": __name__,
+        "pynn_version": pyNN.__version__,
+        "numpy_version": np.__version__,
+        "python": platform.python_version(),
+        "timestep_ms": state.dt,
+        "timestep_us": state.timing.timestep_us,
+        "rng_seed": state.seed,
+        "rng_seed_from_entropy": state.seed_from_entropy,
+        "threads_requested": state.threads,
+        "options": dict(state.options),
+    }
+
+
+def repro_hardware_provenance() -> dict[str, Any]:
+    """The emulated hardware counters: ring-buffer saturation, weights lost, shifts, notes."""
+    state = simulator.state
+    engine = state.engine
+    document: dict[str, Any] = {
+        "format": PROVENANCE_FORMAT,
+        "emulation": True,
+        "emulated": f"sPyNNaker {EMULATED_SPYNNAKER_VERSION}",
+        "timestep_ms": state.dt,
+        "ticks": state.tick,
+        "not_modelled": list(NOT_MODELLED),
+    }
+    if engine is None:
+        document.update(populations=[], projections=[], notes=["run() was not called"])
+        return document
+    document.update(engine.provenance())
+    document["notes"] = list(engine.network.notes)
+    return document

@@ -1,0 +1,128 @@
+"""Turn what a PyNN script created into the emulator's network description and engine."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from repro.spinnaker.engine import Engine
+from repro.spinnaker.netspec import (
+    ArrayPopulation,
+    Network,
+    NeuronPopulation,
+    PoissonPopulation,
+    ProjectionSpec,
+)
+from repro.spinnaker.pynn_backend.estimates import estimate, seeded_random_sources
+from repro.spinnaker.pynn_backend.projections import RECEPTOR_TYPES
+from repro.spinnaker.pynn_backend.recording import population_index
+from repro.spinnaker.pynn_backend.standardmodels import UnsupportedFeature
+
+#: What sPyNNaker 7.4.1 does by default with seeded RNGs, and what the emulator does instead.
+SEEDED_RNG_NOTE = (
+    "sPyNNaker 7.4.1 with its default configuration (error_on_non_spynnaker_pynn = True) "
+    "refuses seeded RNGs in {where}; the emulator proceeds as if that option were False, "
+    "using the values PyNN drew on the host where SpiNNaker would draw them on chip")
+
+
+def _neuron_population(pop) -> NeuronPopulation:
+    names = pop.celltype.get_parameter_names()
+    params = {name: np.broadcast_to(np.asarray(pop.parameter_array(name), dtype=float),
+                                    (pop.size,)).copy() for name in names}
+    for variable in ("isyn_exc", "isyn_inh", "gsyn_exc", "gsyn_inh"):
+        if variable in pop.initial_values and np.any(pop.initial_array(variable) != 0):
+            raise UnsupportedFeature(f"initial {variable} other than 0 is not supported by the "
+                                     f"SpiNNaker emulator (population {pop.label!r})")
+    extras = pop.additional_parameters
+    summed = extras.get("max_expected_summed_weight")
+    return NeuronPopulation(
+        label=pop.label, size=pop.size, model=type(pop.celltype).__name__, params=params,
+        v_init=pop.initial_array("v").copy(),
+        spikes_per_second=float(extras.get("spikes_per_second", 30.0)),
+        ring_buffer_sigma=float(extras.get("ring_buffer_sigma", 5.0)),
+        max_expected_summed_weight=None if summed is None else tuple(float(w) for w in summed))
+
+
+def _source_population(pop) -> PoissonPopulation | ArrayPopulation:
+    name = type(pop.celltype).__name__
+    if name == "SpikeSourcePoisson":
+        values = {}
+        for parameter in ("rate", "start", "duration"):
+            array = pop.parameter_array(parameter)
+            if array.dtype == object:
+                raise UnsupportedFeature(f"SpikeSourcePoisson {parameter} must be one number per "
+                                         f"source (population {pop.label!r})")
+            values[parameter] = np.broadcast_to(array.astype(float), (pop.size,)).copy()
+        return PoissonPopulation(label=pop.label, size=pop.size, **values)
+    times = np.broadcast_to(pop.parameter_array("spike_times"), (pop.size,))
+    return ArrayPopulation(label=pop.label, size=pop.size,
+                           spike_times=[np.asarray(getattr(t, "value", t), dtype=float)
+                                        for t in times])
+
+
+def _locate(cells: np.ndarray, first_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(population index, index within it) of global cell ids."""
+    owner = np.searchsorted(first_ids, cells, side="right") - 1
+    return owner, cells - first_ids[owner]
+
+
+def build_network(state) -> Network:
+    """Capture the populations and projections of the current simulation.
+
+    Raises
+    ------
+    UnsupportedFeature
+        For features the emulator does not implement (named in the message).
+    RuntimeError
+        If ``setup(error_on_non_spynnaker_pynn=True)`` and the script uses seeded RNGs
+        where sPyNNaker would refuse them.
+    """
+    network = Network()
+    for pop in state.populations:
+        if type(pop.celltype).__name__ in ("IF_curr_exp", "IF_cond_exp"):
+            network.populations.append(_neuron_population(pop))
+        else:
+            network.populations.append(_source_population(pop))
+    first_ids = np.array([int(p.first_id) for p in state.populations], dtype=np.int64)
+    seeded: list[str] = []
+    for projection in state.projections:
+        arrays = projection.connection_arrays()
+        synapse_type = RECEPTOR_TYPES.index(projection.receptor_type)
+        on_machine, est = estimate(projection, synapse_type, arrays)
+        seeded.extend(seeded_random_sources(projection))
+        pre_ids = np.asarray(projection.pre.all_cells, dtype=np.int64)
+        post_ids = np.asarray(projection.post.all_cells, dtype=np.int64)
+        pre_pop, pre_index = _locate(pre_ids[arrays["presynaptic_index"]], first_ids)
+        post_pop, post_index = _locate(post_ids[arrays["postsynaptic_index"]], first_ids)
+        pairs = sorted(set(zip(pre_pop.tolist(), post_pop.tolist(), strict=True)))
+        if not pairs and pre_ids.size and post_ids.size:
+            pairs = [tuple(_locate(np.array([pre_ids[0], post_ids[0]]), first_ids)[0])]
+        for pre, post in pairs:
+            keep = (pre_pop == pre) & (post_pop == post)
+            network.projections.append(ProjectionSpec(
+                label=projection.label or f"projection{len(network.projections)}",
+                pre=int(pre), post=int(post), pre_index=pre_index[keep],
+                post_index=post_index[keep], weight=arrays["weight"][keep],
+                delay=arrays["delay"][keep], synapse_type=synapse_type, on_machine=on_machine,
+                estimate=est, connector=type(projection._connector).__name__))
+    seeded.extend(f"RandomDistribution for initial {variable} of {pop.label}"
+                  for pop in state.populations for variable in ("v",)
+                  if variable in pop.initial_values
+                  and getattr(getattr(pop.initial_values[variable].base_value, "rng", None),
+                              "seed", None) is not None)
+    if seeded:
+        where = ", ".join(dict.fromkeys(seeded))
+        if state.options.get("error_on_non_spynnaker_pynn", False):
+            raise RuntimeError("sPyNNaker 7.4.1 refuses seeded RNGs in " + where +
+                               " (error_on_non_spynnaker_pynn = True)")
+        network.notes.append(SEEDED_RNG_NOTE.format(where=where))
+    return network
+
+
+def build_engine(state) -> Engine:
+    """Build the engine for the current simulation (called at the first ``run()``)."""
+    engine = Engine(build_network(state), state.timing, [state.seed, state.segment_counter])
+    for recorder in state.recorders:
+        variables = recorder.signal_variables()
+        if variables:
+            engine.record_signals(population_index(recorder.population), variables)
+    return engine

@@ -1,0 +1,149 @@
+"""Population, PopulationView and Assembly of the emulator backend.
+
+Parameters and initial values are evaluated when they are set, in the order a script sets
+them, so random draws consume a script's ``NumpyRNG`` exactly as the NEST backend does:
+the same seed gives the emulator the same initial values, connections, weights and delays
+as NEST, and only the numerics differ.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from pyNN import common, errors
+from pyNN.parameters import ParameterSpace, simplify
+
+from repro.spinnaker.pynn_backend import simulator
+from repro.spinnaker.pynn_backend.recording import Recorder
+from repro.spinnaker.pynn_backend import standardmodels
+from repro.spinnaker.pynn_backend.standardmodels import SUPPORTED_CELL_TYPES, UnsupportedFeature
+
+#: sPyNNaker ``additional_parameters`` the emulator honours on neuron populations.
+ADDITIONAL_PARAMETERS = ("spikes_per_second", "ring_buffer_sigma",
+                         "max_expected_summed_weight")
+
+
+class Assembly(common.Assembly):
+    """A group of populations (projections from or to it are split per population)."""
+
+    _simulator = simulator
+
+
+def _evaluate(value) -> np.ndarray:
+    """Evaluate a LazyArray now (random draws happen at this point)."""
+    return np.asarray(value.evaluate(simplify=False))
+
+
+class PopulationView(common.PopulationView):
+    """A subset of a population; reads and writes go to the parent's arrays."""
+
+    _assembly_class = Assembly
+    _simulator = simulator
+
+    def _get_parameters(self, *names):
+        cells = self.index_in_grandparent(np.arange(self.size))
+        values = self.grandparent._parameters
+        return ParameterSpace({name: simplify(np.asarray(values[name])[cells]) for name in names},
+                              shape=(self.size,))
+
+    def _set_parameters(self, parameter_space):
+        simulator.state.require_unbuilt("setting parameters")
+        parent = self.grandparent
+        cells = self.index_in_grandparent(np.arange(self.size))
+        parameter_space.shape = (self.size,)
+        for name, value in parameter_space.items():
+            parent._parameters[name][cells] = value.evaluate(simplify=False)
+
+    def initialize(self, **initial_values):
+        """Set initial values of the cells in the view (``v`` is the one the emulator uses)."""
+        parent = self.grandparent
+        cells = self.index_in_grandparent(np.arange(self.size))
+        for variable, value in initial_values.items():
+            values = _evaluate(common.populations.LazyArray(value, shape=(self.size,),
+                                                            dtype=float))
+            parent._set_initial_values(variable, cells, values)
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)
+
+
+class Population(common.Population):
+    """A population of one of the supported cell types.
+
+    Parameters
+    ----------
+    additional_parameters : dict, optional
+        sPyNNaker's per-population extras: ``spikes_per_second``, ``ring_buffer_sigma``,
+        ``max_expected_summed_weight`` (neuron populations) and ``seed`` (accepted, the
+        emulator seeds every source from ``setup(rng_seed=...)``).
+    """
+
+    __doc__ = common.Population.__doc__
+    _simulator = simulator
+    _recorder_class = Recorder
+    _assembly_class = Assembly
+
+    def __init__(self, size, cellclass, cellparams=None, structure=None, initial_values=None,
+                 label=None, additional_parameters: dict[str, Any] | None = None):
+        simulator.state.require_unbuilt("creating a Population")
+        celltype = cellclass if isinstance(cellclass, type) else type(cellclass)
+        if celltype not in {getattr(standardmodels, name) for name in SUPPORTED_CELL_TYPES}:
+            raise UnsupportedFeature(
+                f"cell type {celltype.__name__} is not supported by the SpiNNaker emulator "
+                f"(supported: {', '.join(SUPPORTED_CELL_TYPES)})")
+        extras = dict(additional_parameters or {})
+        unknown = sorted(set(extras) - set(ADDITIONAL_PARAMETERS) - {"seed"})
+        if unknown:
+            raise UnsupportedFeature(f"additional_parameters {unknown} are not supported by the "
+                                     f"SpiNNaker emulator (supported: "
+                                     f"{', '.join(ADDITIONAL_PARAMETERS)}, seed)")
+        self.additional_parameters = extras
+        self._initial_arrays: dict[str, np.ndarray] = {}
+        super().__init__(size, cellclass, cellparams, structure, initial_values or {}, label)
+
+    def _create_cells(self):
+        state = simulator.state
+        ids = np.arange(state.id_counter, state.id_counter + self.size)
+        self.all_cells = np.array([simulator.ID(i) for i in ids], dtype=simulator.ID)
+        self._mask_local = np.ones(self.size, dtype=bool)
+        parameter_space = self.celltype.native_parameters
+        parameter_space.shape = (self.size,)
+        parameter_space.evaluate(mask=self._mask_local, simplify=False)
+        self._parameters = parameter_space.as_dict()
+        for cell in self.all_cells:
+            cell.parent = self
+        state.id_counter += self.size
+        state.populations.append(self)
+
+    def _set_initial_values(self, variable: str, cells: np.ndarray, values: np.ndarray) -> None:
+        simulator.state.require_unbuilt("initialize()")
+        current = self._initial_arrays.setdefault(
+            variable, np.zeros(self.size, dtype=float))
+        current[cells] = values
+
+    def _set_initial_value_array(self, variable, initial_values):
+        self._set_initial_values(variable, np.arange(self.size), _evaluate(initial_values))
+
+    def initial_array(self, variable: str) -> np.ndarray:
+        """Evaluated initial values of ``variable`` for every cell."""
+        return self._initial_arrays[variable]
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)
+
+    def _get_parameters(self, *names):
+        return ParameterSpace({name: simplify(self._parameters[name]) for name in names},
+                              shape=(self.size,))
+
+    def _set_parameters(self, parameter_space):
+        simulator.state.require_unbuilt("setting parameters")
+        parameter_space.evaluate(simplify=False, mask=self._mask_local)
+        for name, value in parameter_space.items():
+            if name not in self._parameters:
+                raise errors.NonExistentParameterError(name, self.celltype)
+            self._parameters[name] = value
+
+    def parameter_array(self, name: str) -> np.ndarray:
+        """Per-cell values of a native parameter (Sequences for spike times)."""
+        return np.asarray(self._parameters[name])

@@ -1,0 +1,96 @@
+"""Projection of the emulator backend: PyNN's connectors fill plain connection arrays.
+
+Connections are produced by PyNN's own connector code (the same calls, in the same order,
+as the NEST backend makes), and kept as arrays of pre index, post index, weight and delay.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pyNN import common
+from pyNN.space import Space
+
+from repro.spinnaker.pynn_backend import simulator
+from repro.spinnaker.pynn_backend.estimates import check_connector
+from repro.spinnaker.pynn_backend.standardmodels import StaticSynapse, UnsupportedFeature
+
+RECEPTOR_TYPES = ("excitatory", "inhibitory")
+
+
+class Projection(common.Projection):
+    __doc__ = common.Projection.__doc__
+    _simulator = simulator
+    _static_synapse_class = StaticSynapse
+
+    def __init__(self, presynaptic_population, postsynaptic_population, connector,
+                 synapse_type=None, source=None, receptor_type=None, space=None, label=None):
+        simulator.state.require_unbuilt("creating a Projection")
+        if synapse_type is not None and not isinstance(synapse_type, StaticSynapse):
+            raise UnsupportedFeature(
+                f"synapse type {type(synapse_type).__name__} is not supported by the SpiNNaker "
+                "emulator (supported: StaticSynapse)")
+        if source is not None:
+            raise UnsupportedFeature("Projection(source=...) is not supported by the SpiNNaker "
+                                     "emulator")
+        check_connector(connector)
+        common.Projection.__init__(self, presynaptic_population, postsynaptic_population,
+                                   connector, synapse_type, source, receptor_type,
+                                   space or Space(), label)
+        if self.receptor_type not in RECEPTOR_TYPES:
+            raise UnsupportedFeature(
+                f"receptor_type {self.receptor_type!r} is not supported by the SpiNNaker "
+                f"emulator (supported: {', '.join(RECEPTOR_TYPES)})")
+        self._chunks: dict[str, list[np.ndarray]] = {
+            "presynaptic_index": [], "postsynaptic_index": [], "weight": [], "delay": []}
+        connector.connect(self)
+        simulator.state.projections.append(self)
+
+    def _convergent_connect(self, presynaptic_indices, postsynaptic_index,
+                            location_selector=None, **connection_parameters):
+        if location_selector is not None:
+            raise UnsupportedFeature("multi-compartment connections are not supported by the "
+                                     "SpiNNaker emulator")
+        unknown = set(connection_parameters) - {"weight", "delay"}
+        if unknown:
+            raise UnsupportedFeature(f"synapse parameters {sorted(unknown)} are not supported by "
+                                     "the SpiNNaker emulator")
+        pre = np.asarray(presynaptic_indices, dtype=np.int64).ravel()
+        self._chunks["presynaptic_index"].append(pre)
+        self._chunks["postsynaptic_index"].append(np.full(pre.size, int(postsynaptic_index),
+                                                          dtype=np.int64))
+        for name in ("weight", "delay"):
+            value = np.asarray(connection_parameters[name], dtype=float)
+            self._chunks[name].append(np.broadcast_to(value, pre.shape).copy())
+
+    def connection_arrays(self) -> dict[str, np.ndarray]:
+        """All connections: pre index, post index, weight, delay (indices in pre/post)."""
+        for name, chunks in self._chunks.items():
+            if len(chunks) != 1:
+                dtype = np.int64 if name.endswith("index") else float
+                self._chunks[name] = [np.concatenate(chunks) if chunks
+                                      else np.zeros(0, dtype=dtype)]
+        return {name: chunks[0] for name, chunks in self._chunks.items()}
+
+    def __len__(self) -> int:
+        return int(sum(c.size for c in self._chunks["weight"]))
+
+    def set(self, **attributes):
+        """Not supported: the emulator takes weights and delays as connected."""
+        raise UnsupportedFeature("Projection.set() is not supported by the SpiNNaker emulator")
+
+    def _get_attributes_as_list(self, names):
+        arrays = self.connection_arrays()
+        columns = [arrays[name] for name in names]
+        return list(zip(*[c.tolist() for c in columns], strict=True))
+
+    def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
+        arrays = self.connection_arrays()
+        pre, post = arrays["presynaptic_index"], arrays["postsynaptic_index"]
+        result = []
+        for name in names:
+            values = np.full((self.pre.size, self.post.size), np.nan)
+            for i, j, value in zip(pre, post, arrays[name.rstrip("s")], strict=True):
+                values[i, j] = value if np.isnan(values[i, j]) else \
+                    self.MULTI_SYNAPSE_OPERATIONS[multiple_synapses](values[i, j], value)
+            result.append(values)
+        return result

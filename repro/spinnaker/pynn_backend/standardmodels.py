@@ -1,0 +1,82 @@
+"""The standard models the emulator implements, and named refusals for the rest.
+
+Native parameter names are the PyNN names (the engine reads PyNN units directly), so every
+translation is the identity. PyNN standard models SpiNNaker-emulation does not cover are
+present as classes that raise :class:`UnsupportedFeature` naming themselves on use.
+"""
+
+from __future__ import annotations
+
+from pyNN.standardmodels import build_translations, cells, synapses
+
+from repro.spinnaker.pynn_backend.simulator import state
+
+SUPPORTED_CELL_TYPES = ("IF_curr_exp", "IF_cond_exp", "SpikeSourcePoisson", "SpikeSourceArray")
+
+
+class UnsupportedFeature(NotImplementedError):
+    """A PyNN feature the SpiNNaker emulator does not implement."""
+
+
+def _identity(cell_class: type) -> dict:
+    names = list(cell_class.default_parameters)
+    return build_translations(*[(name, name) for name in names])
+
+
+class IF_curr_exp(cells.IF_curr_exp):  # noqa: N801 - PyNN's name
+    __doc__ = cells.IF_curr_exp.__doc__
+    translations = _identity(cells.IF_curr_exp)
+
+
+class IF_cond_exp(cells.IF_cond_exp):  # noqa: N801 - PyNN's name
+    __doc__ = cells.IF_cond_exp.__doc__
+    translations = _identity(cells.IF_cond_exp)
+
+
+class SpikeSourcePoisson(cells.SpikeSourcePoisson):
+    __doc__ = cells.SpikeSourcePoisson.__doc__
+    translations = _identity(cells.SpikeSourcePoisson)
+
+
+class SpikeSourceArray(cells.SpikeSourceArray):
+    __doc__ = cells.SpikeSourceArray.__doc__
+    translations = _identity(cells.SpikeSourceArray)
+
+
+class StaticSynapse(synapses.StaticSynapse):
+    __doc__ = synapses.StaticSynapse.__doc__
+    translations = build_translations(("weight", "weight"), ("delay", "delay"))
+
+    def _get_minimum_delay(self) -> float:
+        return state.dt
+
+
+def _unsupported(name: str, kind: str) -> type:
+    """A stand-in class for a PyNN model the emulator refuses, naming it and the alternatives."""
+
+    def __init__(self, *args, **kwargs):  # noqa: N807 - installed as a method
+        raise UnsupportedFeature(
+            f"{name} is not supported by the SpiNNaker emulator ({kind}); supported cell "
+            f"types: {', '.join(SUPPORTED_CELL_TYPES)}; synapses: StaticSynapse only")
+
+    return type(name, (), {"__init__": __init__, "__doc__": f"Unsupported: {name}."})
+
+
+#: PyNN standard models that exist as names here but refuse to be used.
+UNSUPPORTED = {
+    **{name: "cell type" for name in (
+        "IF_curr_alpha", "IF_curr_delta", "IF_cond_alpha", "IF_cond_exp_gsfa_grr",
+        "IF_facets_hardware1", "HH_cond_exp", "EIF_cond_alpha_isfa_ista",
+        "EIF_cond_exp_isfa_ista", "Izhikevich", "GIF_cond_exp", "SpikeSourceGamma",
+        "SpikeSourceInhGamma", "PointNeuron", "LIF", "AdExp")},
+    **{name: "synapse type" for name in (
+        "ElectricalSynapse", "TsodyksMarkramSynapse", "SimpleStochasticSynapse",
+        "StochasticTsodyksMarkramSynapse", "MultiQuantalSynapse", "STDPMechanism",
+        "AdditiveWeightDependence", "MultiplicativeWeightDependence",
+        "AdditivePotentiationMultiplicativeDepression", "GutigWeightDependence",
+        "SpikePairRule", "Vogels2011Rule")},
+    **{name: "current source" for name in (
+        "DCSource", "ACSource", "StepCurrentSource", "NoisyCurrentSource")},
+}
+
+globals().update({name: _unsupported(name, kind) for name, kind in UNSUPPORTED.items()})
