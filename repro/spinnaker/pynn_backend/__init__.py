@@ -8,7 +8,7 @@ An emulation in numpy: nothing runs on SpiNNaker hardware. Use it like any PyNN 
 Supported: IF_curr_exp, IF_cond_exp, SpikeSourcePoisson, SpikeSourceArray, StaticSynapse,
 AllToAll/OneToOne/FixedProbability/FixedNumberPre/FromList connectors, Population,
 PopulationView, Assembly, recording of spikes, v and (conductance models) gsyn.
-Everything else raises :class:`UnsupportedFeature` naming it. ``repro_simulator_info()``
+Everything else raises :class:`UnsupportedFeatureError` naming it. ``repro_simulator_info()``
 and ``repro_hardware_provenance()`` are read by repro's harness.
 """
 
@@ -32,6 +32,7 @@ from pyNN.space import Space  # noqa: F401
 
 from repro.spinnaker import EMULATED_SPYNNAKER_VERSION, EMULATOR_NAME
 from repro.spinnaker.pynn_backend import simulator
+from repro.spinnaker.pynn_backend import standardmodels as _models
 from repro.spinnaker.pynn_backend.control import (  # noqa: F401
     end,
     get_current_time,
@@ -58,9 +59,8 @@ from repro.spinnaker.pynn_backend.standardmodels import (  # noqa: F401
     SpikeSourceArray,
     SpikeSourcePoisson,
     StaticSynapse,
-    UnsupportedFeature,
+    UnsupportedFeatureError,
 )
-from repro.spinnaker.pynn_backend import standardmodels as _models
 
 globals().update({name: getattr(_models, name) for name in UNSUPPORTED})
 

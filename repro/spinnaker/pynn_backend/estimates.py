@@ -13,7 +13,7 @@ from pyNN import connectors
 from pyNN.random import RandomDistribution
 
 from repro.spinnaker import distributions as dist
-from repro.spinnaker.pynn_backend.standardmodels import UnsupportedFeature
+from repro.spinnaker.pynn_backend.standardmodels import UnsupportedFeatureError
 from repro.spinnaker.shifts import ProjectionEstimate
 
 #: Connectors the synapse expander can generate on the machine.
@@ -31,12 +31,12 @@ def check_connector(connector) -> None:
 
     Raises
     ------
-    UnsupportedFeature
+    UnsupportedFeatureError
         Naming the connector class.
     """
     if not isinstance(connector, MACHINE_CONNECTORS + HOST_CONNECTORS):
         supported = ", ".join(c.__name__ for c in MACHINE_CONNECTORS + HOST_CONNECTORS)
-        raise UnsupportedFeature(f"{type(connector).__name__} is not supported by the "
+        raise UnsupportedFeatureError(f"{type(connector).__name__} is not supported by the "
                                  f"SpiNNaker emulator (supported: {supported})")
 
 
@@ -46,7 +46,7 @@ def synapse_parameter(projection, name: str):
     if isinstance(value, (RandomDistribution, int, float, np.integer, np.floating)):
         return value
     if callable(value) or isinstance(value, str):
-        raise UnsupportedFeature(f"distance-dependent {name}s are not supported by the "
+        raise UnsupportedFeatureError(f"distance-dependent {name}s are not supported by the "
                                  "SpiNNaker emulator")
     return np.asarray(value, dtype=float)
 
@@ -100,7 +100,7 @@ def _fan_in_and_items(connector, n_pre: int, n_post: int) -> tuple[int, int]:
         return fan_in, dist.probable_maximum_selected(total, total, connector.p_connect)
     if isinstance(connector, connectors.FixedNumberPreConnector):
         return int(connector.n), int(connector.n) * n_post
-    raise UnsupportedFeature(f"{type(connector).__name__} is not supported by the emulator")
+    raise UnsupportedFeatureError(f"{type(connector).__name__} is not supported by the emulator")
 
 
 def estimate(projection, synapse_type: int, arrays: dict[str, np.ndarray]
@@ -123,7 +123,7 @@ def estimate(projection, synapse_type: int, arrays: dict[str, np.ndarray]
 
     Raises
     ------
-    UnsupportedFeature
+    UnsupportedFeatureError
         For array weights with a generatable connector (sPyNNaker requires a list
         connector then) and for unsupported connectors or distributions.
     """
@@ -146,7 +146,7 @@ def estimate(projection, synapse_type: int, arrays: dict[str, np.ndarray]
         return False, ProjectionEstimate(synapse_type, fan_in, w_mean, w_var, w_max, d_var)
     for name, value in (("weight", weight), ("delay", delay)):
         if isinstance(value, np.ndarray):
-            raise UnsupportedFeature(
+            raise UnsupportedFeatureError(
                 f"array {name}s with {type(connector).__name__} are not supported (sPyNNaker "
                 "needs a FromListConnector for per-connection values)")
     fan_in, n_items = _fan_in_and_items(connector, projection.pre.size, projection.post.size)

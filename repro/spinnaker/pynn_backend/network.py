@@ -15,7 +15,7 @@ from repro.spinnaker.netspec import (
 from repro.spinnaker.pynn_backend.estimates import estimate, seeded_random_sources
 from repro.spinnaker.pynn_backend.projections import RECEPTOR_TYPES
 from repro.spinnaker.pynn_backend.recording import population_index
-from repro.spinnaker.pynn_backend.standardmodels import UnsupportedFeature
+from repro.spinnaker.pynn_backend.standardmodels import UnsupportedFeatureError
 
 #: What sPyNNaker 7.4.1 does by default with seeded RNGs, and what the emulator does instead.
 SEEDED_RNG_NOTE = (
@@ -30,8 +30,9 @@ def _neuron_population(pop) -> NeuronPopulation:
                                     (pop.size,)).copy() for name in names}
     for variable in ("isyn_exc", "isyn_inh", "gsyn_exc", "gsyn_inh"):
         if variable in pop.initial_values and np.any(pop.initial_array(variable) != 0):
-            raise UnsupportedFeature(f"initial {variable} other than 0 is not supported by the "
-                                     f"SpiNNaker emulator (population {pop.label!r})")
+            raise UnsupportedFeatureError(
+                f"initial {variable} other than 0 is not supported by the "
+                f"SpiNNaker emulator (population {pop.label!r})")
     extras = pop.additional_parameters
     summed = extras.get("max_expected_summed_weight")
     return NeuronPopulation(
@@ -49,8 +50,9 @@ def _source_population(pop) -> PoissonPopulation | ArrayPopulation:
         for parameter in ("rate", "start", "duration"):
             array = pop.parameter_array(parameter)
             if array.dtype == object:
-                raise UnsupportedFeature(f"SpikeSourcePoisson {parameter} must be one number per "
-                                         f"source (population {pop.label!r})")
+                raise UnsupportedFeatureError(
+                    f"SpikeSourcePoisson {parameter} must be one number per "
+                    f"source (population {pop.label!r})")
             values[parameter] = np.broadcast_to(array.astype(float), (pop.size,)).copy()
         return PoissonPopulation(label=pop.label, size=pop.size, **values)
     times = np.broadcast_to(pop.parameter_array("spike_times"), (pop.size,))
@@ -70,7 +72,7 @@ def build_network(state) -> Network:
 
     Raises
     ------
-    UnsupportedFeature
+    UnsupportedFeatureError
         For features the emulator does not implement (named in the message).
     RuntimeError
         If ``setup(error_on_non_spynnaker_pynn=True)`` and the script uses seeded RNGs

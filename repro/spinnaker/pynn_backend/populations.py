@@ -14,10 +14,12 @@ import numpy as np
 from pyNN import common, errors
 from pyNN.parameters import ParameterSpace, simplify
 
-from repro.spinnaker.pynn_backend import simulator
+from repro.spinnaker.pynn_backend import simulator, standardmodels
 from repro.spinnaker.pynn_backend.recording import Recorder
-from repro.spinnaker.pynn_backend import standardmodels
-from repro.spinnaker.pynn_backend.standardmodels import SUPPORTED_CELL_TYPES, UnsupportedFeature
+from repro.spinnaker.pynn_backend.standardmodels import (
+    SUPPORTED_CELL_TYPES,
+    UnsupportedFeatureError,
+)
 
 #: sPyNNaker ``additional_parameters`` the emulator honours on neuron populations.
 ADDITIONAL_PARAMETERS = ("spikes_per_second", "ring_buffer_sigma",
@@ -89,15 +91,16 @@ class Population(common.Population):
         simulator.state.require_unbuilt("creating a Population")
         celltype = cellclass if isinstance(cellclass, type) else type(cellclass)
         if celltype not in {getattr(standardmodels, name) for name in SUPPORTED_CELL_TYPES}:
-            raise UnsupportedFeature(
+            raise UnsupportedFeatureError(
                 f"cell type {celltype.__name__} is not supported by the SpiNNaker emulator "
                 f"(supported: {', '.join(SUPPORTED_CELL_TYPES)})")
         extras = dict(additional_parameters or {})
         unknown = sorted(set(extras) - set(ADDITIONAL_PARAMETERS) - {"seed"})
         if unknown:
-            raise UnsupportedFeature(f"additional_parameters {unknown} are not supported by the "
-                                     f"SpiNNaker emulator (supported: "
-                                     f"{', '.join(ADDITIONAL_PARAMETERS)}, seed)")
+            raise UnsupportedFeatureError(
+                f"additional_parameters {unknown} are not supported by the "
+                f"SpiNNaker emulator (supported: "
+                f"{', '.join(ADDITIONAL_PARAMETERS)}, seed)")
         self.additional_parameters = extras
         self._initial_arrays: dict[str, np.ndarray] = {}
         super().__init__(size, cellclass, cellparams, structure, initial_values or {}, label)

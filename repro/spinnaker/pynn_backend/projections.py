@@ -12,7 +12,7 @@ from pyNN.space import Space
 
 from repro.spinnaker.pynn_backend import simulator
 from repro.spinnaker.pynn_backend.estimates import check_connector
-from repro.spinnaker.pynn_backend.standardmodels import StaticSynapse, UnsupportedFeature
+from repro.spinnaker.pynn_backend.standardmodels import StaticSynapse, UnsupportedFeatureError
 
 RECEPTOR_TYPES = ("excitatory", "inhibitory")
 
@@ -26,18 +26,19 @@ class Projection(common.Projection):
                  synapse_type=None, source=None, receptor_type=None, space=None, label=None):
         simulator.state.require_unbuilt("creating a Projection")
         if synapse_type is not None and not isinstance(synapse_type, StaticSynapse):
-            raise UnsupportedFeature(
+            raise UnsupportedFeatureError(
                 f"synapse type {type(synapse_type).__name__} is not supported by the SpiNNaker "
                 "emulator (supported: StaticSynapse)")
         if source is not None:
-            raise UnsupportedFeature("Projection(source=...) is not supported by the SpiNNaker "
-                                     "emulator")
+            raise UnsupportedFeatureError(
+                "Projection(source=...) is not supported by the SpiNNaker "
+                "emulator")
         check_connector(connector)
         common.Projection.__init__(self, presynaptic_population, postsynaptic_population,
                                    connector, synapse_type, source, receptor_type,
                                    space or Space(), label)
         if self.receptor_type not in RECEPTOR_TYPES:
-            raise UnsupportedFeature(
+            raise UnsupportedFeatureError(
                 f"receptor_type {self.receptor_type!r} is not supported by the SpiNNaker "
                 f"emulator (supported: {', '.join(RECEPTOR_TYPES)})")
         self._chunks: dict[str, list[np.ndarray]] = {
@@ -48,12 +49,13 @@ class Projection(common.Projection):
     def _convergent_connect(self, presynaptic_indices, postsynaptic_index,
                             location_selector=None, **connection_parameters):
         if location_selector is not None:
-            raise UnsupportedFeature("multi-compartment connections are not supported by the "
+            raise UnsupportedFeatureError("multi-compartment connections are not supported by the "
                                      "SpiNNaker emulator")
         unknown = set(connection_parameters) - {"weight", "delay"}
         if unknown:
-            raise UnsupportedFeature(f"synapse parameters {sorted(unknown)} are not supported by "
-                                     "the SpiNNaker emulator")
+            raise UnsupportedFeatureError(
+                f"synapse parameters {sorted(unknown)} are not supported by "
+                "the SpiNNaker emulator")
         pre = np.asarray(presynaptic_indices, dtype=np.int64).ravel()
         self._chunks["presynaptic_index"].append(pre)
         self._chunks["postsynaptic_index"].append(np.full(pre.size, int(postsynaptic_index),
@@ -76,7 +78,7 @@ class Projection(common.Projection):
 
     def set(self, **attributes):
         """Not supported: the emulator takes weights and delays as connected."""
-        raise UnsupportedFeature("Projection.set() is not supported by the SpiNNaker emulator")
+        raise UnsupportedFeatureError("Projection.set() is not supported by the SpiNNaker emulator")
 
     def _get_attributes_as_list(self, names):
         arrays = self.connection_arrays()

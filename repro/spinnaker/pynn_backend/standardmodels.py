@@ -2,7 +2,7 @@
 
 Native parameter names are the PyNN names (the engine reads PyNN units directly), so every
 translation is the identity. PyNN standard models SpiNNaker-emulation does not cover are
-present as classes that raise :class:`UnsupportedFeature` naming themselves on use.
+present as classes that raise :class:`UnsupportedFeatureError` naming themselves on use.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from repro.spinnaker.pynn_backend.simulator import state
 SUPPORTED_CELL_TYPES = ("IF_curr_exp", "IF_cond_exp", "SpikeSourcePoisson", "SpikeSourceArray")
 
 
-class UnsupportedFeature(NotImplementedError):
+class UnsupportedFeatureError(NotImplementedError):
     """A PyNN feature the SpiNNaker emulator does not implement."""
 
 
@@ -55,7 +55,7 @@ def _unsupported(name: str, kind: str) -> type:
     """A stand-in class for a PyNN model the emulator refuses, naming it and the alternatives."""
 
     def __init__(self, *args, **kwargs):  # noqa: N807 - installed as a method
-        raise UnsupportedFeature(
+        raise UnsupportedFeatureError(
             f"{name} is not supported by the SpiNNaker emulator ({kind}); supported cell "
             f"types: {', '.join(SUPPORTED_CELL_TYPES)}; synapses: StaticSynapse only")
 
