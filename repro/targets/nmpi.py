@@ -204,6 +204,11 @@ class NmpiTarget(Target):
         self._username = ""
 
     # -- options -------------------------------------------------------------------------
+    @property
+    def timestep(self) -> float:
+        """Time step in ms (SpiNNaker's default 1 ms unless the table sets one)."""
+        return float(self.options.get("timestep", self.option_types["timestep"][1]))
+
     def _opt(self, name: str) -> Any:
         return self.options.get(name, self.option_types[name][1])
 
@@ -524,9 +529,11 @@ class NmpiTarget(Target):
         if name:
             version = simulator.get("version") or simulator.get("emulated_version") or ""
             handle.info["execution_platform"] = f"{name} {version}".strip()
-        if simulator.get("emulated") or simulator.get("emulation") or \
+        server = handle.info.get("nmpi_provenance") or {}
+        if server.get("emulated") or simulator.get("emulated") or \
                 "emulat" in str(name).lower():
-            handle.info["emulated"] = True
+            by = handle.info.get("execution_platform") or server.get("system") or "an emulator"
+            handle.info["emulated_platform"] = f"{handle.info.get('platform')} emulated by {by}"
         provenance = _read_json(dest / PROVENANCE_OUTPUT)
         if provenance is not None:
             counters = summarise_provenance(provenance)
@@ -567,9 +574,13 @@ class NmpiTarget(Target):
                  f"collab {self.collab}", f"platform {self._opt('platform')}"]
         if experiment is not None and self._opt("preflight") and \
                 str(self._opt("platform")) == "SpiNNaker":
-            from repro.targets.spinnaker_virtual import preflight_summary
+            from repro.targets.spinnaker_virtual import experiment_request, map_network
 
-            parts.append(preflight_summary(experiment, timestep_ms=self.timestep))
+            report = map_network(experiment_request(experiment, self.timestep))
+            if report.status not in ("mapped", "not_installed"):
+                raise self._fail(f"the network would fail on SpiNNaker: {report.summary()}")
+            parts.append(report.summary() if report.status == "mapped" else
+                         f"virtual-board pre-flight skipped: {report.summary()}")
         return "; ".join(parts)
 
 

@@ -53,6 +53,8 @@ error_on_non_spynnaker_pynn = False
 DROPPED_VARIABLES = ("EBRAINS_TOKEN", "NMPI_TOKEN", "CLB_AUTH")
 #: Warnings sPyNNaker raises as errors under its default configuration.
 STRICT_MARKER = "is not supported in sPyNNaker"
+#: Mappings done by this process (a check may map the same network for several targets).
+_MAPPINGS: dict[str, MappingReport] = {}
 
 
 @dataclass
@@ -139,6 +141,13 @@ def map_network(request: dict[str, Any], *, python: str = "", timeout: float = 6
     timeout : float
         Seconds before the mapping is abandoned.
     """
+    key = json.dumps([request, python, timeout], sort_keys=True)
+    if key not in _MAPPINGS:
+        _MAPPINGS[key] = _map_in_child(request, python, timeout)
+    return _MAPPINGS[key]
+
+
+def _map_in_child(request: dict[str, Any], python: str, timeout: float) -> MappingReport:
     version = spynnaker_version(python)
     if version is None:
         return MappingReport(status="not_installed")
@@ -210,6 +219,11 @@ class SpinnakerVirtualTarget(Target):
                     "python": (str, ""), "timeout": ((int, float), 600.0),
                     "strict": (bool, False)}
     run_neutral_options = Target.run_neutral_options | {"python", "timeout"}
+
+    @property
+    def timestep(self) -> float:
+        """Time step in ms (SpiNNaker's default 1 ms unless the table sets one)."""
+        return float(self.options.get("timestep", self.option_types["timestep"][1]))
 
     def mapping(self, experiment: Any) -> MappingReport:
         """Map ``experiment`` with this target's time step."""

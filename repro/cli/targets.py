@@ -1,0 +1,147 @@
+"""``repro targets ls`` and ``repro targets check``: what targets exist, and are they ready."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from repro.cli.common import console, parse_list, print_json
+from repro.errors import ReproError, TargetError
+from repro.experiment import Experiment, load_experiment
+from repro.targetconfig import available_targets, resolve_targets
+from repro.targets import target_class
+from repro.targets.base import Target
+
+targets_app = typer.Typer(help="List execution targets and run their pre-flight checks.",
+                          no_args_is_help=True)
+#: Target kinds that run on (or emulate) SpiNNaker: the check adds a virtual-board mapping
+#: for those whose own check does not map the experiment.
+SPINNAKER_KINDS = ("spinnaker_emulator",)
+
+
+@dataclass
+class CheckResult:
+    """Outcome of one target's pre-flight."""
+
+    target: str
+    kind: str
+    ok: bool
+    summary: str
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``targets`` command group."""
+    app.add_typer(targets_app, name="targets")
+
+
+def _experiment(path: Path | None) -> Experiment | None:
+    return load_experiment(path) if path is not None else None
+
+
+def _target_names(experiment: Experiment | None) -> list[str]:
+    if experiment is None:
+        return sorted(available_targets(None))
+    names = list(experiment.targets) + list(experiment.target_tables)
+    return list(dict.fromkeys(names))
+
+
+def run_check(target: Target, experiment: Experiment | None) -> CheckResult:
+    """Run ``target.check`` (giving it the experiment where it takes one); never raises."""
+    try:
+        takes_experiment = len(inspect.signature(target.check).parameters) > 0
+        summary = target.check(experiment) if takes_experiment else target.check()
+        if experiment is not None and target.kind in SPINNAKER_KINDS and not takes_experiment:
+            from repro.targets.spinnaker_virtual import preflight_summary
+
+            summary = f"{summary}; {preflight_summary(experiment, target.timestep)}"
+        return CheckResult(target.name, target.kind, True, summary)
+    except ReproError as exc:
+        return CheckResult(target.name, target.kind, False, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a broken check is a failed row, not a crash
+        return CheckResult(target.name, target.kind, False, f"{type(exc).__name__}: {exc}")
+
+
+@targets_app.command("check")
+def check(
+    experiment: Path | None = typer.Argument(
+        None, help="Experiment directory or experiment.toml (its targets are checked).",
+        show_default=False),
+    targets: str | None = typer.Option(
+        None, "--targets", "-t", help="Comma-separated target names (default: the "
+                                      "experiment's targets, or every known target)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+) -> None:
+    """Pre-flight every target: credentials, services, and for SpiNNaker targets the
+    resources the network needs on SpiNN-5 boards (sPyNNaker virtual board).
+
+    Exit code 1 when any check fails.
+
+    Examples:
+
+      repro targets check experiments/balanced_random
+
+      repro targets check experiments/balanced_random --targets spinnaker-virtual
+    """
+    exp = _experiment(experiment)
+    names = parse_list(targets) or _target_names(exp)
+    results = []
+    for target in resolve_targets(names, exp):
+        results.append(run_check(target, exp))
+    if as_json:
+        print_json([vars(r) for r in results])
+    else:
+        table = Table(title="target checks" + (f" for {exp.name}" if exp else ""))
+        for column in ("target", "kind", "status", "details"):
+            table.add_column(column, overflow="fold")
+        for r in results:
+            table.add_row(r.target, r.kind, "[green]ok[/]" if r.ok else "[red]FAILED[/]",
+                          r.summary)
+        console.print(table)
+    failed = [r.target for r in results if not r.ok]
+    if failed:
+        raise TargetError(f"{len(failed)} of {len(results)} target checks failed: "
+                          f"{', '.join(failed)}")
+
+
+@targets_app.command("ls")
+def ls(
+    experiment: Path | None = typer.Argument(
+        None, help="Experiment directory or experiment.toml (adds its [targets.*] tables).",
+        show_default=False),
+    as_json: bool = typer.Option(False, "--json", help="Print the targets as JSON."),
+) -> None:
+    """List the targets known here: built-ins, ./targets.toml and the experiment's tables."""
+    exp = _experiment(experiment)
+    rows = []
+    for name, (table, source) in sorted(available_targets(exp).items()):
+        kind = str(table.get("kind", ""))
+        rows.append({"target": name, "kind": kind, "source": str(source or "built-in"),
+                     "options": _public_options(kind, table)})
+    if as_json:
+        print_json(rows)
+        return
+    out = Table(title="targets")
+    for column in ("target", "kind", "defined in", "options"):
+        out.add_column(column, overflow="fold")
+    for row in rows:
+        options = ", ".join(f"{k}={v!r}" for k, v in row["options"].items())
+        out.add_row(row["target"], row["kind"], row["source"], options)
+    console.print(out)
+
+
+def _public_options(kind: str, table: dict[str, Any]) -> dict[str, Any]:
+    """Options of a target table without ``kind`` and without secret options.
+
+    For a kind that does not exist only the option names are shown (its secrets are unknown).
+    """
+    options = {k: v for k, v in table.items() if k != "kind"}
+    try:
+        secret = target_class(kind).secret_options
+    except (KeyError, ImportError, AttributeError):
+        return {k: "?" for k in options}
+    return {k: v for k, v in options.items() if k not in secret}
