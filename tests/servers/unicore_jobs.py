@@ -344,7 +344,9 @@ class JobRunner:
         job.note(f"Submitted to Slurm as job {job.batch_id}")
         final = self._follow_slurm(job)
         job.note(f"Slurm job {job.batch_id} ended in state {final}")
-        if not (job.workdir / EXIT_CODE_FILE).is_file() and not job.aborted:
+        wrote = [name for name in (EXIT_CODE_FILE, PRE_FAILED_FILE)
+                 if (job.workdir / name).is_file()]
+        if not wrote and not job.aborted:
             self._fail(job, f"Batch job {job.batch_id} ended in state {final} "
                             "without completing the user application")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +33,15 @@ def make_target(site: Any, mode: str, name: str = "", **options: Any) -> Unicore
     return UnicoreTarget(name or f"uc-{mode}", {**defaults, **options})
 
 
-def make_bundle(target: UnicoreTarget, directory: Path, seed: int = 1) -> RunBundle:
-    """A bundle of the reference network, 100 neurons, 200 ms."""
+def make_bundle(target: UnicoreTarget, directory: Path, seed: int = 1,
+                **params: Any) -> RunBundle:
+    """A bundle of the reference network, 100 neurons, 200 ms (``params`` override)."""
     experiment = load_experiment(EXPERIMENT)
-    experiment.params.update(SMALL)
+    experiment.params.update({**SMALL, **params})
     experiment.duration_ms = DURATION_MS
     spec = make_spec(experiment, target, seed, "test-model-hash")
-    return build_bundle(directory, spec, experiment.directory, f"test-{target.mode}-s{seed}")
+    run_id = f"test-{target.mode}-s{seed}-{uuid.uuid4().hex[:8]}"
+    return build_bundle(directory, spec, experiment.directory, run_id)
 
 
 def wait(target: UnicoreTarget, handle: JobHandle, timeout: float = 180.0) -> JobStatus:
@@ -53,9 +56,14 @@ def wait(target: UnicoreTarget, handle: JobHandle, timeout: float = 180.0) -> Jo
         time.sleep(0.2)
 
 
+def jobs_of_run(site: Any, bundle: RunBundle) -> list[dict[str, Any]]:
+    """The server's jobs tagged with the bundle's run id."""
+    return [j for j in site.jobs() if f"repro-run-{bundle.run_id}" in j["tags"]]
+
+
 def read_json(path: Path) -> dict[str, Any]:
     """A JSON file as a dict."""
     return json.loads(path.read_text())
 
 
-__all__ = ["JobState", "make_bundle", "make_target", "read_json", "wait"]
+__all__ = ["JobState", "jobs_of_run", "make_bundle", "make_target", "read_json", "wait"]
