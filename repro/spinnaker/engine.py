@@ -55,13 +55,10 @@ class _NeuronGroup:
     recorded: set[str] = field(default_factory=set)
     samples: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
-    @property
-    def decay(self) -> np.ndarray:
-        return np.stack([s.decay for s in self.syn])
-
-    @property
-    def init(self) -> np.ndarray:
-        return np.stack([s.init for s in self.syn])
+    def __post_init__(self) -> None:
+        self.decay = np.stack([s.decay for s in self.syn])
+        self.init = np.stack([s.init for s in self.syn])
+        self.column_shifts = self.shifts[:, None]
 
 
 @dataclass
@@ -216,7 +213,7 @@ class Engine:
         for index, group in self.groups.items():
             cells = group.ring.take(tick)
             group.value = fp.wrap32(group.value + synapses.transfer(
-                cells, group.shifts[:, None], group.init))
+                cells, group.column_shifts, group.init))
             self._sample(group)
             if group.spec.conductance_based:
                 exc, inh = lif.conductance_input(group.constants, group.v, group.value[0],

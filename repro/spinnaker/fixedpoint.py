@@ -90,7 +90,7 @@ def to_float(raw: int | np.ndarray, frac_bits: int = S1615_SHIFT) -> float | np.
 def wrap32(a: int | np.ndarray) -> int | np.ndarray:
     """Reinterpret the low 32 bits as a signed int32 (two's-complement wrap)."""
     if isinstance(a, np.ndarray):
-        return ((a + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+        return a.astype(np.int32).astype(np.int64)
     return ((int(a) + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
 
 

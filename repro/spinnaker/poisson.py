@@ -159,11 +159,15 @@ class PoissonSources:
         self.fast = np.flatnonzero(constants.regime == FAST)
         self.faster = np.flatnonzero(constants.regime == FASTER)
         self._z_table = _normal_table() if self.faster.size else None
+        lam = float(-np.log(np.maximum(constants.exp_minus_lambda[self.fast], 1) / 2.0 ** 32).max(
+            initial=0.0))
+        self._knuth_depth = int(np.ceil(lam + 4.0 * np.sqrt(lam) + 2.0))
         # Time to next spike (1/1000 tick, uint32), drawn when the rate is set.
         self.time_to_spike = self._intervals(self.slow)
 
-    def _uniform(self, n: int) -> np.ndarray:
-        return self.rng.integers(0, 1 << 32, size=n, dtype=np.uint64)
+    def _uniform(self, n: int | tuple[int, int]) -> np.ndarray:
+        """Uniform 32-bit draws (the top half of the generator's 64-bit output), as uint64."""
+        return self.rng.bit_generator.random_raw(n) >> np.uint64(32)
 
     def _exponential_s1615(self, n: int) -> np.ndarray:
         """Exp(1) variates by von Neumann's comparison method, truncated to S16.15."""
@@ -212,15 +216,24 @@ class PoissonSources:
         return counts
 
     def _knuth_counts(self, sources: np.ndarray) -> np.ndarray:
+        """Knuth's count: how many partial products floor(p * u / 2**32), p from 1.0ulr,
+        stay above exp(-lambda) (0 when exp(-lambda) is 0).
+
+        The first ``depth`` factors are drawn for all sources at once (the product only
+        falls); the rare sources still above the threshold continue one draw at a time.
+        """
         threshold = self.c.exp_minus_lambda[sources].astype(np.uint64)
         product = np.full(sources.size, _UINT32, dtype=np.uint64)
-        k = np.zeros(sources.size, dtype=np.int64)
-        alive = np.arange(sources.size)
+        counts = np.zeros(sources.size, dtype=np.int64)
+        for column in self._uniform((self._knuth_depth, sources.size)):
+            product = (product * column) >> np.uint64(32)
+            counts += product > threshold
+        alive = np.flatnonzero(product > threshold)
         while alive.size:
-            k[alive] += 1
             product[alive] = (product[alive] * self._uniform(alive.size)) >> np.uint64(32)
-            alive = alive[product[alive] > threshold[alive]]
-        counts = k - 1
+            above = product[alive] > threshold[alive]
+            counts[alive] += above
+            alive = alive[above]
         counts[threshold == 0] = 0
         return counts
 

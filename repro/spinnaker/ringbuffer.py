@@ -38,6 +38,8 @@ class SynapticRows:
         self.target = np.asarray(target, dtype=np.int64)[order]
         self.delay = np.asarray(delay_steps, dtype=np.int64)[order]
         self.weight = np.asarray(weight, dtype=np.int64)[order]
+        #: At most one synapse per row (one-to-one): events need no expansion.
+        self.one_per_row = bool(np.all(np.diff(self.indptr) <= 1))
 
     @property
     def max_delay(self) -> int:
@@ -62,15 +64,16 @@ class SynapticRows:
         """
         starts = self.indptr[spiking]
         lengths = self.indptr[spiking + 1] - starts
-        total = int(lengths.sum())
-        if total == 0:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, empty
-        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-        index = offsets + np.arange(total)
+        if self.one_per_row:
+            index = starts[lengths > 0]
+            repeats = counts[lengths > 0] if counts is not None else None
+        else:
+            ends = np.cumsum(lengths)
+            index = np.repeat(starts - ends + lengths, lengths) + np.arange(ends[-1])
+            repeats = np.repeat(counts, lengths) if counts is not None else None
         amount = self.weight[index]
-        if counts is not None:
-            amount = amount * np.repeat(counts, lengths)
+        if repeats is not None:
+            amount = amount * repeats
         return self.delay[index], self.target[index], amount
 
 
