@@ -9,6 +9,7 @@ from repro.targets.base import Target
 #: kind -> "module:Class". Modules are imported only when a target of that kind is used.
 TARGET_KINDS: dict[str, str] = {
     "local": "repro.targets.local:LocalTarget",
+    "spinnaker_emulator": "repro.targets.spinnaker_emulator:SpinnakerEmulatorTarget",
     "unicore": "repro.targets.unicore:UnicoreTarget",
     "local_nestml": "repro.nestml.target:NestmlCellsTarget",
     "nmpi": "repro.targets.nmpi:NmpiTarget",
