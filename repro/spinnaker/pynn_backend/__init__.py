@@ -87,6 +87,7 @@ def repro_simulator_info() -> dict[str, Any]:
         "name": EMULATOR_NAME,
         "version": EMULATED_SPYNNAKER_VERSION,
         "emulation": True,
+        "emulates": f"sPyNNaker {EMULATED_SPYNNAKER_VERSION}",
         "emulated_simulator": "sPyNNaker",
         "emulated_version": EMULATED_SPYNNAKER_VERSION,
         "description": ("numpy emulation of SpiNNaker fixed-point numerics as sPyNNaker "
