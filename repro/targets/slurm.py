@@ -157,6 +157,11 @@ class SlurmTarget(Target):
                                         "[\"--constraint=mc\"]")
 
     @property
+    def max_concurrent(self) -> int:
+        """Runs submitted at once (option ``parallel``, default 256): they form one array."""
+        return max(1, int(self._option("parallel")))
+
+    @property
     def workdir(self) -> Path:
         """Directory (shared with the compute nodes) the bundles are staged into."""
         configured = str(self._option("workdir"))
