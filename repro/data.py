@@ -7,6 +7,7 @@ A :class:`RunSpikes` holds one run's populations together with the facts that la
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,10 +16,14 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from repro.crate import read_metadata, sha256_file
 from repro.errors import IntegrityError, SelectionError
 from repro.spikefile import PopulationSpikes, SpikeFileError, read_spikes, to_neo_block
 
 SPIKE_FILE = "spikes.npz"
+ENVIRONMENT_FILE = "environment.json"
+RUN_SPEC_FILE = "run_spec.json"
+PROVENANCE_FILE = "provenance.json"
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,86 @@ def read_run_spikes(path: Path, **labels: Any) -> RunSpikes:
     except SpikeFileError as exc:
         raise IntegrityError(str(exc)) from exc
     return RunSpikes(populations=populations, **labels)
+
+
+def load_crate(crate_dir: Path) -> RunSpikes:
+    """Load a completed run crate, checking the spike file against its recorded sha256.
+
+    Parameters
+    ----------
+    crate_dir : Path
+        A run crate directory.
+
+    Returns
+    -------
+    RunSpikes
+        With ``facts``: experiment, site, threads, mpi_processes, timestep_ms, duration_ms,
+        params, backend, spikes_sha256, the environment manifest as ``environment`` and the
+        hardware provenance counters (if any) as ``provenance``.
+
+    Raises
+    ------
+    IntegrityError
+        If the crate, its run spec or its spike file is missing, unreadable or does not
+        match the recorded checksum (the message names the file).
+    SelectionError
+        If the run did not complete.
+    """
+    crate_dir = Path(crate_dir)
+    graph = read_metadata(crate_dir)
+    values = {e.get("name"): e.get("value") for e in graph.values()
+              if e.get("@type") == "PropertyValue"}
+    action = next((e for e in graph.values() if e.get("@type") == "CreateAction"), {})
+    if not str(action.get("actionStatus", "")).endswith("CompletedActionStatus"):
+        raise SelectionError(f"run {crate_dir.name} did not complete "
+                             f"({action.get('error', 'no error recorded')}); it cannot be "
+                             "compared", path=crate_dir)
+    spec = _read_json_file(crate_dir / RUN_SPEC_FILE)
+    spike_path = crate_dir / SPIKE_FILE
+    recorded = (graph.get(SPIKE_FILE) or {}).get("sha256")
+    if not spike_path.is_file():
+        raise IntegrityError(f"{spike_path}: spike file missing")
+    actual = sha256_file(spike_path)
+    if recorded and actual != recorded:
+        raise IntegrityError(f"{spike_path}: corrupt spike file (sha256 {actual[:12]}… differs "
+                             f"from the recorded {recorded[:12]}…)")
+    environment = _read_json_file(crate_dir / ENVIRONMENT_FILE)
+    simulator = environment.get("simulator", {})
+    facts = {
+        "experiment": spec.get("experiment", ""),
+        "site": environment.get("site") or spec.get("site", ""),
+        "threads": int(simulator.get("threads", spec.get("threads", 1))),
+        "mpi_processes": int(simulator.get("mpi_processes", 1)),
+        "timestep_ms": float(spec.get("timestep_ms", float("nan"))),
+        "duration_ms": float(spec.get("duration_ms", float("nan"))),
+        "params": spec.get("params", {}),
+        "backend": spec.get("backend", ""),
+        "spikes_sha256": actual,
+        "environment": environment,
+        "provenance": (_read_json_file(crate_dir / PROVENANCE_FILE)
+                       if (crate_dir / PROVENANCE_FILE).is_file() else {}),
+    }
+    return read_run_spikes(
+        spike_path, run_id=crate_dir.name, target=str(spec.get("target", "")),
+        seed=int(spec.get("seed", -1)), model_hash=str(values.get("model_hash", "")),
+        env_digest=str(values.get("environment_digest", "")), crate=crate_dir, facts=facts)
+
+
+def load_runs(crate_dirs: Sequence[Path]) -> list[RunSpikes]:
+    """Load several run crates (see :func:`load_crate`)."""
+    return [load_crate(Path(d)) for d in crate_dirs]
+
+
+def _read_json_file(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IntegrityError(f"{path}: missing from the run crate") from None
+    except (OSError, ValueError) as exc:
+        raise IntegrityError(f"{path}: unreadable ({exc})") from None
+    if not isinstance(data, dict):
+        raise IntegrityError(f"{path}: expected a JSON object")
+    return data
 
 
 def check_comparable(runs: Sequence[RunSpikes], what: str = "selected runs") -> None:

@@ -160,6 +160,21 @@ def ratio(between: np.ndarray, within: np.ndarray) -> tuple[float, float, float]
     return mb / mw, mb, mw
 
 
+def pair_masks(n: int, n_baseline: int) -> tuple[np.ndarray, np.ndarray]:
+    """Upper-triangle masks of between-side and within-side run pairs (baseline first)."""
+    upper = np.triu(np.ones((n, n), dtype=bool), k=1)
+    side = np.arange(n) < n_baseline
+    return upper & (side[:, None] != side[None, :]), upper & (side[:, None] == side[None, :])
+
+
+def null_ratio(w: np.ndarray, ks: np.ndarray, reference: np.ndarray, n_baseline: int,
+               settings: VerdictSettings, use_ks: bool) -> float:
+    """R of one cell exactly as :func:`evaluate_cell` computes it (for calibration)."""
+    distance = combined_distance(w, ks, robust_scale(reference), settings.add_ks and use_ks)
+    cross, inside = pair_masks(w.shape[0], n_baseline)
+    return ratio(distance[cross], distance[inside])[0]
+
+
 def evaluate_cell(w: np.ndarray, ks: np.ndarray, run_means: np.ndarray, reference: np.ndarray,
                   n_baseline: int, margin: Margin, settings: VerdictSettings,
                   use_ks: bool) -> CellResult:
@@ -199,10 +214,7 @@ def evaluate_cell(w: np.ndarray, ks: np.ndarray, run_means: np.ndarray, referenc
     if not has_data or min(k_a, k_b) < 2:
         return CellResult(**result)
     distance = combined_distance(w, ks, scale, settings.add_ks and use_ks)
-    upper = np.triu(np.ones((n, n), dtype=bool), k=1)
-    side = np.arange(n) < n_baseline
-    cross = upper & (side[:, None] != side[None, :])
-    inside = upper & (side[:, None] == side[None, :])
+    cross, inside = pair_masks(n, n_baseline)
     result["r"], result["median_between"], result["median_within"] = ratio(
         distance[cross], distance[inside])
     result["r_ks"] = ratio(ks[cross], ks[inside])[0] if use_ks else nan
