@@ -399,7 +399,8 @@ class NmpiTarget(Target):
                 "nmpi_user": self._username, "tags": tags, "bundle_sha256": digest,
                 "bundle_bytes": size, "nmpi_client": _client_version()}
         return JobHandle(target=self.name, job_id=str(job_id), info=info,
-                         state={"status": JobStatus(JobState.QUEUED), "next_poll": 0.0,
+                         state={"model_hash": bundle.spec.model_hash, "seed": bundle.spec.seed,
+                                "status": JobStatus(JobState.QUEUED), "next_poll": 0.0,
                                 "interval": float(self._opt("poll_interval")),
                                 "failures": 0})
 
@@ -482,6 +483,26 @@ class NmpiTarget(Target):
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         self._parse_outputs(handle, dest)
+        self._tag_run_key(handle, dest)
+
+    def _tag_run_key(self, handle: JobHandle, dest: Path) -> None:
+        """Tag the job with the run key, known once the site's environment is."""
+        from repro.envinfo import environment_digest
+        from repro.model import run_key
+
+        manifest = _read_json(dest / "environment.json")
+        if not manifest or "model_hash" not in handle.state:
+            return
+        key = run_key(handle.state["model_hash"], self.identity(), handle.state["seed"],
+                      environment_digest(manifest))
+        tag = f"repro-key-{key}"
+        try:
+            self._call(f"tagging job {handle.job_id}", self.connect().add_tags,
+                       int(handle.job_id), [tag], retry=False)
+        except TargetError as exc:
+            handle.info["run_key_tag_error"] = str(exc)
+            return
+        handle.info["tags"] = [*handle.info.get("tags", []), tag]
 
     def _record_job(self, handle: JobHandle, job: dict[str, Any]) -> None:
         usage = job.get("resource_usage") or {}

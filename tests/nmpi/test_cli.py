@@ -72,6 +72,7 @@ def test_repro_run_on_nmpi_records_job_id_and_emulated_platform(nmpi_queue, tmp_
     job = json.loads((crate / "job.json").read_text())
     (queued,) = nmpi_queue.state()["jobs"]
     assert job["nmpi_job_id"] == queued["id"] and job["platform"] == "SpiNNaker"
+    assert f"repro-key-{outcome['run_key']}" in queued["tags"]
     assert job["nmpi_system"] == nmpi_queue.system
     assert "emulated by" in job["emulated_platform"]
     values = {e.get("name"): e.get("value") for e in read_metadata(crate).values()
