@@ -120,6 +120,7 @@ class UnicoreTarget(Target):
         self._validate()
         self._transport_cache: Transport | None = None
         self._client_cache: Client | None = None
+        self._resources: dict[str, Any] = {}
 
     # -- configuration ----------------------------------------------------------------------
     def _option(self, key: str) -> Any:
@@ -238,7 +239,16 @@ class UnicoreTarget(Target):
         raise AssertionError("unreachable")
 
     def _job(self, url: str) -> Job:
-        return Job(self._transport(), url, cache_time=0)
+        """The job at ``url`` (one object per job, so its security session is reused)."""
+        if url not in self._resources:
+            self._resources[url] = Job(self._transport(), url, cache_time=0)
+        return self._resources[url]
+
+    def _storage(self, url: str) -> Storage:
+        """The storage at ``url`` (one object per storage, as for jobs)."""
+        if url not in self._resources:
+            self._resources[url] = Storage(self._transport(), url, cache_time=0)
+        return self._resources[url]
 
     def _create_job(self, description: dict[str, Any], tag: str) -> Job:
         """POST a job once: before any retry, look for a job the site created already."""
@@ -278,7 +288,7 @@ class UnicoreTarget(Target):
         job_spec = site_job(settings, name=f"repro-{bundle.run_id}"[:120])
         job = self._create_job(job_spec.description, tag)
         links = self._retry("reading the new job", lambda: job.links)
-        storage = Storage(self._transport(), links["workingDirectory"], cache_time=0)
+        storage = self._storage(links["workingDirectory"])
         for relative, local in _bundle_files(bundle.directory):
             self._retry(f"uploading {relative}",
                         lambda r=relative, p=local: storage.upload(str(p), destination=r))
@@ -389,7 +399,7 @@ class UnicoreTarget(Target):
                                   f"not finish within {timeout:.0f} s")
             time.sleep(0.3)
         wd = self._retry("reading a login-node command",
-                         lambda: Storage(self._transport(), job.links["workingDirectory"]))
+                         lambda: self._storage(job.links["workingDirectory"]))
         output = self._download_text(wd, "stdout")
         with contextlib.suppress(TargetError):
             self._retry("deleting a login-node command", job.delete)
@@ -404,7 +414,7 @@ class UnicoreTarget(Target):
             If the site lists a file name that is not a plain name (``../x``, ``/etc/x``,
             ``a/b``): nothing of that listing is downloaded.
         """
-        storage = Storage(self._transport(), handle.state["wd_url"], cache_time=0)
+        storage = self._storage(handle.state["wd_url"])
         outputs = self._listing(handle, RunBundle.OUTPUT_DIR, missing_ok=True)
         dest.mkdir(parents=True, exist_ok=True)
         wanted = set(HARNESS_OUTPUTS) | {PROVENANCE_OUTPUT}
@@ -443,7 +453,7 @@ class UnicoreTarget(Target):
     def _listing(self, handle: JobHandle, directory: str,
                  missing_ok: bool = False) -> dict[str, dict[str, Any]]:
         """``{name: stat}`` of a directory of the working directory, names checked."""
-        storage = Storage(self._transport(), handle.state["wd_url"], cache_time=0)
+        storage = self._storage(handle.state["wd_url"])
         try:
             content = self._retry(f"listing {directory or 'the working directory'}",
                                   lambda: storage.contents(directory or "/"))["content"]
@@ -467,7 +477,7 @@ class UnicoreTarget(Target):
         return entries
 
     def _read_text(self, handle: JobHandle, remote: str) -> str:
-        storage = Storage(self._transport(), handle.state["wd_url"], cache_time=0)
+        storage = self._storage(handle.state["wd_url"])
         return self._download_text(storage, remote)
 
     def _download_text(self, storage: Storage, remote: str,

@@ -21,10 +21,10 @@ SMALL = {"n_neurons": 100}
 DURATION_MS = 200.0
 
 
-def make_target(site: Any, mode: str, name: str = "", **options: Any) -> UnicoreTarget:
+def make_target(test_site: Any, mode: str, name: str = "", **options: Any) -> UnicoreTarget:
     """A unicore target on the test site (TLS listener verified with the site's CA)."""
     defaults: dict[str, Any] = {
-        "url": site.https_url, "ca_bundle": str(site.ca_bundle), "mode": mode,
+        "url": test_site.https_url, "ca_bundle": str(test_site.ca_bundle), "mode": mode,
         "poll_interval": 0.2, "poll_max": 1.0, "slurm_check": 1.0, "mpi": "none",
         "time_minutes": 5,
     }
