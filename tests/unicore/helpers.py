@@ -66,4 +66,17 @@ def read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-__all__ = ["JobState", "jobs_of_run", "make_bundle", "make_target", "read_json", "wait"]
+__all__ = ["JobState", "jobs_of_run", "make_bundle", "make_target", "push_image", "read_json",
+           "wait"]
+
+
+def push_image(registry_host: str, sif: Path, repository: str = "repro/harness",
+               tag: str = "test") -> str:
+    """Push a SIF to the local registry with ORAS; return the manifest digest it reports."""
+    import oras.client
+
+    client = oras.client.OrasClient(hostname=registry_host, insecure=True)
+    answer = client.push(target=f"{registry_host}/{repository}:{tag}",
+                         files=[f"{sif}:application/vnd.sylabs.sif.layer.v1.sif"],
+                         disable_path_validation=True)
+    return answer.headers["Docker-Content-Digest"]
