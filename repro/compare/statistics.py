@@ -260,12 +260,32 @@ def fano_factors(counts: np.ndarray, active: np.ndarray) -> np.ndarray:
     return np.where(active, fano, np.nan)
 
 
-def pairwise_correlations(counts: np.ndarray) -> np.ndarray:
-    """Pearson correlations of the rows of a count matrix, upper triangle."""
-    if counts.shape[0] < 2:
+def pairwise_correlations(rows: np.ndarray, bins: np.ndarray, n_rows: int,
+                          n_cols: int) -> np.ndarray:
+    """Pearson correlations between the rows of a sparse count matrix, upper triangle.
+
+    Parameters
+    ----------
+    rows, bins : numpy.ndarray
+        Row (sampled neuron) and bin index of every spike; repeated pairs add up.
+    n_rows, n_cols : int
+        Shape of the count matrix.
+
+    Notes
+    -----
+    Uses ``cov = C C^T - n n^T / n_bins`` on the sparse matrix, so the cost grows with the
+    number of spikes rather than with neurons x bins.
+    """
+    if n_rows < 2:
         return np.zeros(0)
+    from scipy.sparse import csr_matrix
+
+    matrix = csr_matrix((np.ones(rows.size), (rows, bins)), shape=(n_rows, n_cols))
+    totals = np.asarray(matrix.sum(axis=1)).ravel()
+    cov = (matrix @ matrix.T).toarray() - np.outer(totals, totals) / n_cols
+    std = np.sqrt(np.diag(cov))
     with np.errstate(divide="ignore", invalid="ignore"):
-        return upper_triangle(np.atleast_2d(np.corrcoef(counts.astype(np.float64))))
+        return upper_triangle(cov / np.outer(std, std))
 
 
 def population_rate(times: np.ndarray, size: int, t0: float, t1: float,
@@ -319,11 +339,13 @@ def population_statistics_flat(neuron_ids: np.ndarray, times: np.ndarray, size: 
     rank = np.full(size, -1, dtype=np.int64)
     rank[sample] = np.arange(sample.size)
     in_sample = rank[ids] >= 0
-    counts = window_counts(rank[ids][in_sample], ts[in_sample], sample.size, t0, t1,
-                           config.corr_bin_ms)
+    corr_bins = n_bins(t0, t1, config.corr_bin_ms)
+    index = bin_indices(ts[in_sample], t0, config.corr_bin_ms)
+    keep = index < corr_bins
+    corr = pairwise_correlations(rank[ids][in_sample][keep], index[keep], sample.size,
+                                 corr_bins)
     return PopulationStatistics(
-        rate=rate, cv=cv, lv=lv, fano=fano, active=active, corr_neurons=sample,
-        corr=pairwise_correlations(counts),
+        rate=rate, cv=cv, lv=lv, fano=fano, active=active, corr_neurons=sample, corr=corr,
         pop_rate=population_rate(ts, size, t0, t1, config.pop_rate_bin_ms))
 
 
