@@ -16,6 +16,7 @@ the environment on every request (:mod:`repro.targets.tokens`) and kept nowhere 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import ssl
@@ -30,7 +31,7 @@ import httpx
 from pyunicore.client import Client, Job, PathFile, Registry, Storage, Transport
 from pyunicore.credentials import AuthenticationFailedException, OIDCToken, RefreshHandler
 
-from repro.errors import AuthenticationError, InputError, TargetError
+from repro.errors import AuthenticationError, InputError, ReproError, TargetError
 from repro.targets.apptainer import ImageReference, require_pinned
 from repro.targets.base import (
     HARNESS_OUTPUTS,
@@ -281,10 +282,38 @@ class UnicoreTarget(Target):
         return (f"UNICORE {version} site {self.site} at {client.resource_url}: user {uid} "
                 f"(role {access['role']['selected']}); {self.mode} mode, {what}")
 
+    def _pinned_image(self, info: dict[str, Any]) -> ImageReference | None:
+        """The image to pull: a tag admitted by ``allow_tag`` is resolved to its digest now.
+
+        When the registry cannot be asked from here, the site pulls by tag and the harness
+        records the sha256 of the SIF file it ran in.
+        """
+        if self.image is None:
+            return None
+        info["container_image"] = str(self.image)
+        if self.image.pinned:
+            info["container_digest"] = self.image.digest
+            return self.image
+        from repro.containers import resolve_digest
+
+        try:
+            record = resolve_digest(f"{self.image.name}:{self.image.tag or 'latest'}")
+        except ReproError as exc:
+            info["container_digest"] = ""
+            info["container_digest_note"] = (f"tag not resolved at submission ({exc}); the "
+                                             "site pulled by tag")
+            return self.image
+        info["container_digest"] = record.digest
+        info["container_digest_note"] = f"tag {self.image.tag} resolved at submission"
+        return self.image.by_digest(record.digest)
+
     def submit(self, bundle: RunBundle) -> JobHandle:
         """Create the job, upload the bundle into its working directory, start it."""
         tag = f"repro-submission-{uuid.uuid4().hex}"
-        settings = self.settings(["repro", f"repro-run-{bundle.run_id}"])
+        info: dict[str, Any] = {}
+        image = self._pinned_image(info)
+        settings = dataclasses.replace(self.settings(["repro", f"repro-run-{bundle.run_id}"]),
+                                       image=image)
         job_spec = site_job(settings, name=f"repro-{bundle.run_id}"[:120])
         job = self._create_job(job_spec.description, tag)
         links = self._retry("reading the new job", lambda: job.links)
@@ -296,16 +325,13 @@ class UnicoreTarget(Target):
             self._retry(f"uploading {relative}",
                         lambda r=relative, t=text: storage.put(t.encode(), r))
         self._retry("starting the job", job.start)
-        info: dict[str, Any] = {
+        info.update({
             "executor": "UNICORE", "site": self.site, "site_url": self._client().resource_url,
             "job_url": job.resource_url, "unicore_job_id": job.job_id, "mode": self.mode,
             "job_type": job_spec.description["Job type"], "batch_system_id": "",
-        }
+        })
         if settings.module:
             info["esd_module"] = settings.module
-        if self.image is not None:
-            info["container_image"] = str(self.image)
-            info["container_digest"] = self.image.digest or ""
         state = {"job_url": job.resource_url, "wd_url": links["workingDirectory"],
                  "interval": float(self._option("poll_interval")), "next_poll": 0.0,
                  "submitted": time.time()}
@@ -400,7 +426,7 @@ class UnicoreTarget(Target):
             time.sleep(0.3)
         wd = self._retry("reading a login-node command",
                          lambda: self._storage(job.links["workingDirectory"]))
-        output = self._download_text(wd, "stdout")
+        output = self._download_text(wd, "stdout") or ""
         with contextlib.suppress(TargetError):
             self._retry("deleting a login-node command", job.delete)
         return output
@@ -427,7 +453,7 @@ class UnicoreTarget(Target):
             logs.append(f"slurm-{handle.state['slurm_id']}.out")
         sections = []
         for remote in logs:
-            text = self._download_text(storage, remote, missing=None)
+            text = self._download_text(storage, remote)
             if text is not None:
                 sections.append(f"===== {remote} (UNICORE working directory) =====\n"
                                 + (text or "(empty)\n"))
@@ -477,17 +503,16 @@ class UnicoreTarget(Target):
         return entries
 
     def _read_text(self, handle: JobHandle, remote: str) -> str:
-        storage = self._storage(handle.state["wd_url"])
-        return self._download_text(storage, remote)
+        """A small text file of the job's working directory ("" if it does not exist)."""
+        return self._download_text(self._storage(handle.state["wd_url"]), remote) or ""
 
-    def _download_text(self, storage: Storage, remote: str,
-                       missing: str | None = "") -> Any:
-        """A small text file of the working directory (``missing`` if it does not exist)."""
+    def _download_text(self, storage: Storage, remote: str) -> str | None:
+        """A small text file of a storage (None if it does not exist)."""
         def read() -> str | None:
             pathfile = PathFile(storage, storage._to_file_url(remote), remote)
             with pathfile.raw() as response:
                 if response.status_code == 404:
-                    return missing
+                    return None
                 _raise_for_status(response)
                 return response.read().decode(errors="replace")
         return self._retry(f"reading {remote}", read)

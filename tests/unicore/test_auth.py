@@ -91,3 +91,17 @@ def test_token_expiry_reads_the_jwt_exp_claim(unicore_site):
     assert token_expiry(unicore_site.token(lifetime=-5)) is not None
     assert token_expiry("opaque-token") is None
     assert token_expiry("a.b.c") is None
+
+
+def test_the_ebrains_jupyterlab_helper_supplies_the_token(unicore_site, monkeypatch, tmp_path):
+    monkeypatch.delenv("UNICORE_TOKEN", raising=False)
+    monkeypatch.delenv("EBRAINS_TOKEN", raising=False)
+    package = tmp_path / "lab" / "clb_nb_utils"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "oauth.py").write_text(
+        "import os\n\ndef get_token():\n    return os.environ['LAB_SESSION_TOKEN']\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "lab"))
+    monkeypatch.setenv("LAB_SESSION_TOKEN", unicore_site.token())
+    assert find_token("t")[1] == "the EBRAINS JupyterLab token helper"
+    assert "user demouser" in make_target(unicore_site, "native").check()

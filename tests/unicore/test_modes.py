@@ -80,3 +80,17 @@ def test_container_mode_fails_when_the_registry_has_no_such_digest(
     status = wait(target, handle)
     assert status.state is JobState.FAILED
     assert "Pre-command(s) failed" in status.message
+
+
+def test_an_allowed_tag_is_resolved_at_submission_and_the_digest_recorded(
+        unicore_site, unicore_token, oci_registry, sif_image, tmp_path):
+    digest = push_image(oci_registry.host, sif_image, tag="moving")
+    target = make_target(unicore_site, "container", allow_tag=True,
+                         image=f"oras://{oci_registry.host}/repro/harness:moving")
+    handle = target.submit(make_bundle(target, tmp_path / "bundle"))
+    assert handle.info["container_digest"] == digest
+    assert wait(target, handle).state is JobState.DONE
+    target.fetch(handle, tmp_path / "out")
+    manifest = read_json(tmp_path / "out" / "environment.json")
+    assert manifest["container"]["digest"] == digest
+    assert f"@{digest}" in (tmp_path / "out" / "launcher.log").read_text()
