@@ -22,6 +22,7 @@ from repro.crate import RunFacts, write_run_crate
 from repro.envinfo import environment_digest
 from repro.experiment import Experiment
 from repro.model import model_hash, request_key, run_key
+from repro.nestml.integration import NestmlInputs, prepare_experiment
 from repro.runspec import RunSpec
 from repro.store import RunRecord, Store
 from repro.targets.base import JobHandle, JobState, JobStatus, RunBundle, Target
@@ -110,13 +111,14 @@ def run_experiment(experiment: Experiment, targets: list[Target], seeds: list[in
                     continue
             queue.append(_Pending(target, seed, new_run_id(target.name, seed), req, expected))
     if queue:
-        outcomes.extend(_execute(experiment, queue, store, model, notify))
+        nestml = _prepare_nestml(experiment, notify)
+        outcomes.extend(_execute(experiment, queue, store, model, notify, nestml))
     order = {(t.name, s): i for i, (t, s) in enumerate((t, s) for t in targets for s in seeds)}
     return sorted(outcomes, key=lambda o: order[(o.target, o.seed)])
 
 
 def _execute(experiment: Experiment, queue: list[_Pending], store: Store, model: str,
-             notify: Progress) -> list[RunOutcome]:
+             notify: Progress, nestml: NestmlInputs | None = None) -> list[RunOutcome]:
     scratch = store.scratch_dir()
     waiting = list(queue)
     running: list[_Pending] = []
@@ -128,7 +130,7 @@ def _execute(experiment: Experiment, queue: list[_Pending], store: Store, model:
                 free = target.max_concurrent - busy
                 batch = [p for p in waiting if p.target is target][:max(0, free)]
                 if batch:
-                    _submit(experiment, batch, scratch, model, notify)
+                    _submit(experiment, batch, scratch, model, notify, nestml)
                     running.extend(batch)
                     waiting = [p for p in waiting if p not in batch]
             now = time.monotonic()
@@ -156,11 +158,12 @@ def _execute(experiment: Experiment, queue: list[_Pending], store: Store, model:
 
 
 def _submit(experiment: Experiment, batch: list[_Pending], scratch: Path, model: str,
-            notify: Progress) -> None:
+            notify: Progress, nestml: NestmlInputs | None = None) -> None:
     for pending in batch:
         spec = make_spec(experiment, pending.target, pending.seed, model)
+        extra = nestml.apply(spec) if nestml is not None else None
         pending.bundle = build_bundle(scratch / pending.run_id / "bundle", spec,
-                                      experiment.directory, pending.run_id)
+                                      experiment.directory, pending.run_id, extra_files=extra)
     handles = batch[0].target.submit_many([p.bundle for p in batch if p.bundle])
     for pending, handle in zip(batch, handles, strict=True):
         pending.handle = handle
@@ -168,6 +171,22 @@ def _submit(experiment: Experiment, batch: list[_Pending], scratch: Path, model:
         pending.next_poll = pending.submitted_at + POLL_START_S
         notify("submitted", target=pending.target.name, seed=pending.seed,
                run_id=pending.run_id, job_id=handle.job_id)
+
+
+def _prepare_nestml(experiment: Experiment, notify: Progress) -> NestmlInputs | None:
+    """Build (or take from the cache) the experiment's NESTML artefacts; see repro.nestml.
+
+    Runs before any bundle or crate exists, so a NESTML error leaves nothing behind.
+    """
+    if not experiment.nestml:
+        return None
+    inputs = prepare_experiment(experiment)
+    if inputs is not None:
+        module = inputs.module
+        notify("nestml", module=module.name, cache_hit=module.cache_hit,
+               seconds=module.lookup_seconds, build_seconds=module.build_seconds,
+               spinnaker=inputs.spinnaker.status)
+    return inputs
 
 
 def _poll(pending: _Pending) -> JobStatus:

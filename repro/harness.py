@@ -250,19 +250,32 @@ def _silence_plotting() -> None:
         pass
 
 
-def install_nestml_modules(spec: RunSpec, bundle_dir: Path) -> list[str]:
-    """Install pre-built NESTML extension modules into NEST; return their names."""
+def install_nestml_modules(spec: RunSpec, bundle_dir: Path, sim: types.ModuleType) -> list[str]:
+    """Install pre-built NESTML extension modules into NEST; return their names.
+
+    ``sim.setup()`` resets the NEST kernel, and a reset unloads dynamically loaded modules,
+    so the modules are installed now and again after every ``setup`` of ``sim``.
+    """
     if not spec.nestml_modules:
         return []
     import nest
 
-    names = []
-    for module in spec.nestml_modules:
-        library = (bundle_dir / module["path"]).resolve()
-        os.environ["LD_LIBRARY_PATH"] = f"{library.parent}:{os.environ.get('LD_LIBRARY_PATH', '')}"
-        nest.Install(str(library))
-        names.append(module["name"])
-    return names
+    libraries = [str((bundle_dir / module["path"]).resolve()) for module in spec.nestml_modules]
+
+    def install_all() -> None:
+        for library in libraries:
+            nest.Install(library)
+
+    backend_setup = sim.setup
+
+    def setup(*args: Any, **kwargs: Any) -> Any:
+        outcome = backend_setup(*args, **kwargs)
+        install_all()
+        return outcome
+
+    sim.setup = setup
+    install_all()
+    return [module["name"] for module in spec.nestml_modules]
 
 
 def _run_build_mode(sim: types.ModuleType, spec: RunSpec, script: types.ModuleType,
@@ -319,7 +332,7 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
         t0 = time.perf_counter()
         sim = importlib.import_module(spec.backend_module)
         timings["import_s"] = time.perf_counter() - t0
-        result["nestml_modules"] = install_nestml_modules(spec, bundle_dir)
+        result["nestml_modules"] = install_nestml_modules(spec, bundle_dir, sim)
         script_path = bundle_dir / spec.script
         if spec.mode == "build":
             script = _load_script(script_path, "repro_network")

@@ -3,8 +3,7 @@
 ``params["cell_implementation"]`` selects how the LIF neurons of the ``exc`` and ``inh``
 populations are implemented:
 
-* ``"builtin"``: PyNN's standard ``IF_curr_exp``, which pyNN.nest maps onto NEST's built-in
-  ``iaf_psc_exp``;
+* ``"builtin"``: NEST's built-in ``iaf_psc_exp``;
 * ``"nestml"``: ``iaf_psc_exp_nestml``, compiled by repro from ``models/iaf_psc_exp.nestml``
   and installed into NEST by the harness before ``build`` runs.
 
@@ -15,33 +14,23 @@ neurons (spike-frequency adaptation current, ``models/iaf_psc_exp_adapt.nestml``
 the excitatory population in both variants.
 """
 
-#: PyNN IF_curr_exp parameter -> (NEST iaf_psc_exp parameter, factor from PyNN to NEST units).
-PYNN_TO_NEST = {
-    "tau_m": ("tau_m", 1.0),
-    "cm": ("C_m", 1000.0),            # nF -> pF
-    "v_rest": ("E_L", 1.0),
-    "v_reset": ("V_reset", 1.0),
-    "v_thresh": ("V_th", 1.0),
-    "tau_refrac": ("t_ref", 1.0),
-    "tau_syn_E": ("tau_syn_ex", 1.0),
-    "tau_syn_I": ("tau_syn_in", 1.0),
-    "i_offset": ("I_e", 1000.0),      # nA -> pA
-}
-#: PyNN current-based weights are in nA; native NEST models take pA.
-NATIVE_WEIGHT_SCALE = 1000.0
+#: NEST model of each implementation of the LIF neuron.
+LIF_MODELS = {"builtin": "iaf_psc_exp", "nestml": "iaf_psc_exp_nestml"}
 
 
 def lif_cells(sim, params):
-    """The LIF cell type of the chosen implementation and its weight scale (to model units)."""
+    """Cell-type factory of the chosen implementation.
+
+    Both variants go through the same PyNN path (a native NEST cell type with the same NEST
+    parameters; PyNN converts weights from nA to pA for both), so the NEST model is the only
+    difference. A factory, because a native cell type instance cannot serve two populations.
+    """
     implementation = params["cell_implementation"]
-    neuron = params["neuron"]
-    if implementation == "builtin":
-        return sim.IF_curr_exp(**neuron), "v", 1.0
-    if implementation == "nestml":
-        celltype = sim.native_cell_type("iaf_psc_exp_nestml")
-        native = {PYNN_TO_NEST[k][0]: v * PYNN_TO_NEST[k][1] for k, v in neuron.items()}
-        return celltype(**native), "V_m", NATIVE_WEIGHT_SCALE
-    raise ValueError(f"cell_implementation must be 'builtin' or 'nestml', not {implementation!r}")
+    if implementation not in LIF_MODELS:
+        raise ValueError(f"cell_implementation must be one of {sorted(LIF_MODELS)}, "
+                         f"not {implementation!r}")
+    celltype = sim.native_cell_type(LIF_MODELS[implementation])
+    return lambda: celltype(**params["neuron"])
 
 
 def build(sim, params, seed):
@@ -49,13 +38,13 @@ def build(sim, params, seed):
     rng = sim.NumpyRNG(seed=seed)
     n_exc = int(params["n_neurons"] * 0.8)
     n_inh = int(params["n_neurons"]) - n_exc
-    cell, v_name, scale = lif_cells(sim, params)
-    exc = sim.Population(n_exc, cell, label="exc")
-    inh = sim.Population(n_inh, cell, label="inh")
+    make_cell = lif_cells(sim, params)
+    exc = sim.Population(n_exc, make_cell(), label="exc")
+    inh = sim.Population(n_inh, make_cell(), label="inh")
     v_init = sim.RandomDistribution("uniform", (params["v_init_min"], params["v_init_max"]),
                                     rng=rng)
-    exc.initialize(**{v_name: v_init})
-    inh.initialize(**{v_name: v_init})
+    exc.initialize(V_m=v_init)
+    inh.initialize(V_m=v_init)
 
     def weights(mean):
         low, high = sorted((0.0, 10.0 * mean))
@@ -67,7 +56,7 @@ def build(sim, params, seed):
         (params["delay_mean"], params["delay_sd"], params["delay_min"], params["delay_max"]),
         rng=rng)
     connector = sim.FixedProbabilityConnector(params["p_connect"], rng=rng)
-    w_exc = params["w_exc"] * scale
+    w_exc = params["w_exc"]
     w_inh = -w_exc * params["g"]
     for pre, weight, receptor in ((exc, w_exc, "excitatory"), (inh, w_inh, "inhibitory")):
         for post in (exc, inh):
@@ -76,7 +65,7 @@ def build(sim, params, seed):
                            receptor_type=receptor)
     drive = sim.Population(int(params["n_neurons"]),
                            sim.SpikeSourcePoisson(rate=params["drive_rate"]), label="drive")
-    w_drive = params["w_drive"] * scale
+    w_drive = params["w_drive"]
     sim.Projection(drive[:n_exc], exc, sim.OneToOneConnector(),
                    sim.StaticSynapse(weight=w_drive, delay=params["delay_min"]),
                    receptor_type="excitatory")
