@@ -33,7 +33,18 @@ SCHEDULER_VARIABLES = {
     "partition": "SLURM_JOB_PARTITION",
     "ntasks": "SLURM_NTASKS",
     "cpus_per_task": "SLURM_CPUS_PER_TASK",
+    "nnodes": "SLURM_JOB_NUM_NODES",
+    "node_name": "SLURMD_NODENAME",
+    "cluster": "SLURM_CLUSTER_NAME",
+    "step_id": "SLURM_STEP_ID",
 }
+#: (launcher, rank variable, rank-count variables), first launcher with a rank wins.
+MPI_LAUNCHERS = (
+    ("pmix", "PMIX_RANK", ("SLURM_STEP_NUM_TASKS", "SLURM_NTASKS")),
+    ("openmpi", "OMPI_COMM_WORLD_RANK", ("OMPI_COMM_WORLD_SIZE",)),
+    ("pmi", "PMI_RANK", ("PMI_SIZE",)),
+    ("slurm", "SLURM_PROCID", ("SLURM_STEP_NUM_TASKS", "SLURM_NTASKS")),
+)
 
 
 def installed_packages() -> dict[str, str]:
@@ -101,6 +112,33 @@ def scheduler_info(environ: dict[str, str] | None = None) -> dict[str, str] | No
     return {"kind": "slurm", **facts} if facts else None
 
 
+def parallel_info(environ: dict[str, str] | None = None) -> dict[str, Any] | None:
+    """MPI rank and rank count the launcher gave this process, and its OpenMP threads.
+
+    Returns None when no launcher variable is set (a plain process).
+    """
+    env = os.environ if environ is None else environ
+    facts: dict[str, Any] = {}
+    for launcher, rank_var, size_vars in MPI_LAUNCHERS:
+        if env.get(rank_var, "").isdigit():
+            facts.update(launcher=launcher, mpi_rank=int(env[rank_var]))
+            size = next((env[v] for v in size_vars if env.get(v, "").isdigit()), None)
+            if size is not None:
+                facts["mpi_ranks"] = int(size)
+            break
+    if env.get("PMIX_VERSION"):
+        facts["pmix_version"] = env["PMIX_VERSION"]
+    if env.get("OMP_NUM_THREADS", "").isdigit():
+        facts["omp_num_threads"] = int(env["OMP_NUM_THREADS"])
+    return facts or None
+
+
+def loaded_modules(environ: dict[str, str] | None = None) -> list[str]:
+    """Environment modules loaded at the site (``LOADEDMODULES``), in load order."""
+    env = os.environ if environ is None else environ
+    return [m for m in env.get("LOADEDMODULES", "").split(":") if m]
+
+
 def _sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -145,6 +183,8 @@ def capture_manifest(*, site: str, simulator: dict[str, Any] | None = None) -> d
         "esd_release": esd_release(),
         "container": container_info(),
         "scheduler": scheduler_info(),
+        "parallel": parallel_info(),
+        "modules": loaded_modules(),
         "simulator": simulator or {},
     }
     return manifest

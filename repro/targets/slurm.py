@@ -428,6 +428,10 @@ class SlurmTarget(Target):
             if signal:
                 handle.info["exit_signal"] = signal
         if job_state is JobState.DONE:
+            result = Path(handle.state["staged"]) / RunBundle.OUTPUT_DIR / "result.json"
+            if not result.is_file():  # e.g. an srun step that failed to launch exits 0
+                return JobStatus(JobState.FAILED, f"Slurm job {handle.job_id} COMPLETED but "
+                                                  "the harness wrote no result; see launcher.log")
             return JobStatus(JobState.DONE, f"Slurm job {handle.job_id} COMPLETED")
         words = STATE_WORDS.get(state, f"the job ended in state {state}")
         details = [f"Slurm state {state}"]

@@ -186,3 +186,14 @@ def test_time_limit_is_reported_failed_with_the_reason(time_limited, tmp_path):
     target.fetch(handle, tmp_path)
     assert (tmp_path / "harness.log").is_file()  # what the run wrote is kept
     assert "CANCELLED" in (tmp_path / "launcher.log").read_text()  # Slurm's own notice
+
+
+def test_job_that_completes_without_running_the_harness_is_reported_failed(
+        slurm_cluster, quick_experiment, base):
+    # An interpreter that exits 0 without doing anything: Slurm says COMPLETED.
+    target = _target(slurm_cluster, base / "work-noop", python="/bin/true")
+    (bundle,) = bundles_for(quick_experiment, target, [1], base / "scratch")
+    handle = target.submit(bundle)
+    status = wait_terminal(target, handle)
+    assert status.state is JobState.FAILED
+    assert "COMPLETED but the harness wrote no result" in status.message

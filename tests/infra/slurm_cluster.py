@@ -171,6 +171,11 @@ class SlurmCluster:
             f"PartitionName={PARTITION} Nodes={NODE_NAME} Default=YES MaxTime=INFINITE State=UP",
         ]
         self.conf_path.write_text("\n".join(lines) + "\n")
+        # The PMIx plugin's client directories default to /tmp/spmix_appdir_<uid>_<job>.<step>,
+        # which collide between clusters (job ids start at 1 in each); keep them here.
+        (self.base / "pmix").mkdir(exist_ok=True)
+        (self.conf_path.parent / "mpi.conf").write_text(
+            f"PMIxCliTmpDirBase={self.base / 'pmix'}\n")
 
     # -- processes -------------------------------------------------------------------------
 
