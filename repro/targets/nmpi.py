@@ -61,6 +61,9 @@ STATES = {"submitted": JobState.QUEUED, "validated": JobState.QUEUED,
           "finished": JobState.DONE, "error": JobState.FAILED, "removed": JobState.CANCELLED}
 #: Files of the run bundle that are not shipped (local leftovers).
 UNSHIPPED = (RunBundle.OUTPUT_DIR, "launcher.log", "__pycache__")
+#: Words that mark a provenance entry as a trouble counter worth recording.
+COUNTER_WORDS = ("saturat", "rounded_to_zero", "dropped", "overran", "over_ran", "late",
+                 "lost", "overflow")
 _ERROR = re.compile(r"^Error (\d{3}): (.*)$", re.S)
 
 
@@ -139,22 +142,27 @@ def safe_relative(path: Any) -> PurePosixPath | None:
     return pure
 
 
-def summarise_provenance(data: Any) -> dict[str, int | float]:
+def summarise_provenance(data: Any) -> dict[str, int]:
     """Totals of the hardware provenance counters in a ``provenance.json`` document.
 
-    sPyNNaker provenance (written by the launcher) carries a ``summary``; other documents
-    (the SpiNNaker emulator's per-projection counters) are summed per leaf name.
+    sPyNNaker provenance (written by the launcher) carries a ``summary``. Other documents
+    (the SpiNNaker emulator's) are searched for integer counters whose names say they count
+    trouble (saturation, weights rounded to zero, dropped/late/lost packets, overruns),
+    summed over the ``projections`` list where there is one (populations repeat them).
     """
     if isinstance(data, dict) and isinstance(data.get("summary"), dict):
-        return {k: v for k, v in data["summary"].items() if isinstance(v, int | float)}
-    totals: dict[str, int | float] = {}
+        return {k: v for k, v in data["summary"].items() if isinstance(v, int)}
+    if isinstance(data, dict) and isinstance(data.get("projections"), list):
+        data = data["projections"]
+    totals: dict[str, int] = {}
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
-                if isinstance(value, int | float) and not isinstance(value, bool):
+                if isinstance(value, int) and not isinstance(value, bool) and \
+                        any(word in key.lower() for word in COUNTER_WORDS):
                     totals[key] = totals.get(key, 0) + value
-                else:
+                elif isinstance(value, dict | list):
                     walk(value)
         elif isinstance(node, list):
             for item in node:
@@ -170,7 +178,9 @@ class NmpiTarget(Target):
     Options (TOML): ``url`` (job service), ``user_info_url``, ``collab`` (required),
     ``platform``, ``spynnaker_version``, ``config`` (extra ``hardware_config``), ``command``,
     ``tags``, ``token_env``, ``poll_interval`` / ``poll_max`` (s), ``retries``, ``verify``,
-    ``preflight`` (map on a virtual board in ``check``), ``timestep`` (default 1 ms).
+    ``preflight`` (map on a virtual board in ``check``), ``timestep`` (default 1 ms),
+    ``spynnaker_cfg`` (``{section: {key: value}}`` shipped as the job's local
+    ``spynnaker.cfg``).
     The token is never an option.
     """
 
@@ -193,6 +203,7 @@ class NmpiTarget(Target):
         "retries": (int, 6),
         "verify": (bool, True),
         "preflight": (bool, True),
+        "spynnaker_cfg": (dict, {}),
     }
     run_neutral_options = Target.run_neutral_options | {
         "user_info_url", "tags", "token_env", "poll_interval", "poll_max", "retries",
@@ -202,6 +213,7 @@ class NmpiTarget(Target):
         super().__init__(name, options)
         self._client: Any = None
         self._username = ""
+        self._token_source = ""
 
     # -- options -------------------------------------------------------------------------
     @property
@@ -225,6 +237,14 @@ class NmpiTarget(Target):
     def hardware_config(self) -> dict[str, Any]:
         """``hardware_config`` of every job: sPyNNaker version plus the ``config`` table."""
         return {"spynnaker_version": self._opt("spynnaker_version"), **self._opt("config")}
+
+    def spynnaker_cfg(self) -> str:
+        """The ``spynnaker_cfg`` option as the text of a local ``spynnaker.cfg``."""
+        lines = []
+        for section, entries in self._opt("spynnaker_cfg").items():
+            lines.append(f"[{section}]")
+            lines += [f"{key} = {value}" for key, value in entries.items()]
+        return "\n".join(lines) + ("\n" if lines else "")
 
     # -- client --------------------------------------------------------------------------
     def _fail(self, message: str, status: int | None = None) -> TargetError:
@@ -330,7 +350,7 @@ class NmpiTarget(Target):
         archive = buffer.getvalue()
         digest = hashlib.sha256(archive).hexdigest()
         payload = {"bundle": base64.b64encode(archive).decode("ascii"), "sha256": digest,
-                   "run_id": bundle.run_id}
+                   "run_id": bundle.run_id, "spynnaker_cfg": self.spynnaker_cfg()}
         source = Path(nmpi_launcher.__file__).read_text(encoding="utf-8")
         code = (f"{source}\n\nif __name__ == \"__main__\":\n"
                 f"    sys.exit(main({payload!r}))\n")
@@ -597,7 +617,8 @@ class NmpiTarget(Target):
                 str(self._opt("platform")) == "SpiNNaker":
             from repro.targets.spinnaker_virtual import experiment_request, map_network
 
-            report = map_network(experiment_request(experiment, self.timestep))
+            report = map_network(experiment_request(experiment, self.timestep),
+                                 extra_cfg=self.spynnaker_cfg())
             if report.status not in ("mapped", "not_installed"):
                 raise self._fail(f"the network would fail on SpiNNaker: {report.summary()}")
             parts.append(report.summary() if report.status == "mapped" else

@@ -129,6 +129,8 @@ def main(payload: dict[str, Any]) -> int:
         sys.path.insert(0, str(site))
         from repro.runspec import BACKEND_MODULES  # the bundle's own copy
 
+        if payload.get("spynnaker_cfg"):  # read by sPyNNaker from its working directory
+            (work / "spynnaker.cfg").write_text(payload["spynnaker_cfg"], encoding="utf-8")
         spec_path = work / "run_spec.json"
         spec = json.loads(spec_path.read_text(encoding="utf-8"))
         spec["backend"] = backend_for(system, sorted(BACKEND_MODULES))

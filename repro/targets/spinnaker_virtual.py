@@ -15,6 +15,8 @@ The child process is this module: ``python -m repro.targets.spinnaker_virtual RE
 
 from __future__ import annotations
 
+import configparser
+import io
 import json
 import logging
 import os
@@ -127,8 +129,8 @@ def spynnaker_version(python: str = "") -> str | None:
     return probe.stdout.strip() if probe.returncode == 0 else None
 
 
-def map_network(request: dict[str, Any], *, python: str = "", timeout: float = 600.0
-                ) -> MappingReport:
+def map_network(request: dict[str, Any], *, python: str = "", timeout: float = 600.0,
+                extra_cfg: str = "") -> MappingReport:
     """Map one network on a virtual SpiNN-5 machine in an isolated child process.
 
     Parameters
@@ -140,14 +142,17 @@ def map_network(request: dict[str, Any], *, python: str = "", timeout: float = 6
         Interpreter with sPyNNaker installed (default: this one).
     timeout : float
         Seconds before the mapping is abandoned.
+    extra_cfg : str
+        sPyNNaker configuration text the run would have in its working directory.
     """
-    key = json.dumps([request, python, timeout], sort_keys=True)
+    key = json.dumps([request, python, timeout, extra_cfg], sort_keys=True)
     if key not in _MAPPINGS:
-        _MAPPINGS[key] = _map_in_child(request, python, timeout)
+        _MAPPINGS[key] = _map_in_child(request, python, timeout, extra_cfg)
     return _MAPPINGS[key]
 
 
-def _map_in_child(request: dict[str, Any], python: str, timeout: float) -> MappingReport:
+def _map_in_child(request: dict[str, Any], python: str, timeout: float,
+                  extra_cfg: str) -> MappingReport:
     version = spynnaker_version(python)
     if version is None:
         return MappingReport(status="not_installed")
@@ -157,6 +162,8 @@ def _map_in_child(request: dict[str, Any], python: str, timeout: float) -> Mappi
         (home / ".config").mkdir(parents=True)
         (work / "xdg").mkdir()
         (home / ".spynnaker.cfg").write_text(VIRTUAL_BOARD_CFG, encoding="utf-8")
+        if extra_cfg:
+            (work / "spynnaker.cfg").write_text(_without_machine(extra_cfg), encoding="utf-8")
         (work / "request.json").write_text(json.dumps(request), encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if k not in DROPPED_VARIABLES}
         package_root = str(Path(__file__).resolve().parents[2])
@@ -185,6 +192,17 @@ def _map_in_child(request: dict[str, Any], python: str, timeout: float) -> Mappi
         return MappingReport(**data)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _without_machine(cfg_text: str) -> str:
+    """``cfg_text`` minus its [Machine] section: the mapping always uses the virtual board."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment, method-assign]
+    parser.read_string(cfg_text)
+    parser.remove_section("Machine")
+    out = io.StringIO()
+    parser.write(out)
+    return out.getvalue()
 
 
 def experiment_request(experiment: Any, timestep_ms: float, seed: int | None = None

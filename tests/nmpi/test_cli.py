@@ -75,6 +75,10 @@ def test_repro_run_on_nmpi_records_job_id_and_emulated_platform(nmpi_queue, tmp_
     assert f"repro-key-{outcome['run_key']}" in queued["tags"]
     assert job["nmpi_system"] == nmpi_queue.system
     assert "emulated by" in job["emulated_platform"]
+    if nmpi_queue.system == "spinnaker_emulator":
+        assert job["harness_backend"] == "spinnaker_emulator"
+        assert job["hardware_provenance"]["ring_buffer_saturations"] >= 0
+        assert "weights_rounded_to_zero" in job["hardware_provenance"]
     values = {e.get("name"): e.get("value") for e in read_metadata(crate).values()
               if e.get("@type") == "PropertyValue"}
     assert values["job_nmpi_job_id"] == queued["id"]

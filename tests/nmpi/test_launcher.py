@@ -92,11 +92,15 @@ def test_no_provenance_database_gives_none(tmp_path):
     assert spynnaker_provenance(tmp_path) is None
 
 
-def test_emulator_style_provenance_is_summed_per_counter():
-    document = {"projections": [{"name": "e->e", "saturated_cells": 2, "weights_to_zero": 0},
-                                {"name": "i->e", "saturated_cells": 1, "weights_to_zero": 4}],
-                "emulated": True}
-    assert summarise_provenance(document) == {"saturated_cells": 3, "weights_to_zero": 4}
+def test_emulator_style_provenance_sums_trouble_counters_over_projections():
+    document = {"format": "repro.spinnaker-emulator-provenance/1", "ticks": 200,
+                "populations": [{"label": "cells", "ring_buffer_saturations": 3, "spikes": 9}],
+                "projections": [{"label": "e->e", "ring_buffer_saturations": 2,
+                                 "weights_rounded_to_zero": 0, "synaptic_events": 50},
+                                {"label": "i->e", "ring_buffer_saturations": 1,
+                                 "weights_rounded_to_zero": 4, "synaptic_events": 70}]}
+    assert summarise_provenance(document) == {"ring_buffer_saturations": 3,
+                                              "weights_rounded_to_zero": 4}
 
 
 @pytest.mark.parametrize("path", ["../../x", "/etc/passwd", "a/../../b", "a//b", "~/x",

@@ -226,3 +226,16 @@ def test_check_reports_user_service_and_collab(nmpi_queue, nmpi_user):
     foreign = NmpiTarget("x", nmpi_queue.target_options(collab="elsewhere"))
     with pytest.raises(TargetError, match="not a member of collab 'elsewhere'"):
         foreign.check()
+
+
+def test_spynnaker_cfg_option_is_shipped_as_the_runs_local_cfg(nmpi_queue, nmpi_user,
+                                                               make_bundle):
+    options = nmpi_queue.target_options(
+        spynnaker_cfg={"Machine": {"time_scale_factor": 4}})
+    target = NmpiTarget("spinnaker-nmpi", options)
+    handle = target.submit(make_bundle(target, network="cfgprobe"))
+    status = wait_until_terminal(target, handle)
+    assert status.state is JobState.DONE, status.message
+    bare = NmpiTarget("spinnaker-nmpi", nmpi_queue.target_options())
+    handle = bare.submit(make_bundle(bare, network="cfgprobe"))
+    assert wait_until_terminal(bare, handle).state is JobState.FAILED

@@ -108,3 +108,14 @@ def test_virtual_board_runs_nothing(make_bundle):
     target = SpinnakerVirtualTarget("vboard", {})
     with pytest.raises(TargetError, match="produces no spikes"):
         target.submit(make_bundle(target))
+
+
+def test_nmpi_preflight_maps_with_the_cfg_the_job_would_ship(nmpi_queue, nmpi_user):
+    from repro.targets.nmpi import NmpiTarget
+
+    strict_cfg = {"Simulation": {"error_on_non_spynnaker_pynn": True},
+                  "Machine": {"virtual_board": False, "machine_name": "192.0.2.1"}}
+    target = NmpiTarget("spinnaker-nmpi", nmpi_queue.target_options(spynnaker_cfg=strict_cfg))
+    with pytest.raises(TargetError, match="would fail on SpiNNaker.*mapping failed.*"
+                                          "ConfigurationException.*rng"):
+        target.check(Experiment("seeded_rng"))
