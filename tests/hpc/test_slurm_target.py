@@ -197,3 +197,11 @@ def test_job_that_completes_without_running_the_harness_is_reported_failed(
     status = wait_terminal(target, handle)
     assert status.state is JobState.FAILED
     assert "COMPLETED but the harness wrote no result" in status.message
+
+
+def test_preflight_check_reports_version_cluster_and_partition(target, slurm_cluster, base):
+    summary = target.check()
+    assert f"Slurm {slurm_cluster.version()}" in summary and "repro-test" in summary
+    assert PARTITION in summary
+    with pytest.raises(TargetError, match="nosuchpartition"):
+        _target(slurm_cluster, base / "w-check", partition="nosuchpartition").check()
