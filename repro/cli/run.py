@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as ProgressBar
 from rich.table import Table
 
 from repro.cli.common import (
@@ -17,10 +20,12 @@ from repro.cli.common import (
     parse_seeds,
     print_json,
 )
-from repro.dispatch import RunOutcome, run_experiment
+from repro.dispatch import Progress, RunOutcome, run_experiment
 from repro.errors import InputError, RunFailedError
 from repro.experiment import load_experiment, script_experiment
 from repro.targetconfig import resolve_targets
+
+T = TypeVar("T")
 
 
 def run(
@@ -63,15 +68,13 @@ def run(
     chosen = resolve_targets(parse_list(targets) or exp.targets, exp)
     run_seeds = seed_list or exp.seeds
     run_store = open_store(store)
-    outcomes = _run_with_progress(exp.name, chosen, run_seeds, run_store, force,
-                                  lambda progress: run_experiment(
-                                      exp, chosen, run_seeds, run_store, force=force,
-                                      progress=progress))
+    outcomes = run_with_progress(exp.name, lambda progress: run_experiment(
+        exp, chosen, run_seeds, run_store, force=force, progress=progress))
     if as_json:
         print_json([{**o.record.to_dict(), "cached": o.cached, "notes": o.notes}
                     for o in outcomes])
     else:
-        _print_table(outcomes, run_store.root)
+        print_runs(outcomes, run_store.root)
     failed = [o for o in outcomes if not o.ok]
     if failed:
         first = failed[0]
@@ -81,10 +84,11 @@ def run(
                         f"{run_store.root / first.record.crate_path})")
 
 
-def _run_with_progress(name, chosen, seeds, store, force, call) -> list[RunOutcome]:
+def run_with_progress(name: str, call: Callable[[Progress], T]) -> T:
+    """Call ``call(progress)`` under a progress bar (plain lines when not on a terminal)."""
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("{task.fields[last]}"))
-    with Progress(*columns, console=err_console, transient=False,
+    with ProgressBar(*columns, console=err_console, transient=False,
                   disable=not err_console.is_terminal) as bar:
         task = bar.add_task(f"{name}", total=None, last="")
 
@@ -104,16 +108,20 @@ def _run_with_progress(name, chosen, seeds, store, force, call) -> list[RunOutco
         return call(progress)
 
 
-def _print_table(outcomes: list[RunOutcome], root: Path) -> None:
+def print_runs(outcomes: list[RunOutcome], root: Path) -> None:
+    """Table of run outcomes; crates live under ``root/runs/<experiment>/<run id>``."""
     table = Table(title="runs", show_lines=False)
-    for column in ("target", "seed", "status", "run id", "crate"):
+    for column in ("target", "seed", "status", "run id"):
         table.add_column(column, overflow="fold")
     for outcome in outcomes:
         status = "cached" if outcome.cached else outcome.record.status
         style = {"failed": "red", "cached": "cyan"}.get(status, "green")
         table.add_row(outcome.target, str(outcome.seed), f"[{style}]{status}[/]",
-                      outcome.record.run_id, str(root / outcome.record.crate_path))
+                      outcome.record.run_id)
     console.print(table)
+    experiments = sorted({o.record.experiment for o in outcomes})
+    for name in experiments:
+        console.print(f"crates: {root / 'runs' / name}/<run id>", highlight=False)
     for outcome in outcomes:
         for note in outcome.notes:
             console.print(f"note: {note}")
