@@ -25,7 +25,7 @@ def make_target(test_site: Any, mode: str, name: str = "", **options: Any) -> Un
     """A unicore target on the test site (TLS listener verified with the site's CA)."""
     defaults: dict[str, Any] = {
         "url": test_site.https_url, "ca_bundle": str(test_site.ca_bundle), "mode": mode,
-        "poll_interval": 0.2, "poll_max": 1.0, "slurm_check": 1.0, "mpi": "none",
+        "poll_interval": 0.2, "poll_max": 1.0, "slurm_check": 1.0, "mpi": "pmix",
         "time_minutes": 5,
     }
     if mode in ("native", "batch"):

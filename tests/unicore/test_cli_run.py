@@ -40,7 +40,7 @@ def targets_toml(site, image: str) -> str:
             f'[targets.hpc-batch]\nkind = "unicore"\nmode = "batch"\n'
             f'module = "ebrains/25.02"\n{common}\n'
             f'[targets.hpc-container]\nkind = "unicore"\nmode = "container"\n'
-            f'image = "{image}"\nmpi = "none"\n{common}')
+            f'image = "{image}"\nmpi = "pmix"\n{common}')
 
 
 def test_repro_run_yields_crates_from_all_three_modes_and_never_stores_the_token(

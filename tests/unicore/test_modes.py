@@ -66,6 +66,7 @@ def test_container_mode_pulls_by_digest_and_records_that_digest(
     assert container["runtime"] == "apptainer"
     assert container["image"].endswith("/image.sif")  # APPTAINER_CONTAINER of the step
     assert manifest["scheduler"]["job_id"] == handle.info["batch_system_id"]
+    assert manifest["parallel"]["launcher"] == "pmix"  # the srun --mpi=pmix compute step
     assert handle.info["container_sif_sha256"] == "sha256:" + hashlib.sha256(
         sif_image.read_bytes()).hexdigest()
     log = (tmp_path / "out" / "launcher.log").read_text()
