@@ -133,7 +133,7 @@ def binomial_ppf(q: float, n: int, p: float) -> int:
     ratio = log_p - log_q
     for k in range(lo, hi + 1):
         total += math.exp(log_pmf)
-        if total >= q * (1.0 - 1e-15):
+        if total >= q * (1.0 - 1e-12):
             return k
         log_pmf += math.log(n - k) - math.log(k + 1) + ratio
     return hi

@@ -13,6 +13,7 @@ from repro.spinnaker.netspec import (
     ProjectionSpec,
 )
 from repro.spinnaker.pynn_backend.estimates import estimate, seeded_random_sources
+from repro.spinnaker.pynn_backend.populations import Assembly
 from repro.spinnaker.pynn_backend.projections import RECEPTOR_TYPES
 from repro.spinnaker.pynn_backend.recording import population_index
 from repro.spinnaker.pynn_backend.standardmodels import UnsupportedFeatureError
@@ -95,9 +96,14 @@ def build_network(state) -> Network:
         post_ids = np.asarray(projection.post.all_cells, dtype=np.int64)
         pre_pop, pre_index = _locate(pre_ids[arrays["presynaptic_index"]], first_ids)
         post_pop, post_index = _locate(post_ids[arrays["postsynaptic_index"]], first_ids)
-        pairs = sorted(set(zip(pre_pop.tolist(), post_pop.tolist(), strict=True)))
-        if not pairs and pre_ids.size and post_ids.size:
-            pairs = [tuple(_locate(np.array([pre_ids[0], post_ids[0]]), first_ids)[0])]
+        if not isinstance(projection.pre, Assembly) and not isinstance(projection.post, Assembly):
+            # Population or view to population or view: one pair, even without connections
+            # (sPyNNaker plans the ring buffer from the connector, not from what it drew).
+            pairs = [(int(_locate(pre_ids[:1], first_ids)[0][0]),
+                      int(_locate(post_ids[:1], first_ids)[0][0]))]
+        else:
+            codes = np.unique(pre_pop * len(first_ids) + post_pop)
+            pairs = [divmod(int(code), len(first_ids)) for code in codes]
         for pre, post in pairs:
             keep = (pre_pop == pre) & (post_pop == post)
             network.projections.append(ProjectionSpec(
