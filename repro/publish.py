@@ -156,9 +156,10 @@ def publication_metadata(section: Mapping[str, Any], overrides: Mapping[str, Any
         raise InputError(
             "cannot publish: required publication metadata missing: "
             + ", ".join(f"publish.{k}" for k in missing)
-            + ". Add them to the [publish] table of the experiment file (title, description, "
-              "license = SPDX id, authors = [{ name = ..., orcid = ... }]) or pass --title, "
-              "--description, --license, --author NAME --orcid ID",
+            + ". Add them to the publish table of the experiment file (title, description, "
+              "license = SPDX id, authors = [{ name = ..., orcid = ... }]) and pass it with "
+              "--experiment, or give --title, --description, --license, --author NAME "
+              "--orcid ID",
             path=source, field="publish")
     for key in ("title", "description", "license"):
         if not isinstance(merged[key], str) or not merged[key].strip():
