@@ -364,6 +364,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._storages(method, parts[1:], query, raw, user)
         if parts[0] == "factories" and method == "GET":
             return self._factories(parts[1:])
+        if parts == ["token"] and method == "GET":
+            return self._issue_token(user, query)
         raise HTTPFailureError(404, f"No such resource: {path}")
 
     def _registry(self) -> Response:
@@ -406,6 +408,16 @@ class Handler(BaseHTTPRequestHandler):
             "applications": [], "resources": {p: {"Nodes": "1"} for p in partitions},
             "_links": {"self": self.link(f"{base}/{parts[0]}"),
                        "applications": self.link(f"{base}/{parts[0]}/applications")}})
+
+    def _issue_token(self, user: User, query: dict[str, list[str]]) -> Response:
+        """A UNICORE-issued JWT for the caller (``Client.issue_auth_token``), as plain text."""
+        lifetime = int(query.get("lifetime", ["3600"])[0])
+        now = datetime.now().astimezone()
+        token = jwt.encode({"sub": user.uid, "iss": f"CN=UNICORE {self.site.site_name}",
+                            "iat": now, "exp": now + timedelta(seconds=lifetime),
+                            "renewable": query.get("renewable", ["false"])[0]},
+                           self.site.token_secret, algorithm="HS256")
+        return Response(200, token.encode(), "text/plain")
 
     # -- jobs -------------------------------------------------------------------------------
     def _jobs(self, method: str, parts: list[str], query: dict[str, list[str]], raw: bytes,

@@ -178,3 +178,9 @@ def test_registry_is_served_over_tls_and_names_https_sites(unicore_site, unicore
         unicore_site.https_url.split("/")[2], unicore_site.http_url.split("/")[2])
     with pytest.raises(AttributeError):  # pyunicore only accepts https registry entries
         uc.Registry(cred.OIDCToken(unicore_token), plain)
+
+
+def test_the_site_issues_its_own_tokens_that_it_then_accepts(unicore_site, client):
+    issued = client.issue_auth_token(lifetime=600)
+    again = uc.Client(cred.OIDCToken(issued), unicore_site.http_url)
+    assert again.access_info()["xlogin"]["UID"] == "demouser"
