@@ -377,9 +377,12 @@ def _child(request_path: str, report_path: str) -> None:
                 populations[name].record("spikes")
             sim.run(request["duration_ms"])
         else:
-            for alias in ("pyNN.nest", "pyNN.neuron", "pyNN.brian2", "spynnaker8",
-                          "spynnaker.pyNN"):
+            import pyNN
+
+            for alias in ("pyNN.nest", "pyNN.neuron", "pyNN.brian2", "spynnaker8"):
                 sys.modules[alias] = sim
+                if alias.startswith("pyNN."):
+                    setattr(pyNN, alias.split(".")[1], sim)
             sys.argv = [str(script)]
             runpy.run_path(str(script), run_name="__main__")
         report["status"] = "mapped"

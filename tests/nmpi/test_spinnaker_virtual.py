@@ -119,3 +119,10 @@ def test_nmpi_preflight_maps_with_the_cfg_the_job_would_ship(nmpi_queue, nmpi_us
     with pytest.raises(TargetError, match="would fail on SpiNNaker.*mapping failed.*"
                                           "ConfigurationException.*rng"):
         target.check(Experiment("seeded_rng"))
+
+
+def test_classic_nest_script_is_mapped_with_spynnaker():
+    report = map_network({**request("classic"), "mode": "script"})
+    assert report.status == "mapped", report.error
+    # 256 LIF neurons per core by default; a Poisson core holds all 300 sources
+    assert report.cores_by_population == {"cells": 2, "drive": 1}
