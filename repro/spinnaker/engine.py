@@ -65,6 +65,8 @@ class _NeuronGroup:
 class _Route:
     spec: ProjectionSpec
     rows: SynapticRows
+    lost: int = 0
+    wrapped: int = 0
     saturations: int = 0
     events: int = 0
 
@@ -156,13 +158,16 @@ class Engine:
             weight = synapses.host_weight_integers(
                 spec.weight, shifts.weight_scale(shift, scale))
             delay = synapses.host_delay_steps(spec.delay, self.timing.steps_per_ms)
+        lost = int(np.count_nonzero((weight == 0) & (np.asarray(spec.weight) != 0)))
+        wrapped = int(np.count_nonzero(weight > synapses.WEIGHT_MAX))
+        weight = synapses.weight_field(weight)
         if delay.size and delay.min() < 1:
             raise ValueError(f"projection {spec.label!r} has delays below one time step "
                              f"({self.timing.ms} ms)")
         target = spec.synapse_type * post.spec.size + np.asarray(spec.post_index, np.int64)
         n_pre = self.network.populations[spec.pre].size
         rows = SynapticRows(n_pre, np.asarray(spec.pre_index, np.int64), target, delay, weight)
-        return _Route(spec=spec, rows=rows)
+        return _Route(spec=spec, rows=rows, lost=lost, wrapped=wrapped)
 
     # --- recording ----------------------------------------------------------------------
 
@@ -274,8 +279,6 @@ class Engine:
         projections = []
         for route in self.routes:
             spec = route.spec
-            nonzero = np.asarray(spec.weight) != 0
-            zero_weight = route.rows.weight == 0
             pre = self.network.populations[spec.pre]
             post = self.network.populations[spec.post]
             projections.append({
@@ -284,8 +287,8 @@ class Engine:
                 "receptor_type": ("excitatory", "inhibitory")[spec.synapse_type],
                 "generated": "on machine" if spec.on_machine else "on host",
                 "connections": int(spec.weight.size),
-                "weights_rounded_to_zero": int(np.count_nonzero(zero_weight)
-                                               - np.count_nonzero(~nonzero)),
+                "weights_rounded_to_zero": route.lost,
+                "weights_wrapped": route.wrapped,
                 "delay_steps": sorted({int(d) for d in np.unique(route.rows.delay)})[:50],
                 "synaptic_events": route.events,
                 "ring_buffer_saturations": route.saturations,

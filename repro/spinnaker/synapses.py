@@ -2,11 +2,14 @@
 
 Two generation paths exist on SpiNNaker and round differently:
 
-* host path (``FromListConnector`` and other lists): W = rint(|w| * 2**(15-L) * g) & 0xFFFF,
+* host path (``FromListConnector`` and other lists): W = rint(|w| * 2**(15-L) * g),
   d = rint(delay / dt);
 * on-machine path (the synapse expander, used for generatable connectors with constant or
   supported random parameters): the weight is first an S16.15, then
-  W = round_half_up(|w_raw| * g / 2**L) & 0xFFFF, and d = trunc(mulk(delay, 1/dt)) >= 1.
+  W = round_half_up(|w_raw| * g / 2**L), and d = trunc(mulk(delay, 1/dt)) >= 1.
+
+Both paths then keep only the low 16 bits of W (:func:`weight_field`): a weight above the
+planned maximum wraps around instead of clipping.
 """
 
 from __future__ import annotations
@@ -63,14 +66,20 @@ def transfer(cells: np.ndarray, shift: int, init: np.ndarray) -> np.ndarray:
     return fp.decay_s1615(fp.wrap32(cells << shift), init)
 
 
+def weight_field(integers: np.ndarray) -> np.ndarray:
+    """The 16-bit weight field of a synaptic word: the low 16 bits (no clipping)."""
+    return np.asarray(integers, dtype=np.int64) & WEIGHT_MAX
+
+
 def host_weight_integers(weights: np.ndarray, scale: float) -> np.ndarray:
-    """Host path: ``rint(|w| * scale) & 0xFFFF`` (round half even, wraps, no clipping)."""
-    return np.rint(np.abs(np.asarray(weights, dtype=float)) * scale).astype(np.int64) & WEIGHT_MAX
+    """Host path: ``rint(|w| * scale)`` (round half even), before :func:`weight_field`."""
+    return np.rint(np.abs(np.asarray(weights, dtype=float)) * scale).astype(np.int64)
 
 
 def machine_weight_integers(weights_raw: np.ndarray, shift: int,
                             global_scale: int) -> np.ndarray:
-    """On-machine path: |w| as S16.15 times the U32.32 scale, rounded half up, low 16 bits.
+    """On-machine path: |w| as S16.15 times the U32.32 scale, rounded half up (before
+    :func:`weight_field`).
 
     Parameters
     ----------
@@ -83,8 +92,8 @@ def machine_weight_integers(weights_raw: np.ndarray, shift: int,
     """
     magnitude = np.abs(np.asarray(weights_raw, dtype=np.int64)) * global_scale
     if shift == 0:
-        return magnitude & WEIGHT_MAX
-    return ((magnitude + (1 << (shift - 1))) >> shift) & WEIGHT_MAX
+        return magnitude
+    return (magnitude + (1 << (shift - 1))) >> shift
 
 
 def host_delay_steps(delays_ms: np.ndarray, steps_per_ms: float) -> np.ndarray:

@@ -136,3 +136,28 @@ def test_same_seed_gives_nest_and_the_emulator_the_same_connections():
     assert connected.sum() > 50
     np.testing.assert_allclose(emu_w[connected], nest_w[connected], rtol=1e-12)
     np.testing.assert_allclose(emu_d[connected], nest_d[connected], atol=0.05 + 1e-9)
+
+
+def test_weights_above_the_planned_maximum_wrap_around():
+    """With max_expected_summed_weight too small, W keeps only its low 16 bits (no clipping)."""
+    emu.setup(timestep=1.0, rng_seed=1)
+    src = emu.Population(2, emu.SpikeSourceArray(spike_times=[5.0]))
+    post = emu.Population(2, emu.IF_curr_exp(), additional_parameters={
+        "max_expected_summed_weight": [0.1, 0.1]})  # L = 0: one LSB is 2**-15 nA
+    emu.Projection(src, post, emu.OneToOneConnector(), emu.StaticSynapse(weight=3.0, delay=1.0))
+    post.record("v")
+    emu.run(10.0)
+    provenance = emu.repro_hardware_provenance()
+    assert provenance["populations"][1]["ring_buffer_left_shift"]["excitatory"] == 0
+    assert provenance["projections"][0]["weights_wrapped"] == 2
+    # 3.0 nA -> W = 98304 -> 32768 in 16 bits: the synapse acts as 1.0 nA.
+    v = post.get_data("v").segments[-1].analogsignals[0].magnitude[:, 0]
+    emu.setup(timestep=1.0, rng_seed=1)
+    src = emu.Population(2, emu.SpikeSourceArray(spike_times=[5.0]))
+    ref = emu.Population(2, emu.IF_curr_exp(), additional_parameters={
+        "max_expected_summed_weight": [0.1, 0.1]})
+    emu.Projection(src, ref, emu.OneToOneConnector(), emu.StaticSynapse(weight=0.99, delay=1.0))
+    ref.record("v")
+    emu.run(10.0)
+    v_ref = ref.get_data("v").segments[-1].analogsignals[0].magnitude[:, 0]
+    assert v[-1] - v[0] == pytest.approx((v_ref[-1] - v_ref[0]) / 0.99, rel=1e-3)
