@@ -12,8 +12,8 @@ from rich.console import Console
 from repro.errors import InputError, ReproError
 from repro.store import Store
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 STORE_OPTION = typer.Option(
     None, "--store", envvar="REPRO_STORE",
