@@ -31,15 +31,41 @@ from typing import Any
 
 #: Directory (in the job's working directory) that receives the harness outputs.
 OUTPUT_DIR = "repro_output"
-#: Backend short name of real SpiNNaker hardware and the PyNN module that drives it.
-HARDWARE_BACKEND = ("spinnaker", "pyNN.spiNNaker")
+#: Backend short name of real SpiNNaker hardware and the module the harness imports for it.
+HARDWARE_BACKEND = ("spinnaker", "repro_spinnaker_hardware")
+#: That module, written into the bundle's site directory: pyNN.spiNNaker plus the facts
+#: the harness records (without it the harness would describe the run by NEST's kernel).
+HARDWARE_MODULE = '''\
+"""pyNN.spiNNaker as the repro harness uses it on SpiNNaker (from the NMPI launcher)."""
+from importlib import metadata
+
+import pyNN.spiNNaker as _backend
+
+globals().update({k: v for k, v in vars(_backend).items() if not k.startswith("__")})
+
+
+def repro_simulator_info():
+    """sPyNNaker version and the machine the run was mapped on."""
+    facts = {"name": "sPyNNaker", "version": metadata.version("sPyNNaker"),
+             "pynn_backend": "pyNN.spiNNaker"}
+    try:
+        from spynnaker.pyNN.data import SpynnakerDataView as view
+
+        facts["timestep_ms"] = view.get_simulation_time_step_ms()
+        facts["time_scale_factor"] = view.get_time_scale_factor()
+        machine = view.get_machine()
+        facts["machine"] = f"{machine.n_chips} chips, version {view.get_machine_version()}"
+    except Exception as exc:  # the run did not get as far as a machine
+        facts["machine_error"] = f"{type(exc).__name__}: {exc}"
+    return facts
+'''
 #: ``{system}`` values that mean real SpiNNaker hardware.
 SPINNAKER_SYSTEMS = ("spinnaker", "spynnaker", "spinnaker8", "spynnaker8", "pynnspinnaker")
 #: Runs the shipped harness with the hardware backend registered beside the shipped ones.
 BOOTSTRAP = (
     "import sys\n"
     "from repro import runspec\n"
-    f"runspec.BACKEND_MODULES.setdefault({HARDWARE_BACKEND[0]!r}, {HARDWARE_BACKEND[1]!r})\n"
+    f"runspec.BACKEND_MODULES[{HARDWARE_BACKEND[0]!r}] = {HARDWARE_BACKEND[1]!r}\n"
     "from repro.harness import main\n"
     "main(sys.argv[1:])\n"
 )
@@ -134,6 +160,8 @@ def main(payload: dict[str, Any]) -> int:
         spec_path = work / "run_spec.json"
         spec = json.loads(spec_path.read_text(encoding="utf-8"))
         spec["backend"] = backend_for(system, sorted(BACKEND_MODULES))
+        if spec["backend"] == HARDWARE_BACKEND[0]:
+            (site / f"{HARDWARE_BACKEND[1]}.py").write_text(HARDWARE_MODULE, encoding="utf-8")
         spec_path.write_text(json.dumps(spec, sort_keys=True, indent=1), encoding="utf-8")
         print(f"repro launcher: run {payload.get('run_id', '?')} of experiment "
               f"{spec.get('experiment')!r}, seed {spec.get('seed')}, on system {system!r} "

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import io
+import json
+import os
 import sqlite3
+import subprocess
+import sys
 import tarfile
 from importlib import resources
 from pathlib import Path
@@ -13,7 +17,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from repro.errors import AuthenticationError
-from repro.targets.nmpi import classify, safe_relative, summarise_provenance
+from repro.spikefile import read_spikes
+from repro.targets import nmpi_launcher
+from repro.targets.nmpi import NmpiTarget, classify, safe_relative, summarise_provenance
 from repro.targets.nmpi_launcher import backend_for, spynnaker_provenance, unpack
 
 
@@ -131,3 +137,29 @@ def test_client_errors_are_classified(message, category):
 
 def test_prompt_refusal_counts_as_authentication_failure():
     assert classify(AuthenticationError("no prompt"))[0] == "auth"
+
+
+@pytest.mark.slow
+def test_launcher_runs_the_harness_on_spynnaker_for_the_hardware_system(tmp_path, make_bundle):
+    pytest.importorskip("spynnaker")
+    target = NmpiTarget("hw", {"collab": "c"})
+    code, _, _ = target.job_code(make_bundle(target))
+    job = tmp_path / "job_1"
+    job.mkdir()
+    (job / "run.py").write_text(code)
+    home = tmp_path / "home"
+    (home / ".config").mkdir(parents=True)
+    (home / ".spynnaker.cfg").write_text("[Machine]\nvirtual_board = True\nversion = 5\n")
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
+    done = subprocess.run([sys.executable, "run.py", "spiNNaker"], cwd=job, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    out = job / nmpi_launcher.OUTPUT_DIR
+    result = json.loads((out / "result.json").read_text())
+    assert result["status"] == "completed" and result["backend"] == "spinnaker"
+    simulator = json.loads((out / "environment.json").read_text())["simulator"]
+    assert simulator["name"] == "sPyNNaker" and simulator["version"].endswith("7.4.1")
+    assert simulator["machine"].startswith("48 chips")
+    (population,) = read_spikes(out / "spikes.npz")  # a virtual board records nothing
+    assert population.name == "cells" and population.n_spikes == 0
+    assert sorted(p.name for p in job.iterdir()) == ["repro_output", "run.py"]
