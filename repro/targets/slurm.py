@@ -377,7 +377,8 @@ class SlurmTarget(Target):
         done = self._run("scontrol", "show", "job", "-o", job_id, check=False)
         if done.returncode == 0 and done.stdout.strip():
             return done.stdout.strip().splitlines()[0], "scontrol"
-        if "invalid job id" not in (done.stderr + done.stdout).lower():
+        said = (done.stderr + done.stdout).lower()
+        if "invalid job id" not in said and "not found" not in said:
             raise TargetError(f"target {self.name!r}: scontrol show job {job_id} failed: "
                               f"{(done.stderr or done.stdout).strip()[-300:]}")
         return self.completion_record(job_id)
@@ -447,6 +448,10 @@ class SlurmTarget(Target):
 
     def _status_from_marker(self, handle: JobHandle) -> JobStatus:
         marker = Path(handle.state["staged"]) / EXIT_MARKER
+        if not marker.is_file() and handle.state.get("cancel_requested"):
+            # A pending array task that is cancelled leaves no record at all.
+            return JobStatus(JobState.CANCELLED, f"Slurm job {handle.job_id} was cancelled "
+                                                 "before it started")
         if marker.is_file():
             code = marker.read_text().strip()
             state = JobState.DONE if code == "0" else JobState.FAILED
@@ -469,6 +474,7 @@ class SlurmTarget(Target):
 
     def cancel(self, handle: JobHandle) -> None:
         """``scancel`` the job (an array task cancels only itself)."""
+        handle.state["cancel_requested"] = True
         self._run("scancel", handle.job_id)
 
 

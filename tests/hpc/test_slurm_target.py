@@ -205,3 +205,17 @@ def test_preflight_check_reports_version_cluster_and_partition(target, slurm_clu
     assert PARTITION in summary
     with pytest.raises(TargetError, match="nosuchpartition"):
         _target(slurm_cluster, base / "w-check", partition="nosuchpartition").check()
+
+
+def test_cancelling_pending_array_tasks_reports_them_cancelled(slurm_cluster,
+                                                               quick_experiment, base):
+    target = _target(slurm_cluster, base / "work-pending", sbatch_options=["--begin=now+3600"])
+    bundles = bundles_for(quick_experiment, target, [31, 32], base / "scratch")
+    handles = target.submit_many(bundles)
+    for handle in handles:
+        assert target.status(handle).state is JobState.QUEUED
+    target.cancel(handles[1])
+    assert wait_terminal(target, handles[1], timeout=30).state is JobState.CANCELLED
+    assert target.status(handles[0]).state is JobState.QUEUED  # its sibling still waits
+    target.cancel(handles[0])
+    assert wait_terminal(target, handles[0], timeout=30).state is JobState.CANCELLED
