@@ -126,9 +126,10 @@ class SlurmTarget(Target):
         "sbatch_options": (list, []),
         "slurm_conf": (str, ""),
     }
+    # The environment of a Slurm run cannot be probed before it starts, so everything that
+    # chooses it (cluster, partition, interpreter, setup lines) stays in the run identity.
     run_neutral_options = Target.run_neutral_options | {
-        "time", "partition", "account", "qos", "workdir", "python", "setup",
-        "sbatch_options", "slurm_conf"}
+        "time", "account", "qos", "workdir", "sbatch_options"}
 
     def __init__(self, name: str, options: Mapping[str, Any]) -> None:
         super().__init__(name, options)

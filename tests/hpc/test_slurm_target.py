@@ -219,3 +219,18 @@ def test_cancelling_pending_array_tasks_reports_them_cancelled(slurm_cluster,
     assert target.status(handles[0]).state is JobState.QUEUED  # its sibling still waits
     target.cancel(handles[0])
     assert wait_terminal(target, handles[0], timeout=30).state is JobState.CANCELLED
+
+
+def test_options_that_choose_the_environment_enter_the_run_identity(slurm_cluster, base):
+    def identity(**options):
+        return SlurmTarget("id-slurm", {"slurm_conf": str(slurm_cluster.conf_path),
+                                        **options}).identity()
+
+    plain = identity()
+    for option, value in (("setup", "module load ebrains/25.02"), ("python", "/opt/py/bin/py"),
+                          ("partition", "gpu"), ("threads", 4),
+                          ("slurm_conf", "/etc/slurm/other.conf")):
+        assert identity(**{option: value}) != plain, option
+    for option, value in (("time", "02:00:00"), ("account", "other"),
+                          ("workdir", str(base / "elsewhere")), ("parallel", 3)):
+        assert identity(**{option: value}) == plain, option
