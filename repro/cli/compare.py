@@ -94,7 +94,7 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 
 def _print_notes(notes: list[str]) -> None:
     for note in notes:
-        console.print(f"note: {note}", highlight=False)
+        console.print(f"note: {note}", highlight=False, markup=False)
 
 
 def _moved_lines(result) -> list[str]:
@@ -244,11 +244,11 @@ def regress(
         moved = _moved_lines(result)
         console.print("what moved:" if moved else "nothing moved beyond tolerance")
         for line in moved:
-            console.print(f"  {line}", highlight=False)
+            console.print(f"  {line}", highlight=False, markup=False)
         changes = diff.lines()
         console.print("environment changes:" if changes else "environment: unchanged")
         for line in changes[:15]:
-            console.print(f"  {line}", highlight=False)
+            console.print(f"  {line}", highlight=False, markup=False)
         if len(changes) > 15:
             console.print(f"  ... and {len(changes) - 15} more (see --json)")
         _print_notes(summary["notes"])
@@ -289,7 +289,7 @@ def drift(
         print_json(report.as_dict())
     else:
         for line in report.lines():
-            console.print(line, highlight=False)
+            console.print(line, highlight=False, markup=False)
     raise SystemExit(1 if report.alarming else 0)
 
 
@@ -347,8 +347,13 @@ def calibrate(
     note = (f"calibrated {_now()} on {len(runs)} runs of model {model[:12]} (target "
             f"{runs[0].target}), {usable[0]['splits']} splits per k, from {base.name} "
             f"{base.version}")
-    text = with_r_thresholds(Path(base.source).read_text(), [row["k"] for row in usable],
-                             [row["r99"] for row in usable], name=profile_name,
+    tables = {"verdict.r_threshold": ([row["k"] for row in usable],
+                                      [row["r99"] for row in usable])}
+    scalar_rows = [row for row in usable if row["scalar_r99"] is not None]
+    if len(scalar_rows) >= 2:
+        tables["verdict.r_threshold_scalar"] = ([row["k"] for row in scalar_rows],
+                                                [row["scalar_r99"] for row in scalar_rows])
+    text = with_r_thresholds(Path(base.source).read_text(), tables, name=profile_name,
                              version=f"{base.version}+cal.{datetime.now(UTC):%Y%m%d}",
                              note=note)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -357,11 +362,11 @@ def calibrate(
         print_json({"profile": str(path), "table": table, "note": note})
         return
     out = Table(title=f"null R ({len(runs)} runs, pooled over cells)")
-    for column in ("k", "splits", "median", "95th", "99th = R*(k)"):
+    for column in ("k", "splits", "median", "95th", "99th = R*(k)", "scalar 99th"):
         out.add_column(column, justify="right")
     for row in table:
         out.add_row(str(row["k"]), str(row["splits"]), *(_fmt(row[c]) for c in
-                                                         ("r50", "r95", "r99")))
+                                                         ("r50", "r95", "r99", "scalar_r99")))
     console.print(out)
     console.print(f"wrote {path} (use it with --profile {profile_name})", highlight=False)
 

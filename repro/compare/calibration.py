@@ -31,7 +31,7 @@ def null_ratios(cells: Mapping[tuple[str, str], CellData], k: int, splits: int,
             part = data.subset(index)
             reference = np.concatenate(part.samples[:k])
             out[row, col] = null_ratio(part.w, part.ks, reference, k, profile.verdict,
-                                       use_ks=statistic not in SCALAR_STATISTICS)
+                                       scalar=statistic in SCALAR_STATISTICS)
     return out
 
 
@@ -51,17 +51,25 @@ def calibrate_runs(runs: Sequence[RunSpikes], profile: Profile, ks: Sequence[int
     Returns
     -------
     list of dict
-        ``{"k", "splits", "r50", "r95", "r99"}`` per k; R pooled over all cells.
+        ``{"k", "splits", "r50", "r95", "r99", "scalar_r50", "scalar_r95", "scalar_r99"}``
+        per k; R pooled over the per-neuron-distribution cells and, separately, over the
+        cells of statistics with one value per run.
     """
     check_comparable(runs)
     stats = statistics_dataset(runs, profile.statistics)
     cells = cell_inputs(stats, [r.run_id for r in runs], profile.compare)
+    scalar = np.array([statistic in SCALAR_STATISTICS for _, statistic in cells])
     rng = np.random.default_rng(seed)
     table = []
     for k in ks:
+        row: dict = {"k": k, "splits": 0}
         if k < 2 or 2 * k > len(runs):
-            table.append({"k": k, "splits": 0, "r50": None, "r95": None, "r99": None})
-            continue
-        table.append({"k": k, "splits": splits,
-                      **percentiles(null_ratios(cells, k, splits, rng, profile))})
+            row.update(percentiles(np.zeros(0)))
+            row.update({f"scalar_{key}": None for key in ("r50", "r95", "r99")})
+        else:
+            ratios = null_ratios(cells, k, splits, rng, profile)
+            row.update(splits=splits, **percentiles(ratios[:, ~scalar]))
+            row.update({f"scalar_{key}": value
+                        for key, value in percentiles(ratios[:, scalar]).items()})
+        table.append(row)
     return table

@@ -88,7 +88,7 @@ def judge(cells: Mapping[tuple[str, str], CellData], n_baseline: int, profile: P
         reference = np.concatenate(data.samples[:n_baseline]) if n_baseline else np.zeros(0)
         measured[(population, statistic)] = evaluate_cell(
             data.w, data.ks, data.run_means, reference, n_baseline, profile.margins[statistic],
-            settings, use_ks=statistic not in SCALAR_STATISTICS)
+            settings, scalar=statistic in SCALAR_STATISTICS)
     keys = list(measured)
     adjusted = dict(zip(keys, benjamini_hochberg(np.array([measured[k].p_value for k in keys])),
                         strict=True))

@@ -57,9 +57,18 @@ class VerdictSettings:
     permutation_seed: int = 20240611
     r_k: tuple[int, ...] = (3, 5, 10)
     r_values: tuple[float, ...] = (2.3, 1.75, 1.35)
+    r_k_scalar: tuple[int, ...] = (3, 5, 10)
+    r_values_scalar: tuple[float, ...] = (2.3, 1.75, 1.35)
 
-    def r_threshold(self, k: int) -> float:
+    def r_threshold(self, k: int, scalar: bool = False) -> float:
         """R*(k): linear in ``1/sqrt(k)`` between table points, extrapolated below, clamped above.
+
+        Parameters
+        ----------
+        k : int
+            Seeds per side (the smaller side).
+        scalar : bool
+            Use the table for statistics with one value per run (their R is noisier).
 
         Raises
         ------
@@ -68,18 +77,17 @@ class VerdictSettings:
         """
         if k < 2:
             raise ValueError(f"R*(k) needs k >= 2 seeds per side, got {k}")
-        x = [1.0 / math.sqrt(v) for v in self.r_k]
+        ks, rs = ((self.r_k_scalar, self.r_values_scalar) if scalar
+                  else (self.r_k, self.r_values))
+        x = [1.0 / math.sqrt(v) for v in ks]
         xk = 1.0 / math.sqrt(k)
-        if k >= self.r_k[-1] or len(x) == 1:
-            return self.r_values[-1] if k >= self.r_k[-1] else self.r_values[0]
-        if k <= self.r_k[0]:
-            slope = (self.r_values[1] - self.r_values[0]) / (x[1] - x[0])
-            return self.r_values[0] + slope * (xk - x[0])
-        for i in range(len(x) - 1):
-            if self.r_k[i] <= k <= self.r_k[i + 1]:
-                w = (xk - x[i]) / (x[i + 1] - x[i])
-                return self.r_values[i] + w * (self.r_values[i + 1] - self.r_values[i])
-        raise AssertionError("unreachable")
+        if k >= ks[-1]:
+            return rs[-1]
+        if k <= ks[0]:
+            slope = (rs[1] - rs[0]) / (x[1] - x[0])
+            return rs[0] + slope * (xk - x[0])
+        i = next(i for i in range(len(ks) - 1) if ks[i] <= k <= ks[i + 1])
+        return rs[i] + (xk - x[i]) / (x[i + 1] - x[i]) * (rs[i + 1] - rs[i])
 
 
 @dataclass(frozen=True)
@@ -173,20 +181,16 @@ def parse_profile(data: bytes, source: str) -> Profile:
                          path=source, field="statistics.compare")
     statistics = checker.build(StatisticsConfig, stats_table, "statistics")
     verdict_table = dict(checker.table(doc, "verdict"))
-    thresholds = verdict_table.pop("r_threshold", None)
-    if thresholds is None:
-        raise InputError("missing table", path=source, field="verdict.r_threshold")
-    r_k, r_values = thresholds.get("k"), thresholds.get("r")
-    if (not isinstance(r_k, list) or not isinstance(r_values, list) or len(r_k) != len(r_values)
-            or len(r_k) < 2 or any(not isinstance(v, int) or v < 2 for v in r_k)
-            or sorted(set(r_k)) != r_k or any(not isinstance(v, int | float) or v <= 0
-                                              for v in r_values)):
-        raise InputError("needs lists k (increasing integers >= 2, at least two) and r "
-                         "(positive numbers) of equal length", path=source,
-                         field="verdict.r_threshold")
+    r_k, r_values = _threshold_table(verdict_table.pop("r_threshold", None), source,
+                                     "verdict.r_threshold")
+    scalar_table = verdict_table.pop("r_threshold_scalar", None)
+    r_k_scalar, r_values_scalar = (
+        (r_k, r_values) if scalar_table is None
+        else _threshold_table(scalar_table, source, "verdict.r_threshold_scalar"))
     verdict = checker.build(VerdictSettings, verdict_table, "verdict")
     verdict = VerdictSettings(**{**{f.name: getattr(verdict, f.name) for f in fields(verdict)},
-                                 "r_k": tuple(r_k), "r_values": tuple(float(v) for v in r_values)})
+                                 "r_k": r_k, "r_values": r_values, "r_k_scalar": r_k_scalar,
+                                 "r_values_scalar": r_values_scalar})
     if not 0 < verdict.fdr_q < 1:
         raise InputError("must lie in (0, 1)", path=source, field="verdict.fdr_q")
     margins_table = checker.table(doc, "margins")
@@ -203,6 +207,21 @@ def parse_profile(data: bytes, source: str) -> Profile:
                    description=str(head.get("description", "")), statistics=statistics,
                    compare=tuple(compare), verdict=verdict, margins=margins, source=source,
                    sha256=hashlib.sha256(data).hexdigest())
+
+
+def _threshold_table(table: Any, source: str, name: str
+                     ) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """Validate an R*(k) table ``{k = [...], r = [...]}``."""
+    if table is None:
+        raise InputError("missing table", path=source, field=name)
+    r_k, r_values = (table.get("k"), table.get("r")) if isinstance(table, dict) else (None, None)
+    if (not isinstance(r_k, list) or not isinstance(r_values, list) or len(r_k) != len(r_values)
+            or len(r_k) < 2 or any(not isinstance(v, int) or v < 2 for v in r_k)
+            or sorted(set(r_k)) != r_k or any(not isinstance(v, int | float) or v <= 0
+                                              for v in r_values)):
+        raise InputError("needs lists k (increasing integers >= 2, at least two) and r "
+                         "(positive numbers) of equal length", path=source, field=name)
+    return tuple(r_k), tuple(float(v) for v in r_values)
 
 
 class _Checker:
@@ -241,16 +260,17 @@ class _Checker:
             raise InputError(str(exc), path=self.source, field=prefix) from exc
 
 
-def with_r_thresholds(text: str, k: list[int], r: list[float], *, name: str,
-                      version: str, note: str) -> str:
-    """Return profile TOML ``text`` with new R thresholds, name and version.
+def with_r_thresholds(text: str, tables: dict[str, tuple[list[int], list[float]]], *,
+                      name: str, version: str, note: str) -> str:
+    """Return profile TOML ``text`` with new R threshold tables, name and version.
 
-    Used by ``repro calibrate``: everything else in the profile, comments included, stays.
+    Used by ``repro calibrate``. ``tables`` maps a table name (``verdict.r_threshold``,
+    ``verdict.r_threshold_scalar``) to ``(k, r)``; tables missing from ``text`` are appended.
+    Everything else in the profile, comments included, stays.
     """
-    lines = text.splitlines()
     out: list[str] = []
     section = ""
-    for line in lines:
+    for line in text.splitlines():
         stripped = line.strip()
         if stripped.startswith("[") and stripped.endswith("]"):
             section = stripped.strip("[]").strip()
@@ -261,9 +281,14 @@ def with_r_thresholds(text: str, k: list[int], r: list[float], *, name: str,
             line = f'version = "{version}"\ncalibration = {json.dumps(note)}'
         elif section == "profile" and key == "calibration":
             continue
-        elif section == "verdict.r_threshold" and key == "k":
-            line = "k = [" + ", ".join(str(int(v)) for v in k) + "]"
-        elif section == "verdict.r_threshold" and key == "r":
-            line = "r = [" + ", ".join(f"{v:.3f}" for v in r) + "]"
+        elif section in tables and key in ("k", "r"):
+            k, r = tables[section]
+            line = (f"k = [{', '.join(str(int(v)) for v in k)}]" if key == "k"
+                    else f"r = [{', '.join(f'{v:.3f}' for v in r)}]")
         out.append(line)
+    present = {line.strip().strip("[]").strip() for line in out if line.strip().startswith("[")}
+    for table, (k, r) in tables.items():
+        if table not in present:
+            out += ["", f"[{table}]", f"k = [{', '.join(str(int(v)) for v in k)}]",
+                    f"r = [{', '.join(f'{v:.3f}' for v in r)}]"]
     return "\n".join(out) + "\n"

@@ -146,6 +146,23 @@ def validity_notes(runs: Sequence[RunSpikes]) -> list[str]:
     return notes
 
 
+def distinct_results(runs: Sequence[RunSpikes]) -> tuple[list[RunSpikes], list[RunSpikes]]:
+    """Runs with distinct spike files, and the reruns dropped as exact copies.
+
+    Bitwise-identical reruns are one observation, not several: counting them twice would
+    put zero distances into the seed-to-seed baseline.
+    """
+    kept, dropped, seen = [], [], set()
+    for run in runs:
+        digest = run.facts.get("spikes_sha256")
+        if digest and digest in seen:
+            dropped.append(run)
+            continue
+        seen.add(digest)
+        kept.append(run)
+    return kept, dropped
+
+
 def compare_runs(baseline: Sequence[RunSpikes], candidate: Sequence[RunSpikes],
                  profile: Profile) -> ComparisonResult:
     """Gate, compute statistics and judge a candidate run set against a baseline.
@@ -161,6 +178,8 @@ def compare_runs(baseline: Sequence[RunSpikes], candidate: Sequence[RunSpikes],
             raise SelectionError(f"the {side} selection matched no runs")
     base_model = single_model(baseline, "baseline")
     cand_model = single_model(candidate, "candidate")
+    baseline, dropped_a = distinct_results(baseline)
+    candidate, dropped_b = distinct_results(candidate)
     runs = [*baseline, *candidate]
     ids = [r.run_id for r in runs]
     if len(set(ids)) != len(ids):
@@ -168,6 +187,10 @@ def compare_runs(baseline: Sequence[RunSpikes], candidate: Sequence[RunSpikes],
         raise SelectionError(f"runs selected on both sides: {', '.join(both)}")
     check_comparable(runs)
     notes = validity_notes(runs)
+    if dropped_a + dropped_b:
+        notes.append(f"{len(dropped_a) + len(dropped_b)} rerun(s) with spike files identical to "
+                     "another run on the same side counted once: "
+                     + ", ".join(r.run_id for r in [*dropped_a, *dropped_b]))
     if base_model != cand_model:
         changes = parameter_changes(baseline[0], candidate[0])
         notes.insert(0, f"the sides run different models ({base_model[:12]} vs "

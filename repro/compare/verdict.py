@@ -168,16 +168,17 @@ def pair_masks(n: int, n_baseline: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def null_ratio(w: np.ndarray, ks: np.ndarray, reference: np.ndarray, n_baseline: int,
-               settings: VerdictSettings, use_ks: bool) -> float:
+               settings: VerdictSettings, scalar: bool) -> float:
     """R of one cell exactly as :func:`evaluate_cell` computes it (for calibration)."""
-    distance = combined_distance(w, ks, robust_scale(reference), settings.add_ks and use_ks)
+    distance = combined_distance(w, ks, robust_scale(reference),
+                                 settings.add_ks and not scalar)
     cross, inside = pair_masks(w.shape[0], n_baseline)
     return ratio(distance[cross], distance[inside])[0]
 
 
 def evaluate_cell(w: np.ndarray, ks: np.ndarray, run_means: np.ndarray, reference: np.ndarray,
                   n_baseline: int, margin: Margin, settings: VerdictSettings,
-                  use_ks: bool) -> CellResult:
+                  scalar: bool) -> CellResult:
     """Measure one cell: R, p-value, margin.
 
     Parameters
@@ -194,8 +195,9 @@ def evaluate_cell(w: np.ndarray, ks: np.ndarray, run_means: np.ndarray, referenc
         Equivalence margin of this statistic.
     settings : VerdictSettings
         Thresholds.
-    use_ks : bool
-        Add the KS statistic to the scaled Wasserstein distance (per-neuron statistics only).
+    scalar : bool
+        The statistic has one value per run: no KS term in the distance, and the R threshold
+        for scalar statistics applies.
     """
     n = w.shape[0]
     k_a, k_b = n_baseline, n - n_baseline
@@ -213,12 +215,12 @@ def evaluate_cell(w: np.ndarray, ks: np.ndarray, run_means: np.ndarray, referenc
                   has_data=has_data, low_confidence=min(k_a, k_b) < 2)
     if not has_data or min(k_a, k_b) < 2:
         return CellResult(**result)
-    distance = combined_distance(w, ks, scale, settings.add_ks and use_ks)
+    distance = combined_distance(w, ks, scale, settings.add_ks and not scalar)
     cross, inside = pair_masks(n, n_baseline)
     result["r"], result["median_between"], result["median_within"] = ratio(
         distance[cross], distance[inside])
-    result["r_ks"] = ratio(ks[cross], ks[inside])[0] if use_ks else nan
-    result["r_threshold"] = settings.r_threshold(min(k_a, k_b))
+    result["r_ks"] = nan if scalar else ratio(ks[cross], ks[inside])[0]
+    result["r_threshold"] = settings.r_threshold(min(k_a, k_b), scalar=scalar)
     p, min_p = permutation_p(distance, n_baseline, settings)
     if min_p > settings.fdr_q:
         result["p_value"], result["test"], result["min_p"] = welch_p(base, cand), "welch", nan

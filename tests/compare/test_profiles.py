@@ -52,6 +52,14 @@ def broken(replace: str, by: str) -> bytes:
     return text.replace(replace, by, 1).encode()
 
 
+def test_scalar_thresholds_default_to_the_distribution_table():
+    text = DEFAULT.read_text()
+    start = text.index("[verdict.r_threshold_scalar]")
+    end = text.index("[margins.rate]")
+    profile = parse_profile((text[:start] + text[end:]).encode(), source="x.toml")
+    assert profile.verdict.r_values_scalar == profile.verdict.r_values
+
+
 @pytest.mark.parametrize("old, new, field", [
     ("min_spikes = 10", "min_spikes = 2", "statistics"),
     ("min_spikes = 10", "min_spikes = 10.5", "statistics.min_spikes"),
@@ -75,15 +83,20 @@ def test_not_toml_is_reported_with_the_file():
 
 
 def test_calibrated_copy_changes_only_thresholds_name_and_version(tmp_path):
-    text = with_r_thresholds(DEFAULT.read_text(), [3, 5], [2.5, 1.9], name="cal",
-                             version="1.0.0+cal", note="calibrated on 20 runs")
+    text = with_r_thresholds(DEFAULT.read_text(), {
+        "verdict.r_threshold": ([3, 5], [2.5, 1.9]),
+        "verdict.r_threshold_scalar": ([3, 5, 10], [3.5, 2.9, 2.0])},
+        name="cal", version="1.0.0+cal", note="calibrated on 20 runs")
     path = Path(tmp_path / "cal.toml")
     path.write_text(text)
     calibrated, default = load_profile(path), load_profile("default")
     assert (calibrated.name, calibrated.version) == ("cal", "1.0.0+cal")
     assert calibrated.verdict.r_k == (3, 5) and calibrated.verdict.r_values == (2.5, 1.9)
+    assert calibrated.verdict.r_values_scalar == (3.5, 2.9, 2.0)
+    assert calibrated.verdict.r_threshold(5, scalar=True) == 2.9
     assert calibrated.margins == default.margins
     assert calibrated.statistics == default.statistics
     assert "calibrated on 20 runs" in text
-    again = with_r_thresholds(text, [3, 5], [2.0, 1.5], name="cal2", version="2", note="again")
+    again = with_r_thresholds(text, {"verdict.r_threshold": ([3, 5], [2.0, 1.5])},
+                              name="cal2", version="2", note="again")
     assert again.count("calibration =") == 1

@@ -137,7 +137,7 @@ def test_three_seeds_per_side_use_welch_and_say_so():
                                                           for _ in range(3)]
     w, ks, means = matrices_from_samples(samples)
     result = evaluate_cell(w, ks, means, np.concatenate(samples[:3]), 3,
-                           Margin(absolute=0.05), SETTINGS, use_ks=True)
+                           Margin(absolute=0.05), SETTINGS, scalar=False)
     assert result.test == "welch"
     assert result.p_value < 0.01
     assert result.r > 2.3
@@ -147,6 +147,7 @@ def test_one_run_per_side_gives_a_low_confidence_margin_only_cell():
     rng = np.random.default_rng(6)
     samples = [rng.normal(0, 1, 300), rng.normal(0, 1, 300)]
     w, ks, means = matrices_from_samples(samples)
-    result = evaluate_cell(w, ks, means, samples[0], 1, Margin(absolute=0.5), SETTINGS, True)
+    result = evaluate_cell(w, ks, means, samples[0], 1, Margin(absolute=0.5), SETTINGS,
+                           scalar=False)
     assert result.low_confidence and result.test == "none" and math.isnan(result.r)
     assert cell_verdict(result, False) == PASS
