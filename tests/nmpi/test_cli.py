@@ -13,6 +13,7 @@ import pytest
 
 from repro.crate import read_metadata, verify_crate
 from repro.targets.spinnaker_virtual import spynnaker_version
+from repro.validation import PROCESS_RUN_CRATE, validate_crate
 from tests.nmpi.conftest import NETWORKS, TINY_PARAMS
 
 pytestmark = pytest.mark.slow
@@ -69,6 +70,8 @@ def test_repro_run_on_nmpi_records_job_id_and_emulated_platform(nmpi_queue, tmp_
     assert outcome["status"] == "completed" and outcome["target_kind"] == "nmpi"
     crate = tmp_path / "crates" / outcome["crate_path"]
     assert verify_crate(crate) == []
+    validation = validate_crate(crate, PROCESS_RUN_CRATE)
+    assert validation.passed, validation.summary()
     job = json.loads((crate / "job.json").read_text())
     (queued,) = nmpi_queue.state()["jobs"]
     assert job["nmpi_job_id"] == queued["id"] and job["platform"] == "SpiNNaker"
