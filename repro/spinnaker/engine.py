@@ -166,7 +166,8 @@ class Engine:
                              f"({self.timing.ms} ms)")
         target = spec.synapse_type * post.spec.size + np.asarray(spec.post_index, np.int64)
         n_pre = self.network.populations[spec.pre].size
-        rows = SynapticRows(n_pre, np.asarray(spec.pre_index, np.int64), target, delay, weight)
+        rows = SynapticRows(n_pre, np.asarray(spec.pre_index, np.int64), target, delay, weight,
+                            stride=2 * post.spec.size)
         return _Route(spec=spec, rows=rows, lost=lost, wrapped=wrapped)
 
     # --- recording ----------------------------------------------------------------------
@@ -236,10 +237,9 @@ class Engine:
         counts_or_ones = counts if counts is not None else np.ones(indices.size, np.int64)
         self.spikes[population].append((tick, indices, counts_or_ones))
         for route in self.routes_from.get(population, ()):
-            delay, target, amount = route.rows.events(indices, counts)
+            offset, amount = route.rows.events(indices, counts)
             route.events += int(amount.size)
-            route.saturations += self.groups[route.spec.post].ring.add(
-                tick, delay, target, amount)
+            route.saturations += self.groups[route.spec.post].ring.add(tick, offset, amount)
 
     def run(self, n_ticks: int) -> None:
         """Advance the network by ``n_ticks`` time steps."""

@@ -28,16 +28,19 @@ class SynapticRows:
         Delay of every synapse in whole time steps (>= 1).
     weight : numpy.ndarray
         Weight integer W of every synapse (0..65535).
+    stride : int
+        Cells per ring-buffer slot of the target population.
     """
 
     def __init__(self, n_pre: int, pre: np.ndarray, target: np.ndarray,
-                 delay_steps: np.ndarray, weight: np.ndarray) -> None:
+                 delay_steps: np.ndarray, weight: np.ndarray, stride: int) -> None:
         order = np.argsort(pre, kind="stable")
         self.indptr = np.concatenate(
             [[0], np.cumsum(np.bincount(pre, minlength=n_pre))]).astype(np.int64)
-        self.target = np.asarray(target, dtype=np.int64)[order]
         self.delay = np.asarray(delay_steps, dtype=np.int64)[order]
         self.weight = np.asarray(weight, dtype=np.int64)[order]
+        #: Position relative to the sending tick's slot: delay * stride + target.
+        self.offset = self.delay * stride + np.asarray(target, dtype=np.int64)[order]
         #: At most one synapse per row (one-to-one): events need no expansion.
         self.one_per_row = bool(np.all(np.diff(self.indptr) <= 1))
 
@@ -47,7 +50,7 @@ class SynapticRows:
         return int(self.delay.max()) if self.delay.size else 0
 
     def events(self, spiking: np.ndarray, counts: np.ndarray | None
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               ) -> tuple[np.ndarray, np.ndarray]:
         """Synaptic events caused by ``spiking`` pre-neurons this tick.
 
         Parameters
@@ -60,7 +63,8 @@ class SynapticRows:
         Returns
         -------
         tuple of numpy.ndarray
-            ``(delay, target, amount)`` per event, amount = W * count.
+            ``(offset, amount)`` per event: position relative to the sending slot, and
+            W * count.
         """
         starts = self.indptr[spiking]
         lengths = self.indptr[spiking + 1] - starts
@@ -74,7 +78,7 @@ class SynapticRows:
         amount = self.weight[index]
         if repeats is not None:
             amount = amount * repeats
-        return self.delay[index], self.target[index], amount
+        return self.offset[index], amount
 
 
 class RingBuffer:
@@ -106,15 +110,18 @@ class RingBuffer:
         window[:] = 0
         return taken
 
-    def add(self, tick: int, delay: np.ndarray, target: np.ndarray, amount: np.ndarray) -> int:
-        """Add events sent in ``tick``; return how many cell updates hit the 0xFFFF cap."""
+    def add(self, tick: int, offset: np.ndarray, amount: np.ndarray) -> int:
+        """Add events sent in ``tick``; return how many cells hit the 0xFFFF cap.
+
+        ``offset`` is ``delay * stride + column`` (see :class:`SynapticRows`).
+        """
         if amount.size == 0:
             return 0
-        flat = ((tick + delay) % self.n_slots) * self.stride + target
+        flat = (tick % self.n_slots) * self.stride + offset
+        flat[flat >= self.cells.size] -= self.cells.size
         np.add.at(self.cells, flat, amount)
-        over = flat[self.cells[flat] > WEIGHT_MAX]
-        if over.size == 0:
+        saturated = np.flatnonzero(self.cells > WEIGHT_MAX)
+        if saturated.size == 0:
             return 0
-        saturated = np.unique(over)
         self.cells[saturated] = WEIGHT_MAX
         return int(saturated.size)
