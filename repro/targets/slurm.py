@@ -217,8 +217,14 @@ class SlurmTarget(Target):
             version = words[-1] if words else ""
         return version
 
-    def check(self) -> str:
-        """Reach the controller and the partition; report version and node states."""
+    def check(self, experiment: Any = None) -> str:
+        """Reach the controller and the partition; report version and node states.
+
+        Parameters
+        ----------
+        experiment : Experiment, optional
+            Not needed: any experiment the harness can run, a Slurm node can run.
+        """
         config = self.controller_config()
         partition = str(self._option("partition"))
         argv = ["sinfo", "-h", "-o", "%P %a %D %T"] + (["-p", partition] if partition else [])

@@ -65,6 +65,15 @@ def test_reference_experiment_runs_on_slurm_as_one_job_array_with_validated_crat
     print(f"repro run balanced_random, 3 seeds as one Slurm array: {elapsed:.1f} s")
 
 
+def test_targets_check_reaches_the_cluster(slurm_cluster, tmp_path):
+    project = _project(tmp_path, slurm_cluster)
+    result = repro("targets", "check", "--targets", "local-slurm", "--json", cwd=project)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (check,) = json.loads(result.stdout)
+    assert check["ok"] and check["kind"] == "slurm"
+    assert f"Slurm {slurm_cluster.version()}" in check["summary"]
+
+
 def test_ctrl_c_cancels_the_slurm_job_and_writes_no_crate(slurm_cluster, tmp_path):
     project = _project(tmp_path, slurm_cluster, name="ctrlc-slurm")
     experiment = sleepy_experiment(tmp_path / "exp", wait_s=300.0)
