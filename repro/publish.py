@@ -229,6 +229,34 @@ def experiment_publish_section(experiment_file: Path) -> tuple[dict[str, Any], s
     return dict(experiment.publish), str(experiment.path)
 
 
+def metadata_from_zip(zip_path: Path) -> PublicationMetadata:
+    """Read the publication metadata back from a zip written by :func:`publish_campaign`.
+
+    Raises
+    ------
+    InputError
+        If the file is not such a zip.
+    """
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            document = json.loads(archive.read(METADATA_FILE))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise InputError(f"not a zip written by repro publish ({exc})", path=zip_path) from None
+    by_id = {e.get("@id"): e for e in document.get("@graph", [])}
+    root = by_id.get("./", {})
+    authors = []
+    for ref in _refs(root.get("author")):
+        person = by_id.get(ref.get("@id"), {})
+        affiliation = by_id.get((person.get("affiliation") or {}).get("@id"), {})
+        authors.append({"name": person.get("name", ""), "orcid": ref.get("@id", ""),
+                        "affiliation": affiliation.get("name", "")})
+    license_url = (root.get("license") or {}).get("@id", "")
+    section = {"title": root.get("name"), "description": root.get("description"),
+               "license": license_url.rsplit("/", 1)[-1], "authors": authors,
+               "keywords": root.get("keywords") or []}
+    return publication_metadata(section, {}, str(zip_path))
+
+
 def resolve_campaign(store: Store, reference: str | Path) -> Path:
     """A campaign crate from a path, a campaign id (or unique prefix), or ``latest``.
 

@@ -12,6 +12,9 @@ from repro.errors import InputError
 CAMPAIGN_ARGUMENT = typer.Argument(
     ..., help="Campaign crate: a directory, a campaign id (or unique prefix) in the store's "
               "campaigns/, or 'latest'.", show_default=False)
+PUBLISH_ARGUMENT = typer.Argument(
+    ..., help="Campaign crate (directory, campaign id or prefix, 'latest'), or a zip that "
+              "repro publish wrote (then only the deposit step runs).", show_default=False)
 
 
 def report(
@@ -51,7 +54,7 @@ def report(
 
 
 def publish(
-    campaign: str = CAMPAIGN_ARGUMENT,
+    campaign: str = PUBLISH_ARGUMENT,
     experiment: Path | None = typer.Option(
         None, "--experiment", "-e",
         help="Experiment file (or directory) whose publish table to use. Default: the copy "
@@ -111,6 +114,8 @@ def publish(
 
       REPRO_DEPOSIT_TOKEN=... repro publish latest --deposit zenodo
 
+      REPRO_DEPOSIT_TOKEN=... repro publish crates/publications/<id>.zip --deposit zenodo
+
       REPRO_DEPOSIT_TOKEN=... repro publish latest --deposit invenio --url https://repo.example.org
     """
     from repro.publish import (
@@ -122,6 +127,9 @@ def publish(
     )
 
     run_store = open_store(store)
+    if campaign.endswith(".zip") and Path(campaign).is_file():
+        _deposit_existing(Path(campaign), deposit_to, url, publish_record, as_json)
+        return
     directory = resolve_campaign(run_store, campaign)
     if experiment is not None:
         section, source = experiment_publish_section(experiment)
@@ -158,13 +166,42 @@ def publish(
                   f"{result.sha256[:16]}…)", highlight=False)
     for line in result.validations:
         console.print(f"  [green]✔[/] {line}", highlight=False)
-    if deposited is not None:
-        if deposited.state == "published":
-            console.print(f"deposited and published: {deposited.html_url} (DOI "
-                          f"{deposited.doi})", highlight=False)
-        else:
-            console.print(f"deposited as a draft: {deposited.html_url} — review and publish "
-                          "it there, or rerun with --publish-record", highlight=False)
+    _print_deposit(deposited)
+
+
+def _deposit_existing(zip_path: Path, deposit_to: str | None, url: str | None,
+                      publish_record: bool, as_json: bool) -> None:
+    """Second step: deposit a zip that ``repro publish`` already wrote (and validated)."""
+    from repro.deposit import base_url, deposit, deposit_token
+    from repro.publish import metadata_from_zip
+    from repro.validation import validate_crate
+
+    if deposit_to is None:
+        raise InputError(f"{zip_path} is already a publication zip; add --deposit zenodo "
+                         "(or invenio --url ...) to upload it", field="--deposit")
+    meta = metadata_from_zip(zip_path)
+    base_url(deposit_to, url)
+    deposit_token(deposit_to)
+    outcome = validate_crate(zip_path, "provenance-run-crate-0.5")
+    if not outcome.passed:
+        raise InputError("not a valid Provenance Run Crate any more: "
+                         + "; ".join(outcome.issues[:3]), path=zip_path)
+    deposited = deposit(zip_path, meta, deposit_to, url, publish=publish_record)
+    if as_json:
+        print_json({"zip": str(zip_path), "deposit": deposited.__dict__})
+        return
+    _print_deposit(deposited)
+
+
+def _print_deposit(deposited) -> None:
+    if deposited is None:
+        return
+    if deposited.state == "published":
+        console.print(f"deposited and published: {deposited.html_url} (DOI "
+                      f"{deposited.doi})", highlight=False)
+    else:
+        console.print(f"deposited as a draft: {deposited.html_url} — review and publish "
+                      "it there, or rerun with --publish-record", highlight=False)
 
 
 def _recorded_section(directory: Path, store, reader) -> tuple[dict, str, str]:

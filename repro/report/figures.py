@@ -10,6 +10,7 @@ import base64
 import io
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
@@ -182,6 +183,7 @@ def run_means_figure(stats: xr.Dataset, population: str, groups: Mapping[str, Se
                         linewidth=2)
         axis.set_xticks(range(len(labels)))
         axis.set_xticklabels(ticks, fontsize=7)
+        axis.set_xlabel("run set", fontsize=8)
         axis.set_xlim(-0.6, len(labels) - 0.4)
         title = STAT_NAMES.get(statistic, statistic)
         if verdicts and statistic in verdicts:
@@ -194,6 +196,30 @@ def run_means_figure(stats: xr.Dataset, population: str, groups: Mapping[str, Se
     figure.suptitle(f"population {population}: run-level means — one dot per run (seed), "
                     "bar = mean over seeds", fontsize=10)
     return figure
+
+
+@dataclass
+class RasterExcerpt:
+    """Spikes of one run in a time window, for :func:`raster_figure`.
+
+    Attributes
+    ----------
+    title : str
+        Panel title (target and seed).
+    t0, t1 : float
+        Time window in ms.
+    populations : list of tuple
+        ``(name, neuron_ids, times, n_shown)`` per population; ids are 0-based within the
+        shown subset.
+    population_rate : tuple of numpy.ndarray
+        ``(bin centres in ms, rate in spikes/s)`` over all recorded neurons.
+    """
+
+    title: str
+    t0: float
+    t1: float
+    populations: list[tuple[str, np.ndarray, np.ndarray, int]]
+    population_rate: tuple[np.ndarray, np.ndarray]
 
 
 def raster_figure(excerpts: Sequence[RasterExcerpt]) -> Figure:
@@ -212,12 +238,10 @@ def raster_figure(excerpts: Sequence[RasterExcerpt]) -> Figure:
         raster = figure.add_subplot(grid[0, column])
         rate_axis = figure.add_subplot(grid[1, column], sharex=raster)
         offset = 0
-        ticks = []
         for index, (name, ids, times, shown) in enumerate(excerpt.populations):
             colour = palette[index % len(palette)]
             raster.scatter(times, ids + offset, s=1.2, marker="|", color=colour,
                            linewidths=0.6, label=name, rasterized=True)
-            ticks.append((offset + shown / 2, name))
             offset += shown
             if index < len(excerpt.populations) - 1:
                 raster.axhline(offset - 0.5, color="0.6", linewidth=0.5)
@@ -225,7 +249,8 @@ def raster_figure(excerpts: Sequence[RasterExcerpt]) -> Figure:
         raster.set_ylim(-0.5, max(offset, 1) - 0.5)
         raster.set_ylabel("neuron index (shown subset)", fontsize=8)
         raster.set_title(excerpt.title, fontsize=9)
-        raster.tick_params(labelsize=7, labelbottom=False)
+        raster.set_xlabel("time (ms)", fontsize=8)
+        raster.tick_params(labelsize=7)
         if excerpt.populations:
             raster.legend(loc="upper right", fontsize=7, markerscale=6, framealpha=0.8)
         centres, rates = excerpt.population_rate
@@ -236,32 +261,6 @@ def raster_figure(excerpts: Sequence[RasterExcerpt]) -> Figure:
     figure.suptitle("raster excerpts (one seed per target) and population rate of all recorded "
                     "neurons", fontsize=10)
     return figure
-
-
-class RasterExcerpt:
-    """Spikes of one run in a time window, for :func:`raster_figure`.
-
-    Parameters
-    ----------
-    title : str
-        Panel title (target and seed).
-    t0, t1 : float
-        Time window in ms.
-    populations : list of tuple
-        ``(name, neuron_ids, times, n_shown)`` per population; ids are 0-based within the
-        shown subset.
-    population_rate : tuple of numpy.ndarray
-        ``(bin centres in ms, rate in spikes/s)`` over all recorded neurons.
-    """
-
-    def __init__(self, title: str, t0: float, t1: float,
-                 populations: list[tuple[str, np.ndarray, np.ndarray, int]],
-                 population_rate: tuple[np.ndarray, np.ndarray]) -> None:
-        self.title = title
-        self.t0 = t0
-        self.t1 = t1
-        self.populations = populations
-        self.population_rate = population_rate
 
 
 def raster_excerpt(run, title: str, t0: float, t1: float, max_neurons: int = 120,

@@ -61,7 +61,8 @@ table { border-collapse: collapse; font-size: 0.86em; margin: 0.4em 0 1em; }
 th, td { border: 1px solid var(--line); padding: 0.25em 0.5em; text-align: right;
          vertical-align: top; }
 th { background: var(--shade); text-align: center; }
-#runs-table td { white-space: nowrap; }
+.scroll { overflow-x: auto; }
+td.nowrap { white-space: nowrap; }
 td.l, th.l { text-align: left; }
 tr.fail td.v { background: #fbe3d6; }
 tr.warn td.v { background: #fcefd0; }
@@ -200,16 +201,16 @@ def verdict_table(view: CampaignView) -> str:
             else:
                 tds.append(f'<td class="{cls}">{_e(number(value))}</td>')
         rows.append(f'<tr class="{_e(verdict)}">{"".join(tds)}</tr>')
-    q = view.summary.get("fdr_q") or 0.05
-    return (f'<table id="verdict-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}'
-            "</tbody></table>"
+    q = view.verdict_attrs.get("fdr_q", "the profile's level")
+    return (f'<div class="scroll"><table id="verdict-table"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>'
             '<p class="subtitle">R = median between-target distance / median within-target '
             "(seed-to-seed) distance, each distance the IQR-scaled Wasserstein distance (plus "
             "KS D for per-neuron statistics); R* = the null 99th percentile for this many "
             "seeds. Means are run-level means (rates in spikes/s, other statistics "
             "dimensionless); the margin bounds |candidate − baseline|. p-values from the "
             f"permutation test over run labels (or Welch's t-test), Benjamini–Hochberg "
-            f"corrected at q = {_e(q)} across all cells. pass: R ≤ R* and within margin; "
+            f"corrected at q = {_e(number(q))} across all cells. pass: R ≤ R* and within margin; "
             "fail: significant and (R > R* or outside margin); warn: otherwise.</p>")
 
 
@@ -375,10 +376,11 @@ def provenance_section(view: CampaignView, link: Callable[[RunView], str | None]
                  number(timings.get("wall_s")), number(timings.get("simulate_s")),
                  _hardware(run)]
         tds = "".join(f'<td class="l">{crate}</td>' if value is None else
-                      f'<td class="l mono">{_e(value)}</td>' for value in cells)
+                      f'<td class="l mono{" nowrap" if i == 11 else ""}">{_e(value)}</td>'
+                      for i, value in enumerate(cells))
         rows.append(f"<tr>{tds}</tr>")
-    parts.append(f'<table id="runs-table"><thead><tr>{head}</tr></thead>'
-                 f"<tbody>{''.join(rows)}</tbody></table>")
+    parts.append(f'<div class="scroll"><table id="runs-table"><thead><tr>{head}</tr></thead>'
+                 f"<tbody>{''.join(rows)}</tbody></table></div>")
     return "\n".join(parts)
 
 

@@ -24,6 +24,7 @@ from repro.store import CAMPAIGNS_DIR, RUNS_DIR, Store
 
 SUMMARY_FILE = "summary.json"
 STATISTICS_FILE = "statistics.nc"
+VERDICTS_FILE = "verdicts.nc"
 SIDES = ("baseline", "candidate")
 
 
@@ -79,6 +80,8 @@ class CampaignView:
         Baseline runs first, then candidate runs.
     metadata : dict
         The campaign crate's metadata graph ``{@id: entity}``.
+    verdict_attrs : dict
+        Attributes of ``verdicts.nc`` (FDR level, k per side, profile identity).
     problems : list of str
         Things the report must mention (run crates that could not be found or read).
     """
@@ -88,6 +91,7 @@ class CampaignView:
     statistics: xr.Dataset
     runs: list[RunView]
     metadata: dict[str, Any]
+    verdict_attrs: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -253,6 +257,13 @@ def load_campaign_view(campaign_dir: str | Path, store: Store | None = None) -> 
             statistics = opened.load()
     except (OSError, ValueError) as exc:
         raise IntegrityError(f"{directory / STATISTICS_FILE}: unreadable ({exc})") from None
+    verdict_attrs: dict[str, Any] = {}
+    if (directory / VERDICTS_FILE).is_file():
+        try:
+            with xr.open_dataset(directory / VERDICTS_FILE) as opened:
+                verdict_attrs = dict(opened.attrs)
+        except (OSError, ValueError) as exc:
+            raise IntegrityError(f"{directory / VERDICTS_FILE}: unreadable ({exc})") from None
     root = store_root_of(directory, store)
     runs, problems = [], []
     for side in SIDES:
@@ -264,7 +275,7 @@ def load_campaign_view(campaign_dir: str | Path, store: Store | None = None) -> 
                 problems.append(f"run crate {recorded['run_id']} ({side}) was not found; "
                                 "the report shows only what the campaign recorded about it")
             runs.append(run_view(side, recorded, crate))
-    return CampaignView(directory, summary, statistics, runs, metadata, problems)
+    return CampaignView(directory, summary, statistics, runs, metadata, verdict_attrs, problems)
 
 
 def load_spikes(view: CampaignView, run: RunView):
