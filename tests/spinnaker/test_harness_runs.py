@@ -35,7 +35,9 @@ def test_reference_network_runs_on_the_emulator_through_the_harness(tmp_path):
     assert environment["simulator"]["timestep_ms"] == 1.0
     provenance = json.loads((crate / "provenance.json").read_text())
     assert provenance["emulation"] is True
-    assert {p["label"] for p in provenance["populations"]} == {"exc", "inh", "drive"}
+    models = {p["label"]: p["model"] for p in provenance["populations"]}
+    assert models["exc"] == models["inh"] == "IF_curr_exp"
+    assert "SpikeSourcePoisson" in models.values()
     assert len(provenance["projections"]) == 6
     assert all("ring_buffer_saturations" in p and "weights_rounded_to_zero" in p
                for p in provenance["projections"])
