@@ -322,18 +322,36 @@ def _job_ids(run: RunView) -> str:
     return ", ".join(f"{k}={run.job[k]}" for k in keys)
 
 
+#: Hardware provenance counters shown in the run table (substring of the counter's name).
+COUNTER_WORDS = ("dropped", "overrun", "saturat", "lost", "late", "overflow")
+
+
 def _hardware(run: RunView) -> str:
-    flat = []
+    """Trouble counters of the hardware provenance (dropped packets, overruns, saturation):
+    the non-zero ones, or how many were checked when all are zero."""
+    counters: list[tuple[str, float]] = []
 
     def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, dict):
+        if isinstance(value, list):
+            for item in value:
+                walk(prefix, item)
+        elif isinstance(value, dict):
+            label = str(value.get("label") or value.get("name") or "")
+            here = f"{prefix}{label} " if label else prefix
             for key, item in value.items():
-                walk(f"{prefix}{key}.", item)
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            flat.append(f"{prefix[:-1]}={value:g}")
+                if isinstance(item, int | float) and not isinstance(item, bool):
+                    if any(word in key.lower() for word in COUNTER_WORDS):
+                        counters.append((f"{here}{key}", float(item)))
+                else:
+                    walk(here, item)
 
     walk("", run.hardware)
-    return ", ".join(flat[:8]) + (" …" if len(flat) > 8 else "")
+    parts = [f"emulation of {run.hardware['emulated']}"] if run.hardware.get("emulated") else []
+    nonzero = [f"{name}={value:g}" for name, value in counters if value]
+    if counters and not nonzero:
+        parts.append(f"all {len(counters)} trouble counters 0")
+    parts.extend(nonzero[:6])
+    return "; ".join(parts) + (" …" if len(nonzero) > 6 else "")
 
 
 def provenance_section(view: CampaignView, link: Callable[[RunView], str | None]) -> str:
