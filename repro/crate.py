@@ -35,6 +35,8 @@ REPRO_TERMS = {
     "sha256": "http://schema.org/sha256",
 }
 METADATA_FILE = "ro-crate-metadata.json"
+#: Crate subdirectories that hold inputs, never outputs.
+RESERVED_DIRS = ("network",)
 DEFAULT_LICENSE = "https://spdx.org/licenses/CC-BY-4.0"
 REPRO_URL = "https://pypi.org/project/repro/"
 ENCODINGS = {
@@ -249,6 +251,8 @@ def write_run_crate(dest: Path, outputs: Path, bundle_dir: Path, facts: RunFacts
         for item in outputs.iterdir():
             if item.is_file():
                 shutil.copy2(item, tmp / item.name)
+            elif item.is_dir() and item.name not in RESERVED_DIRS:
+                shutil.copytree(item, tmp / item.name, symlinks=False)
         (tmp / "network").mkdir()
         for item in sorted((bundle_dir / "network").iterdir()):
             if item.is_file():
@@ -294,10 +298,18 @@ def _build_run_metadata(root: Path, result: dict, manifest: dict, completed: boo
         "provenance.json": "Hardware provenance counters reported by the backend",
         "launcher.log": "Output of the process that launched the harness",
         "job.json": "Facts the target reported about the job",
+        "nmpi.log": "Log of the NMPI job as the platform reported it",
+        "slurm.out": "Output of the Slurm job",
     }
     for name, text in described.items():
         if (root / name).is_file():
             results.append(add_file(crate, root, name, description=text))
+    known = {*described, METADATA_FILE, "run_spec.json"}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        relative = path.relative_to(root).as_posix()
+        if relative not in known and relative.split("/", 1)[0] not in RESERVED_DIRS:
+            results.append(add_file(crate, root, relative,
+                                    description="Further output returned by the target"))
     packages = manifest.get("packages", {})
     instrument = _instrument(crate, simulator, packages)
     site = crate.add(ContextEntity(crate, f"#site-{facts.site}", properties={

@@ -19,6 +19,7 @@ Exit code: 0 on success, 1 when the run failed (outputs still written), 2 on a b
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -38,6 +39,9 @@ from repro.runspec import RunSpec
 from repro.spikefile import PopulationSpikes, write_spikes
 
 RESULT_FORMAT = "repro.run-result/1"
+#: Distribution that provides each non-NEST PyNN backend (for the recorded version).
+SIMULATOR_DISTRIBUTIONS = {"pyNN.spiNNaker": "sPyNNaker", "pyNN.brian2": "Brian2",
+                           "pyNN.neuron": "NEURON"}
 
 #: Module names a classic script may import its simulator under; all are served the backend.
 CLASSIC_BACKEND_NAMES = (
@@ -83,6 +87,14 @@ def simulator_facts(sim: types.ModuleType) -> dict[str, Any]:
     if callable(provider):
         return dict(provider())
     facts: dict[str, Any] = {"pynn_backend": sim.__name__}
+    if sim.__name__ != "pyNN.nest":
+        distribution = SIMULATOR_DISTRIBUTIONS.get(sim.__name__, sim.__name__.split(".")[-1])
+        facts["name"] = distribution
+        try:
+            facts["version"] = importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            facts["version"] = ""
+        return facts
     try:
         import nest
 
@@ -317,6 +329,20 @@ def _run_build_mode(sim: types.ModuleType, spec: RunSpec, script: types.ModuleTy
     return result
 
 
+def _hardware_provenance(sim: types.ModuleType) -> dict[str, Any] | None:
+    """Hardware provenance counters where the backend reports them."""
+    provider = getattr(sim, "repro_hardware_provenance", None)
+    return dict(provider()) if callable(provider) else None
+
+
+def _end(sim: types.ModuleType) -> None:
+    """Release the simulator (a SpiNNaker board must be freed); never masks the result."""
+    try:
+        sim.end()
+    except Exception as exc:  # noqa: BLE001 - the outputs are already collected
+        warnings.warn(f"{sim.__name__}.end() failed: {exc}", stacklevel=2)
+
+
 def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
     """Run ``spec`` and write all outputs into ``out_dir``; return the exit code."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -326,6 +352,7 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
                               "mode": spec.mode, "backend": spec.backend, "seed": spec.seed}
     sim: types.ModuleType | None = None
     facts: dict[str, Any] = {}
+    provenance: dict[str, Any] | None = None
     wall0 = time.perf_counter()
     try:
         warnings.simplefilter("default")
@@ -337,6 +364,9 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
         if spec.mode == "build":
             script = _load_script(script_path, "repro_network")
             populations = _run_build_mode(sim, spec, script, timings)
+            facts = simulator_facts(sim)
+            provenance = _hardware_provenance(sim)
+            _end(sim)
         elif spec.mode == "script":
             support = ClassicScriptSupport(sim, spec, notes)
             support.install()
@@ -352,7 +382,9 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
                                    "Population.record('spikes') on what should be compared")
         else:
             raise ValueError(f"unknown run mode {spec.mode!r}")
-        facts = simulator_facts(sim)
+        facts = facts or simulator_facts(sim)
+        if provenance is None:
+            provenance = _hardware_provenance(sim)
         t0 = time.perf_counter()
         write_spikes(out_dir / "spikes.npz", populations)
         timings["write_s"] = time.perf_counter() - t0
@@ -360,9 +392,8 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
             {"name": p.name, "size": p.size, "celltype": p.celltype, "n_spikes": p.n_spikes,
              "t_start": p.t_start, "t_stop": p.t_stop} for p in populations]
         result["status"] = "completed"
-        provider = getattr(sim, "repro_hardware_provenance", None)
-        if callable(provider):
-            (out_dir / "provenance.json").write_text(json.dumps(provider(), indent=1,
+        if provenance is not None:
+            (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=1,
                                                                 sort_keys=True))
     except BaseException as exc:  # noqa: BLE001 - every failure is recorded, then reported
         result["error"] = {"type": type(exc).__name__, "message": str(exc),

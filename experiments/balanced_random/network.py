@@ -39,12 +39,12 @@ def build(sim, params, seed):
                            sim.StaticSynapse(weight=weights(weight), delay=delays),
                            receptor_type=receptor)
 
-    drive = sim.Population(int(params["n_neurons"]),
-                           sim.SpikeSourcePoisson(rate=params["drive_rate"]), label="drive")
-    sim.Projection(drive[:n_exc], exc, sim.OneToOneConnector(),
-                   sim.StaticSynapse(weight=params["w_drive"], delay=params["delay_min"]),
-                   receptor_type="excitatory")
-    sim.Projection(drive[n_exc:], inh, sim.OneToOneConnector(),
-                   sim.StaticSynapse(weight=params["w_drive"], delay=params["delay_min"]),
-                   receptor_type="excitatory")
+    # One Poisson source per neuron, as two populations (not views of one): sPyNNaker 7.4.1
+    # cannot connect population views one-to-one.
+    for target in (exc, inh):
+        drive = sim.Population(target.size, sim.SpikeSourcePoisson(rate=params["drive_rate"]),
+                               label=f"drive_{target.label}")
+        sim.Projection(drive, target, sim.OneToOneConnector(),
+                       sim.StaticSynapse(weight=params["w_drive"], delay=params["delay_min"]),
+                       receptor_type="excitatory")
     return {"exc": exc, "inh": inh}

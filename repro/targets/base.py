@@ -129,15 +129,19 @@ class Target(ABC):
         self.name = name
         self.options = dict(options)
 
+    def option(self, name: str) -> Any:
+        """Value of option ``name``: the user's, else the kind's default."""
+        return self.options.get(name, self.option_types[name][1])
+
     @property
     def threads(self) -> int:
         """Thread count of every run on this target."""
-        return int(self.options.get("threads", 1))
+        return int(self.option("threads"))
 
     @property
     def timestep(self) -> float:
         """Simulation resolution in ms."""
-        return float(self.options.get("timestep", 0.1))
+        return float(self.option("timestep"))
 
     @property
     def site(self) -> str:
@@ -176,8 +180,14 @@ class Target(ABC):
         """Submit several bundles; targets with job arrays override this."""
         return [self.submit(bundle) for bundle in bundles]
 
-    def check(self) -> str:
-        """Pre-flight check for ``repro targets check``; returns a one-line summary."""
+    def check(self, experiment: Any = None) -> str:
+        """Pre-flight check for ``repro targets check``; returns a one-line summary.
+
+        Parameters
+        ----------
+        experiment : repro.experiment.Experiment, optional
+            The experiment the check is for (targets that map networks need it).
+        """
         return "no pre-flight check for this kind"
 
     @abstractmethod

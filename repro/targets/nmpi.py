@@ -216,13 +216,8 @@ class NmpiTarget(Target):
         self._token_source = ""
 
     # -- options -------------------------------------------------------------------------
-    @property
-    def timestep(self) -> float:
-        """Time step in ms (SpiNNaker's default 1 ms unless the table sets one)."""
-        return float(self.options.get("timestep", self.option_types["timestep"][1]))
-
     def _opt(self, name: str) -> Any:
-        return self.options.get(name, self.option_types[name][1])
+        return self.option(name)
 
     @property
     def collab(self) -> str:
