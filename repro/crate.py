@@ -277,7 +277,7 @@ def _build_run_metadata(root: Path, result: dict, manifest: dict, completed: boo
                      f"{facts.seed}, recorded by repro {__version__}."),
         profiles=[PROCESS_PROFILE])
     crate.root_dataset["datePublished"] = utc_iso(result.get("timings", {}).get(
-        "end_time") or manifest.get("captured_at") or "1970-01-01T00:00:00+00:00")
+        "end_time") or manifest.get("captured_at") or datetime.now(UTC).isoformat())
     spec = json.loads((root / "run_spec.json").read_text())
     script = add_file(crate, root, spec["script"], description="Network script (PyNN)")
     objects = [script]
@@ -334,7 +334,8 @@ def _build_run_metadata(root: Path, result: dict, manifest: dict, completed: boo
         "description": f"{simulator.get('name', 'simulator')} run of {facts.experiment}",
         "actionStatus": ("http://schema.org/CompletedActionStatus" if completed
                          else "http://schema.org/FailedActionStatus"),
-        "endTime": utc_iso(timings.get("end_time") or manifest.get("captured_at", "")),
+        "endTime": utc_iso(timings.get("end_time") or manifest.get("captured_at")
+                           or datetime.now(UTC).isoformat()),
     }
     if timings.get("start_time"):
         action_props["startTime"] = utc_iso(timings["start_time"])

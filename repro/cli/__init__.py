@@ -64,7 +64,7 @@ _discover()
 def main() -> None:
     """Console entry point: run the app, turning repro errors into one clear line."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except ReproError as exc:
         report_error(exc)
         sys.exit(exc.exit_code)
@@ -82,3 +82,7 @@ def main() -> None:
             exc.show()
             sys.exit(exc.exit_code)
         raise
+    if code == 130:  # click turns Ctrl-C into Exit(130) and returns it without standalone mode
+        err_console.print("interrupted: submitted runs were cancelled; no partial crate kept")
+    if isinstance(code, int) and code:
+        sys.exit(code)
