@@ -1,20 +1,20 @@
 """NESTML support: custom neuron models compiled for NEST and generated for SpiNNaker.
 
-Integration (what the dispatcher calls, before it writes anything in ``crates/``)::
+How a run uses it: ``repro.dispatch`` calls
+:func:`repro.nestml.integration.prepare_experiment` once per ``repro run`` (before any bundle
+or crate exists, so a model error leaves nothing behind); it returns the compiled NEST
+module (:func:`prepare`) and the SpiNNaker target
+(:func:`repro.nestml.spinnaker.prepare_spinnaker`), and ``NestmlInputs.apply(spec)`` adds
+them to each run bundle: NEST runs get the module (``spec.nestml_modules``; the harness
+installs it after every ``sim.setup()``), SpiNNaker runs get the generated sPyNNaker tree,
+and every bundle gets the ``.nestml`` sources and ``network/nestml_build.json`` (module
+hash, generated-sources hashes, cache hits, versions, SpiNNaker toolchain status), which
+the crate keeps.
 
-    from repro.nestml import prepare
-
-    built = prepare(experiment.directory, experiment.nestml)   # BuiltModule; raises InputError
-    spec.nestml_modules = built.runspec_modules()               # [{"name", "path"}]
-    build_bundle(..., extra_files=built.bundle_files())         # {"nestml/<name>.so": Path}
-    nestml_record = built.record()                              # JSON for the crate
-
-``prepare`` compiles (or takes from the cache) a NEST extension module holding every model
-of the listed files; model ``X`` is available as NEST model ``X_nestml``, for example through
+Model ``X`` is available as NEST model ``X_nestml``, for example through
 ``sim.native_cell_type("iaf_psc_exp_nestml")`` in the network script. A NESTML or compiler
 error raises :class:`repro.errors.InputError` naming the ``.nestml`` file (and line).
-:func:`repro.nestml.spinnaker.prepare_spinnaker` produces the SpiNNaker target of the same
-files.
+``repro nestml build EXPERIMENT`` runs the same preparation on its own.
 """
 
 from __future__ import annotations
