@@ -93,6 +93,11 @@ def run_with_progress(name: str, call: Callable[[Progress], T]) -> T:
         task = bar.add_task(f"{name}", total=None, last="")
 
         def progress(event: str, **info) -> None:
+            if event == "nestml":  # NESTML module built or reused (repro.dispatch)
+                state = (f"build cache hit ({info['seconds'] * 1000:.0f} ms)"
+                         if info["cache_hit"] else f"built in {info['build_seconds']:.1f} s")
+                err_console.print(f"NESTML module {info['module']}: {state}; SpiNNaker "
+                                  f"target: {info['spinnaker']}", highlight=False)
             if event == "planned":
                 bar.update(task, total=info["total"])
             elif event == "submitted":
