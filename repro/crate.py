@@ -283,7 +283,8 @@ def _build_run_metadata(root: Path, result: dict, manifest: dict, completed: boo
     objects = [script]
     for item in sorted((root / "network").iterdir()):
         if f"network/{item.name}" != spec["script"]:
-            objects.append(add_file(crate, root, f"network/{item.name}"))
+            objects.append(add_file(crate, root, f"network/{item.name}",
+                                    description=_network_file_description(item.name)))
     objects.append(add_file(crate, root, "run_spec.json",
                             description="Run spec given to the harness"))
     objects.append(property_value(crate, "seed", "seed", facts.seed))
@@ -360,6 +361,16 @@ def _build_run_metadata(root: Path, result: dict, manifest: dict, completed: boo
         action["containerImage"] = image
     crate.root_dataset["mentions"] = action
     crate.metadata.write(root)
+
+
+def _network_file_description(name: str) -> str | None:
+    if name.endswith(".nestml"):
+        return "NESTML neuron model source (part of the model hash)"
+    return {
+        "experiment.toml": "Experiment file the run was dispatched from",
+        "nestml_build.json": "NESTML build record: module hash, generated-sources hash, "
+                             "tool versions, build cache hit",
+    }.get(name)
 
 
 def _environment_facts(manifest: dict, facts: RunFacts) -> dict[str, Any]:

@@ -222,7 +222,8 @@ def _collect(experiment: Experiment, pending: _Pending, status: JobStatus, store
         target_kind=pending.target.kind, site=pending.target.site, seed=pending.seed,
         model_hash=model, run_key=run_key(model, identity, pending.seed, digest),
         request_key=pending.request_key, env_digest=digest, target_identity=identity,
-        job=dict(pending.handle.info), params=dict(experiment.params), status_message=message)
+        job=dict(pending.handle.info), params=dict(pending.bundle.spec.params),
+        status_message=message)
     dest = store.new_run_dir(experiment.name, pending.run_id)
     write_run_crate(dest, outputs, pending.bundle.directory, facts)
     result = _load_json(dest / "result.json") or {}
