@@ -28,8 +28,6 @@ from repro.spinnaker.ringbuffer import RingBuffer, SynapticRows
 from repro.spinnaker.sources import ArraySources
 from repro.spinnaker.timing import Timing
 
-#: Variables a neuron population can record besides spikes.
-SIGNALS = ("v", "gsyn_exc", "gsyn_inh")
 _GLOBAL_WEIGHT_SCALE = {False: 1, True: 1024}
 
 
@@ -173,7 +171,7 @@ class Engine:
     # --- recording ----------------------------------------------------------------------
 
     def record_signals(self, population: int, variables: set[str]) -> None:
-        """Start sampling ``variables`` (subset of ``SIGNALS``) of a neuron population."""
+        """Start sampling ``variables`` (v, gsyn_exc, gsyn_inh) of a neuron population."""
         group = self.groups[population]
         for name in variables:
             group.recorded.add(name)

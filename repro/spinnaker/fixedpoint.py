@@ -19,11 +19,9 @@ import numpy as np
 
 S1615_SHIFT = 15
 S1615_ONE = 1 << S1615_SHIFT
-U1616_ONE = 1 << 16
 U032_ONE = 1 << 32
 #: ``1.0ulr`` as GCC encodes it (rounded down): 0xFFFFFFFF.
 U032_MAX = 0xFFFFFFFF
-INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
 
 #: expk/expulr/expuk saturate above / flush to zero below these S16.15 inputs.
@@ -79,12 +77,6 @@ def s1615(value: float) -> int:
     return encode_scalar(value, S1615_SHIFT)
 
 
-def to_float(raw: int | np.ndarray, frac_bits: int = S1615_SHIFT) -> float | np.ndarray:
-    """Value of a raw fixed-point number (S16.15 unless ``frac_bits`` says otherwise)."""
-    return np.asarray(raw, dtype=float) / float(1 << frac_bits) if isinstance(
-        raw, np.ndarray) else raw / float(1 << frac_bits)
-
-
 # --- 32-bit wrapping ------------------------------------------------------------------------
 
 def wrap32(a: int | np.ndarray) -> int | np.ndarray:
@@ -116,11 +108,6 @@ def kdivk(a: int | np.ndarray, b: int | np.ndarray) -> int | np.ndarray:
     if np.any(np.asarray(a) < 0) or np.any(np.asarray(b) <= 0):
         raise ValueError(f"kdivk is defined for a >= 0, b > 0 only (got {a}, {b})")
     return (a << S1615_SHIFT) // b
-
-
-def kdivui(a: int, n: int) -> int:
-    """``kdivui``: S16.15 divided by an unsigned integer, truncated."""
-    return int(a) // int(n)
 
 
 def roundk(raw: int | np.ndarray, n: int) -> int | np.ndarray:

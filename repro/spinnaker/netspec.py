@@ -16,11 +16,6 @@ from repro.spinnaker.shifts import (
     ProjectionEstimate,
 )
 
-#: Cell types the emulator implements, by PyNN name.
-NEURON_MODELS = ("IF_curr_exp", "IF_cond_exp")
-SOURCE_MODELS = ("SpikeSourcePoisson", "SpikeSourceArray")
-EXCITATORY, INHIBITORY = 0, 1
-
 
 @dataclass
 class NeuronPopulation:
@@ -91,7 +86,7 @@ class ProjectionSpec:
     weight, delay : numpy.ndarray
         Weights (nA or uS, PyNN sign convention) and delays (ms) per connection.
     synapse_type : int
-        EXCITATORY or INHIBITORY.
+        0 excitatory, 1 inhibitory.
     on_machine : bool
         Whether sPyNNaker would generate this projection with the synapse expander.
     estimate : ProjectionEstimate
