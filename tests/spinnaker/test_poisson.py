@@ -33,6 +33,11 @@ def test_knuth_regime_is_nearly_unbiased(rate):
     assert abs(effective_rate(rate, MS1) / rate - 1.0) < 5e-4
 
 
+@pytest.mark.parametrize("rate", [100.0, 1250.0, 18000.0])
+def test_knuth_regime_at_a_tenth_of_a_millisecond_is_within_0_17_percent(rate):
+    assert abs(effective_rate(rate, MS01) / rate - 1.0) <= 0.0017 + 1e-5
+
+
 def test_rates_of_65536_hz_and_more_wrap():
     """Errata 1: the rate reaches the core as U16.16; 100 kHz behaves like 34,464 Hz."""
     assert effective_rate(100_000.0, MS01) == pytest.approx(34_464.0, rel=2e-3)
