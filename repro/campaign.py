@@ -314,10 +314,3 @@ def _build_metadata(root: Path, campaign: Campaign, store_root: Path | None,
     crate.root_dataset["mentions"] = [campaign_run, stat_run, verdict_run, *collections]
     crate.metadata.write(root)
 
-
-def run_summary(runs: Sequence[RunSpikes]) -> list[dict[str, Any]]:
-    """Identity of each run for JSON summaries."""
-    return [{"run_id": r.run_id, "target": r.target, "seed": r.seed,
-             "model_hash": r.model_hash, "env_digest": r.env_digest,
-             "crate": str(r.crate) if r.crate else None} for r in runs]
-

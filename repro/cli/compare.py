@@ -198,8 +198,9 @@ def _sides(baseline: str | None, candidate: str | None, experiment: str | None,
 
 
 def regress(
-    baseline: str = typer.Option(..., "--baseline", "-b", help="Baseline runs (SEL)."),
-    candidate: str = typer.Option(..., "--candidate", "-c", help="Candidate runs (SEL)."),
+    baseline: str | None = typer.Option(None, "--baseline", "-b", help="Baseline runs (SEL)."),
+    candidate: str | None = typer.Option(None, "--candidate", "-c",
+                                         help="Candidate runs (SEL)."),
     profile: str = PROFILE_OPTION,
     fail_on_warn: bool = typer.Option(False, "--fail-on-warn",
                                       help="Exit 1 on warn as well as on fail."),
@@ -223,6 +224,10 @@ def regress(
         from repro.compare.runs import compare_runs
         from repro.drift import environment_diff, environment_of
 
+        for value, option in ((baseline, "--baseline"), (candidate, "--candidate")):
+            if not value:
+                raise InputError(f"missing {option} SEL (regress needs both sides)",
+                                 field=option)
         chosen = load_profile(profile)
         result = compare_runs(_load_side(run_store, baseline, "--baseline"),
                               _load_side(run_store, candidate, "--candidate"), chosen)

@@ -61,3 +61,18 @@ def test_one_environment_without_repeats_is_consistent_and_exits_0(comparison_ru
 def test_drift_with_no_runs_is_an_input_error(comparison_runs):
     done = repro("drift", "experiment=nothing", store=comparison_runs.store)
     assert done.returncode == 2 and "matches no completed run" in done.stderr
+
+
+def test_environment_diff_lists_changed_added_and_removed_packages():
+    from repro.drift import Environment, environment_diff
+
+    old = Environment({"numpy": "2.0", "nest-simulator": "3.9", "gone": "1"},
+                      {"threads": "1", "site": "a"})
+    new = Environment({"numpy": "2.0", "nest-simulator": "3.10", "added": "0.1"},
+                      {"threads": "2", "site": "a"})
+    diff = environment_diff(old, new)
+    assert diff.packages == {"added": ("(absent)", "0.1"), "gone": ("1", "(absent)"),
+                             "nest-simulator": ("3.9", "3.10")}
+    assert diff.facts == {"threads": ("1", "2")}
+    assert "threads: 1 -> 2" in diff.lines()
+    assert environment_diff(old, old).empty
