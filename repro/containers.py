@@ -21,6 +21,7 @@ from typing import Any
 
 import requests
 
+from repro.envinfo import sha256_file as hex_sha256
 from repro.errors import InputError, IntegrityError, TargetError
 from repro.targets.apptainer import ImageReference, parse_image_reference
 
@@ -84,12 +85,8 @@ def is_sif(path: Path) -> bool:
 
 
 def sha256_file(path: Path) -> str:
-    """``sha256:<hex>`` of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return "sha256:" + digest.hexdigest()
+    """``sha256:<hex>`` of a file's bytes (an OCI digest)."""
+    return "sha256:" + hex_sha256(path)
 
 
 def _loopback(host: str) -> bool:

@@ -9,7 +9,6 @@ them.
 from __future__ import annotations
 
 import getpass
-import hashlib
 import json
 import os
 import shutil
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from repro import __version__
+from repro.envinfo import sha256_file
 from repro.errors import IntegrityError
 
 if TYPE_CHECKING:  # ro-crate-py is imported only where crates are written (slow import)
@@ -58,15 +58,6 @@ SOFTWARE_URLS = {
     "NEST": "https://www.nest-simulator.org/",
     "sPyNNaker-emulator": "https://github.com/SpiNNakerManchester/sPyNNaker",
 }
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def utc_iso(timestamp: str) -> str:

@@ -97,7 +97,7 @@ def container_info(environ: dict[str, str] | None = None) -> dict[str, str] | No
         return None
     info = {"image": image or ""}
     if digest is None and image and Path(image).is_file():
-        digest = "sha256:" + _sha256_file(Path(image))
+        digest = "sha256:" + sha256_file(Path(image))
     info["digest"] = digest or ""
     info["runtime"] = "apptainer" if env.get("APPTAINER_CONTAINER") else env.get(
         "REPRO_CONTAINER_RUNTIME", "singularity" if env.get("SINGULARITY_CONTAINER") else ""
@@ -139,7 +139,8 @@ def loaded_modules(environ: dict[str, str] | None = None) -> list[str]:
     return [m for m in env.get("LOADEDMODULES", "").split(":") if m]
 
 
-def _sha256_file(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from repro.envinfo import sha256_file
+
 MANIFEST = "manifest.json"
 
 
@@ -36,15 +38,6 @@ def canonical_key(facts: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def tree_digest(directory: Path) -> tuple[str, dict[str, str]]:
     """Digest of every file under ``directory`` (relative path and content), and the list.
 
@@ -55,7 +48,7 @@ def tree_digest(directory: Path) -> tuple[str, dict[str, str]]:
     files : dict
         ``{relative posix path: sha256}``.
     """
-    files = {p.relative_to(directory).as_posix(): file_sha256(p)
+    files = {p.relative_to(directory).as_posix(): sha256_file(p)
              for p in sorted(directory.rglob("*")) if p.is_file()}
     digest = hashlib.sha256()
     for name, sha in sorted(files.items()):
@@ -95,7 +88,7 @@ class BuildCache:
             return None
         for name, sha in manifest.get("checked_files", {}).items():
             path = entry / name
-            if not path.is_file() or file_sha256(path) != sha:
+            if not path.is_file() or sha256_file(path) != sha:
                 self.discard(entry)
                 return None
         return manifest
@@ -131,7 +124,7 @@ class BuildCache:
             The manifest of the installed entry (another process's when it won the race).
         """
         manifest = dict(manifest, key=key,
-                        checked_files={name: file_sha256(stage / name) for name in checked})
+                        checked_files={name: sha256_file(stage / name) for name in checked})
         (stage / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True),
                                       encoding="utf-8")
         entry = self.entry_dir(key)

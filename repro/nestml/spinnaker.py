@@ -35,9 +35,10 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from repro.envinfo import sha256_file
 from repro.errors import ReproError
 from repro.nestml.build import MODEL_SUFFIX
-from repro.nestml.cache import BuildCache, canonical_key, file_sha256, tree_digest
+from repro.nestml.cache import BuildCache, canonical_key, tree_digest
 from repro.nestml.codegen import generate_code
 from repro.nestml.generator_env import (
     SPINNAKER_NESTML,
@@ -303,7 +304,7 @@ def _cross_compile(install: Path, missing: list[str], spynnaker: str) -> dict[st
                           text=True, check=False, timeout=1800)
     (install.parent / "arm-build.log").write_text(done.stdout + done.stderr)
     binaries = install / "python_models8" / "model_binaries"
-    aplx = {p.name: file_sha256(p) for p in sorted(binaries.glob("*.aplx"))}
+    aplx = {p.name: sha256_file(p) for p in sorted(binaries.glob("*.aplx"))}
     if done.returncode != 0 or not aplx:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-10:])
         return {"status": "platform-side", "aplx": aplx, "missing": [],

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from repro.envinfo import sha256_file
 from repro.errors import InputError
 from repro.nestml import prepare
-from repro.nestml.cache import file_sha256, tree_digest
+from repro.nestml.cache import tree_digest
 from tests.fixtures.nestml import EQUIVALENCE, EQUIVALENCE_MODELS
 
 pytestmark = pytest.mark.slow
@@ -37,7 +38,7 @@ def test_module_installs_into_nest_with_both_models(nestml_built):
 
 
 def test_record_holds_the_hashes_of_library_and_generated_sources(nestml_built):
-    assert nestml_built.module_hash == file_sha256(nestml_built.library_path)
+    assert nestml_built.module_hash == sha256_file(nestml_built.library_path)
     assert nestml_built.generated_sources_hash == tree_digest(nestml_built.generated_dir)[0]
     assert "-D_GLIBCXX_USE_CXX11_ABI=0" in nestml_built.flags
     record = nestml_built.record()
