@@ -53,6 +53,10 @@ ENCODINGS = {
     ".so": "application/octet-stream",
     ".png": "image/png",
 }
+#: Python packages every PyNN run depends on (recorded as softwareRequirements).
+COMMON_REQUIREMENTS = ("pynn", "neo", "numpy", "quantities", "lazyarray")
+#: Further packages by simulator name.
+SIMULATOR_REQUIREMENTS = {"sPyNNaker": ("spynnaker", "spinnfrontendcommon", "spinnman")}
 #: Homepages used as absolute @ids of well-known software.
 SOFTWARE_URLS = {
     "NEST": "https://www.nest-simulator.org/",
@@ -188,14 +192,18 @@ class RunFacts:
     status_message: str = ""
 
 
-def _instrument(crate: ROCrate, simulator: dict[str, Any], packages: dict[str, str]) -> Any:
+def _instrument(crate: ROCrate, simulator: dict[str, Any], packages: dict[str, str],
+                uses_nestml: bool) -> Any:
     from rocrate.model.contextentity import ContextEntity
 
     name = simulator.get("name") or "unknown simulator"
     version = str(simulator.get("version") or "unknown")
     ident = SOFTWARE_URLS.get(name, f"https://pypi.org/project/{name}/")
     requirements = []
-    for package in ("pynn", "neo", "numpy", "quantities", "lazyarray", "nestml", "spynnaker"):
+    wanted = [*COMMON_REQUIREMENTS, *SIMULATOR_REQUIREMENTS.get(name, ())]
+    if uses_nestml:
+        wanted.append("nestml")
+    for package in wanted:
         if package in packages:
             req_id = f"https://pypi.org/project/{package}/{packages[package]}/"
             requirements.append(crate.add(ContextEntity(crate, req_id, properties={
@@ -303,7 +311,8 @@ def _build_run_metadata(root: Path, result: dict, manifest: dict, completed: boo
             results.append(add_file(crate, root, relative,
                                     description="Further output returned by the target"))
     packages = manifest.get("packages", {})
-    instrument = _instrument(crate, simulator, packages)
+    instrument = _instrument(crate, simulator, packages,
+                             uses_nestml=bool(result.get("nestml_modules")))
     site = crate.add(ContextEntity(crate, f"#site-{facts.site}", properties={
         "@type": "Place", "name": facts.site,
         "description": f"Execution site (host {manifest.get('hostname', 'unknown')})"}))

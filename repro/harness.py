@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
+import inspect
 import json
 import os
 import sys
@@ -109,6 +110,7 @@ def simulator_facts(sim: types.ModuleType) -> dict[str, Any]:
             resolution_ms=float(status["resolution"]),
             rng_type=str(status.get("rng_type", "")),
             rng_seed=int(status.get("rng_seed", -1)),
+            spike_precision=str(getattr(sim.simulator.state, "spike_precision", "")),
             build={k: build[k] for k in ("built", "have_mpi", "have_gsl", "threads_model",
                                          "have_threads", "hostcpu") if k in build},
         )
@@ -163,6 +165,7 @@ class ClassicScriptSupport:
         def setup(*args: Any, **kwargs: Any) -> Any:
             kwargs["threads"] = support.spec.threads
             kwargs["rng_seed"] = support.spec.seed
+            kwargs.update(support.spec.backend_options)
             for extra in ("n_boards_required", "n_chips_required", "time_scale_factor",
                           "database_socket_addresses"):
                 if extra in kwargs:
@@ -178,10 +181,14 @@ class ClassicScriptSupport:
                               f"{backend.__name__}")
 
         base_population = backend.Population
+        honours_extras = "additional_parameters" in inspect.signature(
+            base_population.__init__).parameters
 
         class Population(base_population):  # type: ignore[misc, valid-type]
             def __init__(self, *args: Any, additional_parameters: Any = None, **kwargs: Any):
-                if additional_parameters:
+                if additional_parameters and honours_extras:
+                    kwargs["additional_parameters"] = additional_parameters
+                elif additional_parameters:
                     keys = ", ".join(sorted(additional_parameters))
                     support.warn_once(f"additional_parameters.{keys}",
                                       f"additional_parameters ({keys}) are sPyNNaker-specific; "
@@ -295,7 +302,8 @@ def _run_build_mode(sim: types.ModuleType, spec: RunSpec, script: types.ModuleTy
     build = getattr(script, "build", None)
     if not callable(build):
         raise AttributeError(f"{spec.script} defines no build(sim, params, seed) function")
-    sim.setup(timestep=spec.timestep_ms, threads=spec.threads, rng_seed=spec.seed)
+    sim.setup(timestep=spec.timestep_ms, threads=spec.threads, rng_seed=spec.seed,
+              **spec.backend_options)
     t0 = time.perf_counter()
     try:
         returned = build(sim, dict(spec.params), spec.seed)

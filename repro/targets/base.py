@@ -122,6 +122,8 @@ class Target(ABC):
     }
     #: Option names that hold secrets and never enter a hash, crate or log.
     secret_options: ClassVar[frozenset[str]] = frozenset()
+    #: Option names whose values are passed to the backend's ``setup()`` (backend_options).
+    setup_options: ClassVar[tuple[str, ...]] = ()
     #: Option names that cannot change a result and stay out of the run key.
     run_neutral_options: ClassVar[frozenset[str]] = frozenset({"parallel"})
 
@@ -166,6 +168,7 @@ class Target(ABC):
         spec.threads = self.threads
         spec.target = self.name
         spec.site = self.site
+        spec.backend_options.update({name: self.option(name) for name in self.setup_options})
         return spec
 
     def probe_environment(self) -> dict[str, Any] | None:

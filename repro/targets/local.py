@@ -46,13 +46,17 @@ class LocalTarget(Target):
     """Run the harness in a child process of this Python interpreter.
 
     Options: ``threads`` (NEST threads, default 1), ``timestep`` (ms, default 0.1),
-    ``parallel`` (runs at once, default 1), ``python`` (interpreter, default this one).
+    ``parallel`` (runs at once, default 1), ``python`` (interpreter, default this one),
+    ``spike_precision`` (``off_grid``, pyNN.nest's default: spike times between grid points;
+    ``on_grid``: spikes on the time grid, as on SpiNNaker).
     """
 
     kind: ClassVar[str] = "local"
     backend: ClassVar[str] = "nest"
-    option_types = {**Target.option_types, "python": (str, "")}
+    option_types = {**Target.option_types, "python": (str, ""),
+                    "spike_precision": (str, "off_grid")}
     run_neutral_options = Target.run_neutral_options | {"python"}
+    setup_options: ClassVar[tuple[str, ...]] = ("spike_precision",)
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         super().__init__(name, options)

@@ -23,19 +23,20 @@ class SpinnakerEmulatorTarget(LocalTarget):
 
     Options: ``timestep`` (ms, default 1.0; 0.1 is SpiNNaker's other usual value),
     ``parallel`` (runs at once, default 1), ``python`` (interpreter, default this one),
-    ``site``. ``threads`` is accepted and recorded; the emulator uses one core.
+    ``site``, ``error_on_non_spynnaker_pynn`` (refuse PyNN usages sPyNNaker 7.4.1 refuses
+    under its default configuration, such as seeded RNGs; default false: accept and note
+    them). ``threads`` is accepted and recorded; the emulator uses one core.
     """
 
     kind: ClassVar[str] = "spinnaker_emulator"
     backend: ClassVar[str] = "spinnaker_emulator"
-    option_types = {**LocalTarget.option_types, "timestep": ((int, float), DEFAULT_TIMESTEP_MS)}
+    option_types = {**LocalTarget.option_types,
+                    "timestep": ((int, float), DEFAULT_TIMESTEP_MS),
+                    "error_on_non_spynnaker_pynn": (bool, False)}
+    #: Target options handed to the backend's ``setup()``.
+    setup_options: ClassVar[tuple[str, ...]] = ("error_on_non_spynnaker_pynn",)
 
-    @property
-    def timestep(self) -> float:
-        """Simulation resolution in ms (default 1.0)."""
-        return float(self.options.get("timestep", DEFAULT_TIMESTEP_MS))
-
-    def check(self) -> str:
+    def check(self, experiment: object = None) -> str:
         """Confirm the harness interpreter can load the emulator backend.
 
         Raises

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from repro.crate import atomic_directory, read_metadata
@@ -222,3 +223,17 @@ def test_manifest_comes_from_the_target_interpreter(tmp_path: Path) -> None:
     manifest = json.loads((crate / "environment.json").read_text())
     assert manifest["packages"]["repro-site-marker"] == "4.5.6"
     assert Path(manifest["python"]["executable"]).parent == venv / "bin"
+
+
+def test_on_grid_spike_precision_reaches_nest_and_is_recorded(tmp_path: Path) -> None:
+    experiment = small_experiment(
+        tmp_path / "exp", n_neurons=50, duration=200.0,
+        extra='\n[targets.grid]\nkind = "local"\ntimestep = 0.5\nspike_precision = "on_grid"\n')
+    store = tmp_path / "store"
+    result = repro("run", str(experiment), "--targets", "grid", store=store)
+    assert result.returncode == 0, result.stderr
+    (crate,) = run_dirs(store)
+    manifest = json.loads((crate / "environment.json").read_text())
+    assert manifest["simulator"]["spike_precision"] == "on_grid"
+    times = np.concatenate([p.times for p in read_spikes(crate / "spikes.npz")])
+    assert times.size and np.allclose(times / 0.5, np.round(times / 0.5))
