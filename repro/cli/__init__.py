@@ -21,10 +21,14 @@ app = typer.Typer(
     help=(
         "Run one spiking-network experiment on several targets, record every run as a "
         "validated RO-Crate, and compare the results with seed-aware statistics.\n\n"
-        "Typical session:\n\n"
-        "  repro run experiments/balanced_random        # local NEST, the experiment's seeds\n\n"
-        "  repro crates ls                              # what the store holds\n\n"
-        "  repro verify crates/runs/<exp>/<run-id>      # recompute every checksum"
+        "\b\n"
+        "Typical session:\n"
+        "  repro campaign experiments/balanced_random   NEST + emulator, compare, report\n"
+        "  repro run experiments/balanced_random -s 1-5 just the runs (cached runs are reused)\n"
+        "  repro compare -e balanced_random -t local,spinnaker_emulator\n"
+        "  repro crates ls                              what the store holds\n"
+        "  repro verify <crate or run id>               recompute every checksum\n\n"
+        "Every command has --help with examples."
     ),
     no_args_is_help=True,
     add_completion=False,
