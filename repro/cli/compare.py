@@ -17,6 +17,7 @@ from rich.table import Table
 
 from repro.cli.common import STORE_OPTION, console, err_console, open_store, print_json
 from repro.errors import InputError, ReproError
+from repro.pipeline import record_comparison
 from repro.store import Store
 
 PROFILE_OPTION = typer.Option(
@@ -47,20 +48,6 @@ def _guard(call) -> Any:
     except ReproError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise SystemExit(USAGE_EXIT) from None
-
-
-def _record(store: Store, kind: str, title: str, result, profile, started: str,
-            extra: dict[str, tuple[str, bytes]] | None = None,
-            summary: dict | None = None) -> Path:
-    from repro.campaign import Campaign, new_campaign_id, write_campaign_crate
-
-    campaign = Campaign(kind=kind, title=title,
-                        inputs={"baseline": result.baseline, "candidate": result.candidate},
-                        profile=profile, statistics=result.statistics,
-                        verdicts=result.verdicts, summary=summary or result.summary(),
-                        extra_outputs=extra or {}, started=started, ended=_now())
-    return write_campaign_crate(store.campaigns_dir / new_campaign_id(kind), campaign,
-                                store.root)
 
 
 def _verdict_table(result) -> Table:
@@ -162,7 +149,7 @@ def compare(
         return chosen, result
 
     chosen, result = _guard(work)
-    crate = _record(run_store, "comparison", f"compare {baseline or experiment} vs "
+    crate = record_comparison(run_store, "comparison", f"compare {baseline or experiment} vs "
                     f"{candidate or targets}", result, chosen, started) if record else None
     summary = result.summary()
     if as_json:
@@ -237,7 +224,7 @@ def regress(
 
     chosen, result, diff = _guard(work)
     summary = {**result.summary(), "environment_changes": diff.as_dict()}
-    crate = _record(run_store, "regression", f"regress {baseline} -> {candidate}", result,
+    crate = record_comparison(run_store, "regression", f"regress {baseline} -> {candidate}", result,
                     chosen, started, summary=summary) if record else None
     if as_json:
         print_json({**summary, "campaign_crate": str(crate) if crate else None})

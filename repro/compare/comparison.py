@@ -88,7 +88,7 @@ def judge(cells: Mapping[tuple[str, str], CellData], n_baseline: int, profile: P
         reference = np.concatenate(data.samples[:n_baseline]) if n_baseline else np.zeros(0)
         measured[(population, statistic)] = evaluate_cell(
             data.w, data.ks, data.run_means, reference, n_baseline, profile.margins[statistic],
-            settings, scalar=statistic in SCALAR_STATISTICS)
+            settings, scalar=statistic in SCALAR_STATISTICS, n_cells=len(cells))
     keys = list(measured)
     adjusted = dict(zip(keys, benjamini_hochberg(np.array([measured[k].p_value for k in keys])),
                         strict=True))
@@ -154,8 +154,10 @@ def verdict_notes(result: xr.Dataset, measured: Mapping[tuple[str, str], CellRes
                      "baseline exists; margins alone decided")
         return notes
     if any(c.test == "welch" for c in measured.values()):
+        reach = (f"q/m = {q / m:.3g} ({m} cells)" if profile.verdict.welch_below_bh_resolution
+                 and m else f"q = {q}")
         notes.append(f"k = {min(k_a, k_b)} seeds per side is too few for an exact permutation "
-                     f"test to reach q = {q}; Welch's t-test on run-level means was used")
+                     f"test to reach {reach}; Welch's t-test on run-level means was used")
     min_ps = [c.min_p for c in measured.values() if c.test == "permutation"]
     if min_ps and m and min(min_ps) > q / m:
         notes.append(f"with k = {min(k_a, k_b)} seeds per side the smallest permutation p "

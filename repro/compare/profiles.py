@@ -55,6 +55,7 @@ class VerdictSettings:
     exact_permutations_max: int = 20000
     random_permutations: int = 9999
     permutation_seed: int = 20240611
+    welch_below_bh_resolution: bool = False
     r_k: tuple[int, ...] = (3, 5, 10)
     r_values: tuple[float, ...] = (2.3, 1.75, 1.35)
     r_k_scalar: tuple[int, ...] = (3, 5, 10)

@@ -104,9 +104,9 @@ def permutation_p(distance: np.ndarray, n_baseline: int, settings: VerdictSettin
         p = float(np.mean(stats >= t_obs - 1e-12 * max(1.0, abs(t_obs))))
         return p, symmetric / n_splits
     rng = np.random.default_rng(settings.permutation_seed)
+    chosen = np.argsort(rng.random((settings.random_permutations, n)), axis=1)[:, :n_baseline]
     members = np.zeros((settings.random_permutations, n), dtype=bool)
-    for row in range(settings.random_permutations):
-        members[row, rng.permutation(n)[:n_baseline]] = True
+    np.put_along_axis(members, chosen, True, axis=1)
     stats = split_sums(distance, members)
     exceed = int(np.sum(stats >= t_obs - 1e-12 * max(1.0, abs(t_obs))))
     return (1 + exceed) / (1 + settings.random_permutations), 1 / (1 + settings.random_permutations)
@@ -178,7 +178,7 @@ def null_ratio(w: np.ndarray, ks: np.ndarray, reference: np.ndarray, n_baseline:
 
 def evaluate_cell(w: np.ndarray, ks: np.ndarray, run_means: np.ndarray, reference: np.ndarray,
                   n_baseline: int, margin: Margin, settings: VerdictSettings,
-                  scalar: bool) -> CellResult:
+                  scalar: bool, n_cells: int = 1) -> CellResult:
     """Measure one cell: R, p-value, margin.
 
     Parameters
@@ -198,6 +198,10 @@ def evaluate_cell(w: np.ndarray, ks: np.ndarray, run_means: np.ndarray, referenc
     scalar : bool
         The statistic has one value per run: no KS term in the distance, and the R threshold
         for scalar statistics applies.
+    n_cells : int
+        Number of cells corrected together (Benjamini-Hochberg). With
+        ``settings.welch_below_bh_resolution`` Welch's test replaces a permutation test whose
+        smallest p-value exceeds ``q / n_cells``, not only ``q``.
     """
     n = w.shape[0]
     k_a, k_b = n_baseline, n - n_baseline
@@ -222,7 +226,8 @@ def evaluate_cell(w: np.ndarray, ks: np.ndarray, run_means: np.ndarray, referenc
     result["r_ks"] = nan if scalar else ratio(ks[cross], ks[inside])[0]
     result["r_threshold"] = settings.r_threshold(min(k_a, k_b), scalar=scalar)
     p, min_p = permutation_p(distance, n_baseline, settings)
-    if min_p > settings.fdr_q:
+    floor = settings.fdr_q / n_cells if settings.welch_below_bh_resolution else settings.fdr_q
+    if min_p > floor:
         result["p_value"], result["test"], result["min_p"] = welch_p(base, cand), "welch", nan
     else:
         result["p_value"], result["test"], result["min_p"] = p, "permutation", min_p

@@ -42,7 +42,9 @@ def test_stronger_excitation_fails_and_names_statistics_and_populations(comparis
     _, summary = compare_json(comparison_runs.store, *STRONGER, "--no-record")
     failed = {(c["population"], c["statistic"]) for c in summary["cells"]
               if c["verdict"] == "fail"}
-    assert {("exc", "rate"), ("inh", "rate"), ("exc", "cv"), ("inh", "cv")} <= failed
+    assert {("exc", "cv"), ("inh", "cv"), ("exc", "fano"), ("inh", "fano")} <= failed
+    assert any(statistic == "rate" for _, statistic in failed)
+    assert "exc" in done.stdout and "inh" in done.stdout
     assert any("w_exc: 1.0 -> 1.5" in note for note in summary["notes"])
 
 
@@ -81,7 +83,7 @@ def test_regress_exit_code_is_the_verdict(comparison_runs, sides, code):
     assert done.returncode == code, done.stdout + done.stderr
     assert "regression verdict" in done.stdout
     if code == 1:
-        assert "what moved:" in done.stdout and "exc/rate" in done.stdout
+        assert "what moved:" in done.stdout and "FAIL exc/cv" in done.stdout
 
 
 def test_regress_without_candidate_is_a_usage_error(comparison_runs):

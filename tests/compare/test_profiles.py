@@ -28,7 +28,7 @@ def test_default_profile_carries_the_method_numbers_and_its_hash():
     assert profile.statistics.transient_ms == 200.0 and profile.statistics.min_spikes == 10
     assert set(profile.compare) <= set(KNOWN_STATISTICS)
     rate = profile.margins["rate"]
-    assert (rate.relative, rate.absolute, rate.se_factor) == (0.10, 0.2, 2.5)
+    assert (rate.relative, rate.absolute, rate.se_factor) == (0.10, 0.2, 4.0)
     assert profile.margins["cv"].absolute == 0.05
     assert profile.margins["corr"].relative == 0.20 and profile.margins["corr"].absolute == 0.002
 
@@ -66,7 +66,7 @@ def test_scalar_thresholds_default_to_the_distribution_table():
     ("fdr_q = 0.05", "fdr_q = 1.5", "verdict.fdr_q"),
     ("k = [3, 5, 10]", "k = [3, 5]", "verdict.r_threshold"),
     ("[margins.cv]\nabsolute = 0.05", "[margins.cv]\nabsolut = 0.05", "margins.cv.absolut"),
-    ("[margins.lv]\nabsolute = 0.05\n", "", "margins.lv"),
+    ("[margins.lv]\nabsolute = 0.05\nse_factor = 4.0\n", "", "margins.lv"),
     ('"rate", "cv"', '"rate", "cvv"', "statistics.compare"),
 ])
 def test_invalid_profiles_name_file_and_field(old, new, field):
