@@ -160,3 +160,12 @@ def test_calibrate_writes_a_profile_that_compare_uses(comparison_runs, tmp_path)
     again = repro("compare", "-b", SAME[0], "-c", SAME[1], "--profile", str(output),
                   "--no-record", "--json", store=comparison_runs.store)
     assert json.loads(again.stdout)["profile"]["name"] == calibrated.name
+
+
+def test_one_run_per_side_is_judged_by_margins_alone_with_low_confidence(comparison_runs):
+    done, summary = compare_json(comparison_runs.store, "experiment=balanced_random,seed=1",
+                                 "experiment=balanced_random,seed=6", "--no-record")
+    assert done.returncode in (0, 1), done.stderr
+    assert summary["low_confidence"] is True
+    assert any("no seed-to-seed baseline" in note for note in summary["notes"])
+    assert all(cell["r"] is None and cell["test"] == "none" for cell in summary["cells"])
