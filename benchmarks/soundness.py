@@ -319,7 +319,7 @@ def write_report(results: dict, output: Path) -> None:
             row.append(f"{v_mean:.4g} ({(v_mean - mean) / sd:+.1f} sd)")
         lines.append(f"| {cell} | " + " | ".join(row) + " |")
     lines += ["", "Most of this variability comes from the connectivity realisation each seed "
-              "draws. With 5 runs per side an effect of about 1.5 sd cannot reach "
+              "draws. With 5 runs per side an effect of about 1.5 sd rarely reaches "
               "Benjamini-Hochberg significance across 14 cells, so such changes end as warn, "
               "not fail. More seeds (k = 10), fewer cells, or a paired design (the same seeds "
               "on both sides share connectivity and Poisson input, which removes most of "
