@@ -116,10 +116,16 @@ def parameter_changes(baseline: RunSpikes, candidate: RunSpikes) -> list[str]:
             for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
 
 
-def _flatten(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def _flatten(params: dict[str, Any] | list[Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts and lists as ``{"a.b.0": value}``; list items with a label use it."""
     flat: dict[str, Any] = {}
-    for key, value in params.items():
-        if isinstance(value, dict):
+    if isinstance(params, dict):
+        items = list(params.items())
+    else:
+        items = [(v.get("label", i) if isinstance(v, dict) else i, v)
+                 for i, v in enumerate(params)]
+    for key, value in items:
+        if isinstance(value, dict | list):
             flat.update(_flatten(value, f"{prefix}{key}."))
         else:
             flat[f"{prefix}{key}"] = value
