@@ -5,15 +5,18 @@ Where the network is closed (CI, compute nodes), :func:`seed_context_cache` puts
 documents repro's crates need into that cache first, built from installed data:
 
 * ``https://w3id.org/ro/crate/1.1/context``: the context bundled with ro-crate-py (the 1.3
-  document, which maps every 1.1 term to the same IRI and adds newer ones);
+  document) with the four Bioschemas terms whose IRIs changed after 1.1 set back to their
+  1.1 values; every other 1.1 term maps to the same IRI there;
 * ``https://w3id.org/ro/terms/workflow-run/context``: the Workflow Run terms repro uses,
   written out here from the Workflow Run RO-Crate specification.
 
-Entries that are already cached (for example from an online run) are left alone.
+Entries that are already cached from the network are left alone; entries repro wrote
+(marked with a header) are refreshed when repro's document changes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from dataclasses import dataclass, field
@@ -25,6 +28,14 @@ RO_CRATE_11_CONTEXT = "https://w3id.org/ro/crate/1.1/context"
 PROCESS_RUN_CRATE = "process-run-crate-0.5"
 PROVENANCE_RUN_CRATE = "provenance-run-crate-0.5"
 _WFRUN = "https://w3id.org/ro/terms/workflow-run#"
+#: Terms whose IRIs differ between the RO-Crate 1.1 and 1.3 contexts (1.1 values).
+RO_CRATE_11_TERMS = {
+    "ComputationalWorkflow": "https://bioschemas.org/ComputationalWorkflow",
+    "FormalParameter": "https://bioschemas.org/FormalParameter",
+    "input": "https://bioschemas.org/properties/input",
+    "output": "https://bioschemas.org/properties/output",
+}
+STAND_IN_HEADER = "X-Repro-Stand-In"
 WFRUN_TERMS = ("ContainerImage", "DockerImage", "SIFImage", "containerImage", "environment",
                "resourceUsage", "sha256", "tag", "ParameterConnection", "connection",
                "sourceParameter", "targetParameter")
@@ -48,10 +59,12 @@ class ValidationOutcome:
 def _context_documents() -> dict[str, bytes]:
     import rocrate
 
-    bundled = Path(rocrate.__file__).parent / "data" / "ro-crate.jsonld"
+    bundled = json.loads((Path(rocrate.__file__).parent / "data" / "ro-crate.jsonld")
+                         .read_text(encoding="utf-8"))
+    bundled["@context"].update(RO_CRATE_11_TERMS)
     wfrun = {"@context": {term: _WFRUN + term for term in WFRUN_TERMS}}
-    return {RO_CRATE_11_CONTEXT: bundled.read_bytes(),
-            WFRUN_CONTEXT: json.dumps(wfrun).encode()}
+    return {RO_CRATE_11_CONTEXT: json.dumps(bundled, sort_keys=True).encode(),
+            WFRUN_CONTEXT: json.dumps(wfrun, sort_keys=True).encode()}
 
 
 def default_cache_path() -> Path:
@@ -76,9 +89,11 @@ def seed_context_cache(cache_path: Path | None = None) -> list[str]:
     try:
         for url, body in _context_documents().items():
             request = requests.Request("GET", url).prepare()
-            if session.cache.contains(request=request):
-                continue
-            headers = {"Content-Type": "application/ld+json"}
+            version = hashlib.sha256(body).hexdigest()[:16]
+            cached = session.cache.get_response(session.cache.create_key(request))
+            if cached is not None and cached.headers.get(STAND_IN_HEADER) in (None, version):
+                continue  # fetched from the network, or our current document
+            headers = {"Content-Type": "application/ld+json", STAND_IN_HEADER: version}
             response = requests.Response()
             response.status_code = 200
             response.url = url

@@ -117,3 +117,10 @@ def test_cli_bad_seeds_exit_2(tmp_path: Path) -> None:
     result = repro("run", str(REFERENCE), "--seeds", "3-1", store=tmp_path / "s")
     assert result.returncode == 2
     assert "--seeds" in result.stderr
+
+
+def test_cli_usage_error_is_one_message_and_exit_2(tmp_path: Path) -> None:
+    result = repro("run", "--no-such-option", store=tmp_path / "s")
+    assert result.returncode == 2
+    assert "No such option: --no-such-option" in result.stderr
+    assert "Traceback" not in result.stderr
