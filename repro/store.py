@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -152,8 +153,8 @@ class Store:
             return
         connection = sqlite3.connect(index, timeout=60, isolation_level=None)
         try:
-            connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA busy_timeout=60000")
+            _ensure_wal(connection)
             connection.executescript(_SCHEMA)
             yield connection
         finally:
@@ -254,6 +255,23 @@ class Store:
         data = dict(row)
         data["extra"] = json.loads(data["extra"] or "{}")
         return RunRecord(**data)
+
+
+def _ensure_wal(connection: sqlite3.Connection) -> None:
+    """Put the index in WAL mode (persistent), retrying while another process creates it.
+
+    Changing the journal mode can fail with "database is locked" without waiting on the busy
+    handler when two processes open a new index at the same moment.
+    """
+    for attempt in range(100):
+        try:
+            if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 99:
+                raise
+            time.sleep(0.02 * (1 + attempt % 10))
 
 
 def record_from_crate(store: Store, crate_dir: Path) -> RunRecord | None:
