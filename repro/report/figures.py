@@ -16,6 +16,8 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
+from repro.compare.dataset import statistic_samples
+
 #: Okabe & Ito (2008) colour-blind-safe palette, in the order groups get their colours.
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442",
              "#000000")
@@ -54,16 +56,6 @@ def png_data_uri(figure: Figure) -> str:
     figure.savefig(buffer, format="png", dpi=_DPI, bbox_inches="tight",
                    metadata={"Software": None})
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _values(stats: xr.Dataset, statistic: str, population: str, runs: Sequence[str]
-            ) -> list[np.ndarray]:
-    data = stats[statistic].sel(population=population)
-    out = []
-    for run in runs:
-        sample = np.atleast_1d(data.sel(run=run).values).astype(np.float64)
-        out.append(sample[np.isfinite(sample)])
-    return out
 
 
 def _shared_edges(samples: Sequence[np.ndarray], n_max: int = 40) -> np.ndarray | None:
@@ -114,7 +106,7 @@ def distribution_figure(stats: xr.Dataset, population: str,
         axis.set_visible(False)
     counted = {s: STAT_UNITS_OF_COUNT.get(s, "neurons") for s in present}
     for axis, statistic in zip(axes, present, strict=False):
-        per_group = {label: _values(stats, statistic, population, runs)
+        per_group = {label: statistic_samples(stats, statistic, population, runs)
                      for label, runs in groups.items()}
         edges = _shared_edges([s for samples in per_group.values() for s in samples])
         for label, samples in per_group.items():
@@ -170,7 +162,7 @@ def run_means_figure(stats: xr.Dataset, population: str, groups: Mapping[str, Se
     rng = np.random.default_rng(0)  # horizontal jitter only; no data depends on it
     for axis, statistic in zip(axes, present, strict=True):
         for index, label in enumerate(labels):
-            samples = _values(stats, statistic, population, groups[label])
+            samples = statistic_samples(stats, statistic, population, groups[label])
             means = np.array([s.mean() if s.size else np.nan for s in samples])
             means = means[np.isfinite(means)]
             if means.size == 0:
