@@ -158,7 +158,7 @@ def _workflow_document(campaign: Campaign) -> dict[str, Any]:
              "outputs": ([VERDICTS_FILE] if campaign.verdicts is not None else [])
              + [SUMMARY_FILE, *campaign.extra_outputs]},
         ],
-        "profile": campaign.profile.identity() | {"source": Path(campaign.profile.source).name},
+        "profile": campaign.profile.identity(),
     }
 
 

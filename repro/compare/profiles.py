@@ -124,8 +124,8 @@ class Profile:
     sha256: str = ""
 
     def identity(self) -> dict[str, str]:
-        """Name, version, source and hash (what records cite)."""
-        return {"name": self.name, "version": self.version, "source": self.source,
+        """Name, version, source file name and hash (what records cite; no machine paths)."""
+        return {"name": self.name, "version": self.version, "source": Path(self.source).name,
                 "sha256": self.sha256}
 
 
