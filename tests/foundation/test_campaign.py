@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from repro.validation import PROVENANCE_RUN_CRATE, validate_crate
+from repro.validation import PROCESS_RUN_CRATE, PROVENANCE_RUN_CRATE, validate_crate
 from tests.foundation.helpers import repro, run_dirs, small_experiment
 
 pytestmark = pytest.mark.slow
@@ -29,6 +29,9 @@ def test_campaign_runs_compares_and_prints_the_report(tmp_path: Path) -> None:
     assert verdict, result.stdout
     campaign = report.parent
     outcome = validate_crate(campaign, PROVENANCE_RUN_CRATE)
+    assert outcome.passed, outcome.summary()
+    emulated = next(p for p in run_dirs(store) if "spinnaker_emulator" in p.name)
+    outcome = validate_crate(emulated, PROCESS_RUN_CRATE)
     assert outcome.passed, outcome.summary()
 
 
