@@ -216,27 +216,24 @@ class NmpiTarget(Target):
         self._token_source = ""
 
     # -- options -------------------------------------------------------------------------
-    def _opt(self, name: str) -> Any:
-        return self.option(name)
-
     @property
     def collab(self) -> str:
         """The collab as the string NMPI requires (TOML may give an integer)."""
-        return str(self._opt("collab"))
+        return str(self.option("collab"))
 
     @property
     def job_service(self) -> str:
         """Job service URL without a trailing slash (the client would build ``//projects``)."""
-        return str(self._opt("url")).rstrip("/")
+        return str(self.option("url")).rstrip("/")
 
     def hardware_config(self) -> dict[str, Any]:
         """``hardware_config`` of every job: sPyNNaker version plus the ``config`` table."""
-        return {"spynnaker_version": self._opt("spynnaker_version"), **self._opt("config")}
+        return {"spynnaker_version": self.option("spynnaker_version"), **self.option("config")}
 
     def spynnaker_cfg(self) -> str:
         """The ``spynnaker_cfg`` option as the text of a local ``spynnaker.cfg``."""
         lines = []
-        for section, entries in self._opt("spynnaker_cfg").items():
+        for section, entries in self.option("spynnaker_cfg").items():
             lines.append(f"[{section}]")
             lines += [f"{key} = {value}" for key, value in entries.items()]
         return "\n".join(lines) + ("\n" if lines else "")
@@ -263,14 +260,14 @@ class NmpiTarget(Target):
         """
         if self._client is not None:
             return self._client
-        token, source = token_from_environment(str(self._opt("token_env")))
+        token, source = token_from_environment(str(self.option("token_env")))
         if not token:
-            names = " or ".join(f"${v}" for v in filter(None, (self._opt("token_env"),
+            names = " or ".join(f"${v}" for v in filter(None, (self.option("token_env"),
                                                              *TOKEN_VARIABLES)))
             raise AuthenticationError(
                 f"target {self.name!r}: no EBRAINS access token; export it as {names} "
                 "(tokens never go into TOML files)")
-        user_info_url = str(self._opt("user_info_url"))
+        user_info_url = str(self.option("user_info_url"))
         self._check_token(token, user_info_url)
         import nmpi.nmpi_user
 
@@ -280,7 +277,7 @@ class NmpiTarget(Target):
             with contextlib.redirect_stdout(io.StringIO()):
                 client = nmpi.Client(token=token, job_service=self.job_service,
                                      user_info_endpoint=user_info_url,
-                                     verify=bool(self._opt("verify")))
+                                     verify=bool(self.option("verify")))
         except Exception as exc:
             category, status, message = classify(exc)
             if category == "auth":
@@ -293,11 +290,11 @@ class NmpiTarget(Target):
 
     def _check_token(self, token: str, user_info_url: str) -> None:
         headers = {"Authorization": f"Bearer {token}"}
-        for attempt in range(int(self._opt("retries")) + 1):
+        for attempt in range(int(self.option("retries")) + 1):
             try:
                 reply = requests.get(user_info_url, headers=headers, timeout=30)
             except requests.exceptions.RequestException as exc:
-                if attempt == int(self._opt("retries")):
+                if attempt == int(self.option("retries")):
                     raise self._fail(f"cannot reach the EBRAINS identity service "
                                      f"{user_info_url} ({type(exc).__name__})") from None
                 time.sleep(self._backoff(attempt))
@@ -306,19 +303,19 @@ class NmpiTarget(Target):
                 raise self._auth_error(user_info_url)
             if reply.status_code < 500:
                 return
-            if attempt == int(self._opt("retries")):
+            if attempt == int(self.option("retries")):
                 raise self._fail(f"the identity service {user_info_url} keeps failing",
                                  reply.status_code)
             time.sleep(self._backoff(attempt))
 
     def _backoff(self, attempt: int) -> float:
-        return min(float(self._opt("poll_max")),
-                   float(self._opt("poll_interval")) * 0.5 * 2 ** attempt)
+        return min(float(self.option("poll_max")),
+                   float(self.option("poll_interval")) * 0.5 * 2 ** attempt)
 
     def _call(self, what: str, function: Any, *args: Any, retry: bool = True,
               **kwargs: Any) -> Any:
         """Call the client; retry transient failures (only where ``retry``); map errors."""
-        attempts = int(self._opt("retries")) + 1 if retry else 1
+        attempts = int(self.option("retries")) + 1 if retry else 1
         for attempt in range(attempts):
             try:
                 with contextlib.redirect_stdout(io.StringIO()):
@@ -358,7 +355,7 @@ class NmpiTarget(Target):
         key = request_key(bundle.spec.model_hash, self.identity(), bundle.spec.seed)
         tags = ["repro", f"repro-run-{bundle.run_id}", f"repro-request-{key}",
                 f"repro-model-{bundle.spec.model_hash[:16]}", f"repro-seed-{bundle.spec.seed}",
-                *[str(t) for t in self._opt("tags")]]
+                *[str(t) for t in self.option("tags")]]
         return [t[:100] for t in tags if len(t) >= 2]
 
     def _find_submitted(self, run_tag: str) -> int | None:
@@ -381,15 +378,15 @@ class NmpiTarget(Target):
         code, digest, size = self.job_code(bundle)
         tags = self.job_tags(bundle)
         run_tag = tags[1]
-        platform = str(self._opt("platform"))
-        attempts = int(self._opt("retries")) + 1
+        platform = str(self.option("platform"))
+        attempts = int(self.option("retries")) + 1
         job_id: int | None = None
         for attempt in range(attempts):
             try:
                 with contextlib.redirect_stdout(io.StringIO()):
                     uri = client.submit_job(
                         source=code, platform=platform, collab_id=self.collab,
-                        config=self.hardware_config(), command=str(self._opt("command")),
+                        config=self.hardware_config(), command=str(self.option("command")),
                         tags=tags)
                 job_id = int(str(uri).rstrip("/").rsplit("/", 1)[-1])
                 break
@@ -416,7 +413,7 @@ class NmpiTarget(Target):
         return JobHandle(target=self.name, job_id=str(job_id), info=info,
                          state={"model_hash": bundle.spec.model_hash, "seed": bundle.spec.seed,
                                 "status": JobStatus(JobState.QUEUED), "next_poll": 0.0,
-                                "interval": float(self._opt("poll_interval")),
+                                "interval": float(self.option("poll_interval")),
                                 "failures": 0})
 
     # -- tracking ------------------------------------------------------------------------
@@ -440,7 +437,7 @@ class NmpiTarget(Target):
                                         "queue or no longer visible to this user)"), now)
             if category == "transient":
                 state["failures"] += 1
-                if state["failures"] > int(self._opt("retries")):
+                if state["failures"] > int(self.option("retries")):
                     raise self._fail(f"NMPI keeps failing while tracking job {handle.job_id}: "
                                      f"{message}", status) from None
                 state["next_poll"] = now + self._backoff(state["failures"])
@@ -462,9 +459,9 @@ class NmpiTarget(Target):
     def _remember(self, handle: JobHandle, status: JobStatus, now: float) -> JobStatus:
         state = handle.state
         if status.state == state["status"].state:
-            state["interval"] = min(float(self._opt("poll_max")), state["interval"] * 1.5)
+            state["interval"] = min(float(self.option("poll_max")), state["interval"] * 1.5)
         else:
-            state["interval"] = float(self._opt("poll_interval"))
+            state["interval"] = float(self.option("poll_interval"))
         state["status"] = status
         state["next_poll"] = now + state["interval"]
         return status
@@ -607,9 +604,9 @@ class NmpiTarget(Target):
                              f"{self.collab!r} (member of: {', '.join(collabs) or 'none'})")
         parts = [f"user {self._username} (token from {self._token_source})",
                  f"job queue API v{about.get('version', '?')} at {self.job_service}",
-                 f"collab {self.collab}", f"platform {self._opt('platform')}"]
-        if experiment is not None and self._opt("preflight") and \
-                str(self._opt("platform")) == "SpiNNaker":
+                 f"collab {self.collab}", f"platform {self.option('platform')}"]
+        if experiment is not None and self.option("preflight") and \
+                str(self.option("platform")) == "SpiNNaker":
             from repro.targets.spinnaker_virtual import experiment_request, map_network
 
             report = map_network(experiment_request(experiment, self.timestep),

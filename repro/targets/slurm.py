@@ -138,21 +138,18 @@ class SlurmTarget(Target):
 
     # -- options ---------------------------------------------------------------------------
 
-    def _option(self, key: str) -> Any:
-        return self.options.get(key, self.option_types[key][1])
-
     def _check_options(self) -> None:
         def bad(option: str, message: str) -> InputError:
             return InputError(message, field=f"targets.{self.name}.{option}")
 
         for option in ("nodes", "ntasks"):
-            if int(self._option(option)) < 1:
+            if int(self.option(option)) < 1:
                 raise bad(option, f"{option} must be at least 1")
-        limit = str(self._option("time"))
+        limit = str(self.option("time"))
         if not _TIME.match(limit):
             raise bad("time", f"{limit!r} is not a Slurm time limit (minutes, MM:SS, "
                               "HH:MM:SS or D-HH:MM:SS)")
-        extra = self._option("sbatch_options")
+        extra = self.option("sbatch_options")
         if not all(isinstance(item, str) and item.startswith("-") for item in extra):
             raise bad("sbatch_options", "must be a list of sbatch options such as "
                                         "[\"--constraint=mc\"]")
@@ -160,12 +157,12 @@ class SlurmTarget(Target):
     @property
     def max_concurrent(self) -> int:
         """Runs submitted at once (option ``parallel``, default 256): they form one array."""
-        return max(1, int(self._option("parallel")))
+        return max(1, int(self.option("parallel")))
 
     @property
     def workdir(self) -> Path:
         """Directory (shared with the compute nodes) the bundles are staged into."""
-        configured = str(self._option("workdir"))
+        configured = str(self.option("workdir"))
         path = Path(configured).expanduser() if configured else (
             Path.home() / ".cache" / "repro" / "slurm")
         return path.resolve()
@@ -173,12 +170,12 @@ class SlurmTarget(Target):
     @property
     def python(self) -> str:
         """Interpreter that runs the harness on the compute nodes."""
-        return str(self._option("python") or sys.executable)
+        return str(self.option("python") or sys.executable)
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
-        if self._option("slurm_conf"):
-            env["SLURM_CONF"] = str(Path(str(self._option("slurm_conf"))).expanduser())
+        if self.option("slurm_conf"):
+            env["SLURM_CONF"] = str(Path(str(self.option("slurm_conf"))).expanduser())
         return env
 
     # -- Slurm clients -----------------------------------------------------------------------
@@ -226,7 +223,7 @@ class SlurmTarget(Target):
             Not needed: any experiment the harness can run, a Slurm node can run.
         """
         config = self.controller_config()
-        partition = str(self._option("partition"))
+        partition = str(self.option("partition"))
         argv = ["sinfo", "-h", "-o", "%P %a %D %T"] + (["-p", partition] if partition else [])
         rows = self._run(*argv).stdout.strip()
         if not rows:
@@ -241,26 +238,26 @@ class SlurmTarget(Target):
         """``#SBATCH`` lines for one job (or job array) of this target."""
         lines = [
             f"--job-name={job_name}",
-            f"--nodes={int(self._option('nodes'))}",
-            f"--ntasks={int(self._option('ntasks'))}",
+            f"--nodes={int(self.option('nodes'))}",
+            f"--ntasks={int(self.option('ntasks'))}",
             f"--cpus-per-task={self.threads}",
-            f"--time={self._option('time')}",
+            f"--time={self.option('time')}",
             f"--output={output}",
             "--no-requeue",
             "--export=ALL",
         ]
         for option in ("partition", "account", "qos"):
-            if self._option(option):
-                lines.append(f"--{option}={self._option(option)}")
-        lines += list(self._option("sbatch_options"))
+            if self.option(option):
+                lines.append(f"--{option}={self.option(option)}")
+        lines += list(self.option("sbatch_options"))
         return [f"#SBATCH {line}" for line in lines]
 
     def harness_lines(self, bundle: RunBundle) -> list[str]:
         """Shell lines that run the harness in the current directory (the staged bundle)."""
         env = bundle.harness_env()
         argv = bundle.harness_argv(python=self.python)
-        if self._option("srun"):
-            mpi = str(self._option("mpi"))
+        if self.option("srun"):
+            mpi = str(self.option("mpi"))
             argv = ["srun", *([f"--mpi={mpi}"] if mpi else [])] + argv
         exports = " ".join(f"{k}={_quote(v)}" for k, v in sorted(env.items()))
         return [
@@ -275,7 +272,7 @@ class SlurmTarget(Target):
         ]
 
     def _script(self, directives: list[str], body: list[str], what: str) -> str:
-        setup = str(self._option("setup")).strip()
+        setup = str(self.option("setup")).strip()
         return "\n".join([
             "#!/bin/bash",
             *directives,
@@ -319,8 +316,8 @@ class SlurmTarget(Target):
             "job_id": job_id,
             "workdir": str(staged),
         }
-        if self._option("partition"):
-            info["partition"] = str(self._option("partition"))
+        if self.option("partition"):
+            info["partition"] = str(self.option("partition"))
         return info
 
     def submit(self, bundle: RunBundle) -> JobHandle:

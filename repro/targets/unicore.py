@@ -116,7 +116,7 @@ class UnicoreTarget(Target):
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         super().__init__(name, options)
-        self.mode = str(self._option("mode"))
+        self.mode = str(self.option("mode"))
         self.image: ImageReference | None = None
         self._validate()
         self._transport_cache: Transport | None = None
@@ -124,14 +124,11 @@ class UnicoreTarget(Target):
         self._resources: dict[str, Any] = {}
 
     # -- configuration ----------------------------------------------------------------------
-    def _option(self, key: str) -> Any:
-        return self.options.get(key, self.option_types[key][1])
-
     def _bad(self, option: str, message: str) -> InputError:
         return InputError(message, field=f"targets.{self.name}.{option}")
 
     def _validate(self) -> None:
-        url, registry = self._option("url"), self._option("registry")
+        url, registry = self.option("url"), self.option("registry")
         if bool(url) == bool(registry):
             raise self._bad("url", "give either url (the site's .../rest/core URL) or "
                                    "registry (with site = the site name), not both or neither")
@@ -142,23 +139,23 @@ class UnicoreTarget(Target):
             raise self._bad("site", "a registry needs site = \"<site name>\"")
         if self.mode not in MODES:
             raise self._bad("mode", f"unknown mode {self.mode!r} (one of {', '.join(MODES)})")
-        if self.mode == "native" and not self._option("module"):
+        if self.mode == "native" and not self.option("module"):
             raise self._bad("module", "native mode runs in the site's ESD module: set "
                                       "module = \"ebrains/<release>\"")
         if self.mode == "container":
-            if not self._option("image"):
+            if not self.option("image"):
                 raise self._bad("image", "container mode needs image = "
                                          "\"oras://registry/name@sha256:...\"")
-            self.image = require_pinned(self._option("image"),
-                                        allow_tag=bool(self._option("allow_tag")),
+            self.image = require_pinned(self.option("image"),
+                                        allow_tag=bool(self.option("allow_tag")),
                                         field=f"targets.{self.name}.image")
         for option in ("nodes", "tasks", "time_minutes", "retries"):
-            if int(self._option(option)) < 1:
+            if int(self.option(option)) < 1:
                 raise self._bad(option, f"{option} must be at least 1")
         for option in ("poll_interval", "poll_max", "slurm_check"):
-            if float(self._option(option)) <= 0:
+            if float(self.option(option)) <= 0:
                 raise self._bad(option, f"{option} must be positive")
-        ca = self._option("ca_bundle")
+        ca = self.option("ca_bundle")
         if ca and not Path(ca).is_file():
             raise self._bad("ca_bundle", f"CA bundle {ca!r} does not exist")
 
@@ -167,26 +164,26 @@ class UnicoreTarget(Target):
         """The UNICORE site name (option ``site``, else the name in the site URL)."""
         if self.options.get("site"):
             return str(self.options["site"])
-        match = _SITE_IN_URL.search(str(self._option("url")))
+        match = _SITE_IN_URL.search(str(self.option("url")))
         return match.group(1) if match else self.name
 
     def settings(self, tags: list[str]) -> JobSettings:
         """The job settings of this target, with the given job tags."""
         return JobSettings(
-            mode=self.mode, python=str(self._option("python")), threads=self.threads,
-            nodes=int(self._option("nodes")), tasks=int(self._option("tasks")),
-            time_minutes=int(self._option("time_minutes")),
-            partition=str(self._option("partition")), project=str(self._option("project")),
-            module=str(self._option("module")), image=self.image,
-            mpi=str(self._option("mpi")), tags=tags)
+            mode=self.mode, python=str(self.option("python")), threads=self.threads,
+            nodes=int(self.option("nodes")), tasks=int(self.option("tasks")),
+            time_minutes=int(self.option("time_minutes")),
+            partition=str(self.option("partition")), project=str(self.option("project")),
+            module=str(self.option("module")), image=self.image,
+            mpi=str(self.option("mpi")), tags=tags)
 
     # -- connection -------------------------------------------------------------------------
     def _transport(self) -> Transport:
         if self._transport_cache is None:
-            ca = self._option("ca_bundle")
+            ca = self.option("ca_bundle")
             verify: bool | ssl.SSLContext = (ssl.create_default_context(cafile=ca) if ca
-                                             else bool(self._option("verify_tls")))
-            variable = str(self._option("token_variable"))
+                                             else bool(self.option("verify_tls")))
+            variable = str(self.option("token_variable"))
             find_token(self.name, variable)  # fail early and clearly without a token
             credential = OIDCToken("", refresh_handler=_TokenFromEnvironment(self.name,
                                                                              variable))
@@ -196,9 +193,9 @@ class UnicoreTarget(Target):
     def _client(self) -> Client:
         if self._client_cache is None:
             def connect() -> Client:
-                if self._option("url"):
-                    return Client(self._transport(), str(self._option("url")).rstrip("/"))
-                registry = Registry(self._transport(), str(self._option("registry")))
+                if self.option("url"):
+                    return Client(self._transport(), str(self.option("url")).rstrip("/"))
+                registry = Registry(self._transport(), str(self.option("registry")))
                 if self.site not in registry.site_urls:
                     known = ", ".join(sorted(registry.site_urls)) or "none"
                     raise TargetError(f"target {self.name!r}: site {self.site!r} is not in "
@@ -209,7 +206,7 @@ class UnicoreTarget(Target):
 
     def _retry(self, what: str, action: Callable[[], T]) -> T:
         """Run ``action``; retry 5xx answers and dropped connections with backoff."""
-        attempts = int(self._option("retries"))
+        attempts = int(self.option("retries"))
         delay = 0.5
         for attempt in range(1, attempts + 1):
             try:
@@ -276,7 +273,7 @@ class UnicoreTarget(Target):
         version = ".".join(map(str, self._retry("reading the server version",
                                                 client.server_version_info)))
         uid = (access.get("xlogin") or {}).get("UID", "?")
-        what = {"native": f"module {self._option('module')}",
+        what = {"native": f"module {self.option('module')}",
                 "batch": "sbatch on the login node",
                 "container": f"image {self.image}"}[self.mode]
         return (f"UNICORE {version} site {self.site} at {client.resource_url}: user {uid} "
@@ -333,7 +330,7 @@ class UnicoreTarget(Target):
         if settings.module:
             info["esd_module"] = settings.module
         state = {"job_url": job.resource_url, "wd_url": links["workingDirectory"],
-                 "interval": float(self._option("poll_interval")), "next_poll": 0.0,
+                 "interval": float(self.option("poll_interval")), "next_poll": 0.0,
                  "submitted": time.time()}
         return JobHandle(target=self.name, job_id=job.resource_url, info=info, state=state)
 
@@ -346,8 +343,8 @@ class UnicoreTarget(Target):
         status = (self._batch_status(handle) if self.mode == "batch"
                   else self._unicore_status(handle))
         changed = state.get("last_state") != status.state.value
-        state["interval"] = (float(self._option("poll_interval")) if changed else
-                             min(state["interval"] * 1.5, float(self._option("poll_max"))))
+        state["interval"] = (float(self.option("poll_interval")) if changed else
+                             min(state["interval"] * 1.5, float(self.option("poll_max"))))
         state["next_poll"] = now + state["interval"]
         state["last_state"], state["last_message"] = status.state.value, status.message
         return status
@@ -388,7 +385,7 @@ class UnicoreTarget(Target):
             return self._exit_status(handle)
         if state.get("cancelled"):
             return JobStatus(JobState.CANCELLED, "cancelled")
-        if time.time() - state["slurm_checked"] >= float(self._option("slurm_check")):
+        if time.time() - state["slurm_checked"] >= float(self.option("slurm_check")):
             state["slurm_checked"] = time.time()
             slurm_state = self._slurm_state(state["slurm_id"])
             if slurm_state in ("", *_SLURM_FINAL):
