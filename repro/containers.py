@@ -137,6 +137,26 @@ class Registry:
             raise TargetError(f"registry {self.host} answered HTTP {answer.status_code} on "
                               "/v2/; is it an OCI registry?")
 
+    def _manifest_request(self, method: str, ref: ImageReference, what: str
+                          ) -> requests.Response:
+        """``method`` on the manifest ``what`` of ``ref``; a 404 or other failure raises.
+
+        Raises
+        ------
+        InputError
+            If the registry has no such image (404).
+        TargetError
+            For any other answer than 200.
+        """
+        answer = self._request(method, self._manifest_url(ref, what))
+        if answer.status_code == 404:
+            raise InputError(f"{ref}: no such image in registry {self.host}",
+                             field="reference")
+        if answer.status_code != 200:
+            raise TargetError(f"registry {self.host}: {method} manifest {what} answered HTTP "
+                              f"{answer.status_code}")
+        return answer
+
     def _manifest_url(self, ref: ImageReference, what: str) -> str:
         return f"{self.base_url}/v2/{ref.repository}/manifests/{what}"
 
@@ -160,13 +180,7 @@ class Registry:
         """
         self.ping()
         what = ref.digest or ref.tag or "latest"
-        answer = self._request("HEAD", self._manifest_url(ref, what))
-        if answer.status_code == 404:
-            raise InputError(f"{ref}: no such image in registry {self.host}",
-                             field="reference")
-        if answer.status_code != 200:
-            raise TargetError(f"registry {self.host}: HEAD manifest {what} answered HTTP "
-                              f"{answer.status_code}")
+        answer = self._manifest_request("HEAD", ref, what)
         digest = answer.headers.get("Docker-Content-Digest", "")
         if not digest.startswith("sha256:"):
             raise TargetError(f"registry {self.host} sent no Docker-Content-Digest for {ref}")
@@ -221,13 +235,7 @@ class Registry:
             If the manifest bytes do not hash to the digest.
         """
         assert ref.digest is not None
-        answer = self._request("GET", self._manifest_url(ref, ref.digest))
-        if answer.status_code == 404:
-            raise InputError(f"{ref}: no such image in registry {self.host}",
-                             field="reference")
-        if answer.status_code != 200:
-            raise TargetError(f"registry {self.host}: GET manifest answered HTTP "
-                              f"{answer.status_code}")
+        answer = self._manifest_request("GET", ref, ref.digest)
         actual = "sha256:" + hashlib.sha256(answer.content).hexdigest()
         if actual != ref.digest:
             raise IntegrityError(f"manifest of {ref} hashes to {actual}, not {ref.digest}")
