@@ -72,10 +72,10 @@ def experiment_copy(cache: Path, name: str, replacements: dict[str, str]) -> Pat
 
 def ensure_runs(cache: Path) -> dict[str, list[Path]]:
     """Run (or reuse) every run of the study; return crate directories per group."""
-    from repro.dispatch import run_experiment
-    from repro.experiment import load_experiment
-    from repro.store import Store
-    from repro.targetconfig import resolve_targets
+    from repro.config.experiment import load_experiment
+    from repro.execution.dispatch import run_experiment
+    from repro.records.store import Store
+    from repro.targets.tables import resolve_targets
 
     store = Store(cache / "crates")
     plan = {"baseline": (REFERENCE, [*CALIBRATION_SEEDS, *TEST_SEEDS])}
@@ -157,7 +157,7 @@ def analyse(groups: dict[str, list[Path]], splits: int, seed: int,
     from repro.compare.comparison import cell_inputs
     from repro.compare.dataset import statistics_dataset
     from repro.compare.profiles import SCALAR_STATISTICS, load_profile
-    from repro.data import load_runs
+    from repro.compare.spikes import load_runs
 
     started = time.perf_counter()
     profile = load_profile(profile_name)

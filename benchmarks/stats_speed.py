@@ -23,7 +23,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def synthetic_population(neurons: int, spikes: int, duration_ms: float, seed: int):
     """A population with about ``spikes`` spikes spread over ``neurons`` neurons."""
-    from repro.spikefile import PopulationSpikes
+    from repro.site.spikefile import PopulationSpikes
 
     rng = np.random.default_rng(seed)
     weights = rng.gamma(2.0, 1.0, neurons)

@@ -19,7 +19,7 @@ fi
 
 python -m pip install -q --disable-pip-version-check -e '.[test,nestml,spinnaker]'
 # roc-validator resolves JSON-LD contexts over HTTP; seed its cache for offline machines.
-python -c "from repro.validation import seed_context_cache; seed_context_cache()"
+python -c "from repro.records.validation import seed_context_cache; seed_context_cache()"
 
 set +e
 python -m pytest "$@"

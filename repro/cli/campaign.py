@@ -8,9 +8,9 @@ import typer
 
 from repro.cli.common import STORE_OPTION, console, open_store, parse_list, parse_seeds
 from repro.cli.run import print_runs, run_with_progress
-from repro.experiment import load_experiment
-from repro.pipeline import run_campaign
-from repro.targetconfig import resolve_targets
+from repro.config.experiment import load_experiment
+from repro.execution.campaign import run_campaign
+from repro.targets.tables import resolve_targets
 
 STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red"}
 

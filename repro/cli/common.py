@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from repro.errors import InputError, ReproError
-from repro.store import Store
+from repro.records.store import Store
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)

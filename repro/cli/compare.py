@@ -17,8 +17,8 @@ from rich.table import Table
 
 from repro.cli.common import STORE_OPTION, console, err_console, open_store, print_json
 from repro.errors import InputError, ReproError
-from repro.pipeline import record_comparison
-from repro.store import Store
+from repro.execution.campaign import record_comparison
+from repro.records.store import Store
 
 PROFILE_OPTION = typer.Option(
     "default", "--profile", "-p",
@@ -36,7 +36,7 @@ def _now() -> str:
 
 def _load_side(store: Store, text: str, option: str) -> list:
     from repro.compare.selection import parse_selection, resolve_selection
-    from repro.data import load_runs
+    from repro.compare.spikes import load_runs
 
     return load_runs(resolve_selection(store, parse_selection(text, option)))
 
@@ -207,9 +207,9 @@ def regress(
     started = _now()
 
     def work():
+        from repro.compare.drift import environment_diff, environment_of
         from repro.compare.profiles import load_profile
         from repro.compare.runs import compare_runs
-        from repro.drift import environment_diff, environment_of
 
         for value, option in ((baseline, "--baseline"), (candidate, "--candidate")):
             if not value:
@@ -268,10 +268,10 @@ def drift(
     run_store = open_store(store)
 
     def work():
+        from repro.compare.drift import drift_report
         from repro.compare.profiles import load_profile
         from repro.compare.selection import parse_selection, resolve_selection
-        from repro.data import load_runs
-        from repro.drift import drift_report
+        from repro.compare.spikes import load_runs
 
         runs = load_runs(resolve_selection(run_store, parse_selection(selection, "SEL")))
         return drift_report(runs, load_profile(profile))

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from repro.cli.common import console, print_json
-from repro.containers import ImageRecord, pull_sif, push_sif, resolve_digest
+from repro.containers.registry import ImageRecord, pull_sif, push_sif, resolve_digest
 
 containers_app = typer.Typer(
     help="Push SIF images to an OCI registry (ORAS), resolve tags to digests, pull by digest.",

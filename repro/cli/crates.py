@@ -9,8 +9,8 @@ import typer
 from rich.table import Table
 
 from repro.cli.common import STORE_OPTION, console, open_store, print_json
-from repro.crate import read_metadata, verify_crate
 from repro.errors import InputError, IntegrityError
+from repro.records.run_crate import read_metadata, verify_crate
 
 crates_app = typer.Typer(help="List and inspect the runs in the store.", no_args_is_help=True)
 

@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 
 from repro.cli.common import console, print_json
+from repro.config.experiment import load_experiment
 from repro.errors import InputError
-from repro.experiment import load_experiment
 from repro.nestml.cache import default_cache_dir
 from repro.nestml.integration import build_record, prepare_experiment
 

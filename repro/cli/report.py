@@ -41,7 +41,7 @@ def report(
 
       chromium crates/campaigns/<id>/report.html
     """
-    from repro.publish import resolve_campaign
+    from repro.publish.package import resolve_campaign
     from repro.report import write_report
 
     run_store = open_store(store)
@@ -118,7 +118,7 @@ def publish(
 
       REPRO_DEPOSIT_TOKEN=... repro publish latest --deposit invenio --url https://repo.example.org
     """
-    from repro.publish import (
+    from repro.publish.package import (
         experiment_publish_section,
         publication_metadata,
         publish_campaign,
@@ -144,7 +144,7 @@ def publish(
         "keywords": list(keywords) or None,
         "authors": _flag_authors(authors, orcids, affiliations)}, source)
     if deposit_to is not None:  # check the deposit options before the slow part
-        from repro.deposit import base_url, deposit_token
+        from repro.publish.deposit import base_url, deposit_token
 
         base_url(deposit_to, url)
         deposit_token(deposit_to)
@@ -153,7 +153,7 @@ def publish(
     result = publish_campaign(directory, meta, run_store, output)
     deposited = None
     if deposit_to is not None:
-        from repro.deposit import deposit
+        from repro.publish.deposit import deposit
 
         deposited = deposit(result.zip_path, meta, deposit_to, url, publish=publish_record)
     if as_json:
@@ -172,9 +172,9 @@ def publish(
 def _deposit_existing(zip_path: Path, deposit_to: str | None, url: str | None,
                       publish_record: bool, as_json: bool) -> None:
     """Second step: deposit a zip that ``repro publish`` already wrote (and validated)."""
-    from repro.deposit import base_url, deposit, deposit_token
-    from repro.publish import metadata_from_zip
-    from repro.validation import validate_crate
+    from repro.publish.deposit import base_url, deposit, deposit_token
+    from repro.publish.package import metadata_from_zip
+    from repro.records.validation import validate_crate
 
     if deposit_to is None:
         raise InputError(f"{zip_path} is already a publication zip; add --deposit zenodo "

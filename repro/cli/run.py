@@ -20,10 +20,10 @@ from repro.cli.common import (
     parse_seeds,
     print_json,
 )
-from repro.dispatch import Progress, RunOutcome, run_experiment
+from repro.config.experiment import load_experiment, script_experiment
 from repro.errors import InputError, RunFailedError
-from repro.experiment import load_experiment, script_experiment
-from repro.targetconfig import resolve_targets
+from repro.execution.dispatch import Progress, RunOutcome, run_experiment
+from repro.targets.tables import resolve_targets
 
 T = TypeVar("T")
 
@@ -93,7 +93,7 @@ def run_with_progress(name: str, call: Callable[[Progress], T]) -> T:
         task = bar.add_task(f"{name}", total=None, last="")
 
         def progress(event: str, **info) -> None:
-            if event == "nestml":  # NESTML module built or reused (repro.dispatch)
+            if event == "nestml":  # NESTML module built or reused (repro.execution.dispatch)
                 state = (f"build cache hit ({info['seconds'] * 1000:.0f} ms)"
                          if info["cache_hit"] else f"built in {info['build_seconds']:.1f} s")
                 err_console.print(f"NESTML module {info['module']}: {state}; SpiNNaker "

@@ -11,11 +11,11 @@ import typer
 from rich.table import Table
 
 from repro.cli.common import console, parse_list, print_json
+from repro.config.experiment import Experiment, load_experiment
 from repro.errors import ReproError, TargetError
-from repro.experiment import Experiment, load_experiment
-from repro.targetconfig import available_targets, resolve_targets
 from repro.targets import target_class
 from repro.targets.base import Target
+from repro.targets.tables import available_targets, resolve_targets
 
 targets_app = typer.Typer(help="List execution targets and run their pre-flight checks.",
                           no_args_is_help=True)

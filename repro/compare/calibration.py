@@ -9,8 +9,8 @@ import numpy as np
 from repro.compare.comparison import CellData, cell_inputs
 from repro.compare.dataset import statistics_dataset
 from repro.compare.profiles import SCALAR_STATISTICS, Profile
+from repro.compare.spikes import RunSpikes, check_comparable
 from repro.compare.verdict import null_ratio
-from repro.data import RunSpikes, check_comparable
 
 
 def disjoint_splits(n_runs: int, k: int, splits: int, rng: np.random.Generator

@@ -7,13 +7,13 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import xarray as xr
 
+from repro.compare.spikes import RunSpikes, check_comparable, run_coords
 from repro.compare.statistics import (
     PopulationStatistics,
     StatisticsConfig,
     population_statistics,
     population_statistics_elephant,
 )
-from repro.data import RunSpikes, check_comparable, run_coords
 
 #: Per-neuron statistics (dims run, population, neuron).
 NEURON_STATISTICS = ("rate", "cv", "lv", "fano")

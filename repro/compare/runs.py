@@ -13,7 +13,7 @@ import xarray as xr
 from repro.compare.comparison import compare_statistics
 from repro.compare.dataset import statistics_dataset
 from repro.compare.profiles import Profile
-from repro.data import RunSpikes, check_comparable
+from repro.compare.spikes import RunSpikes, check_comparable
 from repro.errors import SelectionError
 
 SUMMARY_FORMAT = "repro.comparison/1"

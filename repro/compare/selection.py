@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from repro.crate import METADATA_FILE
 from repro.errors import SelectionError
-from repro.store import RunRecord, Store
+from repro.records.run_crate import METADATA_FILE
+from repro.records.store import RunRecord, Store
 
 #: Selection keys and the index column they filter (prefix keys match hash prefixes).
 KEYS = {"experiment": "experiment", "e": "experiment", "target": "target", "t": "target",

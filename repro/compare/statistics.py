@@ -350,7 +350,7 @@ def population_statistics_flat(neuron_ids: np.ndarray, times: np.ndarray, size: 
 
 
 def population_statistics(pop, config: StatisticsConfig) -> PopulationStatistics:
-    """All statistics of a :class:`repro.spikefile.PopulationSpikes` (vectorised path)."""
+    """All statistics of a :class:`repro.site.spikefile.PopulationSpikes` (vectorised path)."""
     return population_statistics_flat(pop.neuron_ids(), pop.times, pop.size, pop.t_start,
                                       pop.t_stop, config)
 
@@ -366,7 +366,7 @@ def population_statistics_elephant(pop, config: StatisticsConfig) -> PopulationS
 
     Parameters
     ----------
-    pop : repro.spikefile.PopulationSpikes
+    pop : repro.site.spikefile.PopulationSpikes
         Spikes of one population.
     config : StatisticsConfig
         Settings.

@@ -1,6 +1,6 @@
 """NESTML support: custom neuron models compiled for NEST and generated for SpiNNaker.
 
-How a run uses it: ``repro.dispatch`` calls
+How a run uses it: ``repro.execution.dispatch`` calls
 :func:`repro.nestml.integration.prepare_experiment` once per ``repro run`` (before any bundle
 or crate exists, so a model error leaves nothing behind); it returns the compiled NEST
 module (:func:`prepare`) and the SpiNNaker target

@@ -107,11 +107,11 @@ class BuiltModule:
         return f"{prefix}/{self.library_path.name}"
 
     def bundle_files(self, prefix: str = "nestml") -> dict[str, Path]:
-        """``{bundle-relative path: file}`` for :func:`repro.bundle.build_bundle`."""
+        """``{bundle-relative path: file}`` for :func:`repro.execution.bundle.build_bundle`."""
         return {self.bundle_path(prefix): self.library_path}
 
     def runspec_modules(self, prefix: str = "nestml") -> list[dict[str, str]]:
-        """Entries for :attr:`repro.runspec.RunSpec.nestml_modules`."""
+        """Entries for :attr:`repro.site.runspec.RunSpec.nestml_modules`."""
         return [{"name": self.name, "path": self.bundle_path(prefix)}]
 
     def record(self) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from repro.envinfo import sha256_file
+from repro.site.envinfo import sha256_file
 
 MANIFEST = "manifest.json"
 

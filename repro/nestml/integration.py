@@ -63,7 +63,7 @@ class NestmlInputs:
         Returns
         -------
         dict
-            ``{bundle-relative path: file}`` for :func:`repro.bundle.build_bundle`.
+            ``{bundle-relative path: file}`` for :func:`repro.execution.bundle.build_bundle`.
         """
         files: dict[str, Path] = {f"network/{s.name}": s.path for s in self.sources}
         files[f"network/{RECORD_FILE}"] = self.record_path

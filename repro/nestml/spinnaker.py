@@ -35,7 +35,6 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from repro.envinfo import sha256_file
 from repro.errors import ReproError
 from repro.nestml.build import MODEL_SUFFIX
 from repro.nestml.cache import BuildCache, canonical_key, tree_digest
@@ -46,6 +45,7 @@ from repro.nestml.generator_env import (
     find_generator_env,
 )
 from repro.nestml.sources import NestmlSource, resolve_sources
+from repro.site.envinfo import sha256_file
 
 SPINNAKER_FORMAT = "repro.nestml-spinnaker/1"
 VB_CHECK = Path(__file__).with_name("virtual_board_check.py")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from repro.store import Store
+from repro.records.store import Store
 
 __all__ = ["render_campaign", "write_report", "NotebookFrame"]
 

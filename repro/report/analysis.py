@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from repro.drift import (
+from repro.compare.drift import (
     BENIGN,
     CONSISTENT,
     EFFECT,
@@ -84,7 +84,7 @@ class DriftAssessment:
     Attributes
     ----------
     classification : str
-        One of repro.drift's classes, or ``not a drift pair`` when the sides run different
+        One of repro.compare.drift's classes, or ``not a drift pair`` when the sides run different
         models.
     explanation : str
         One sentence for people.
@@ -101,7 +101,7 @@ class DriftAssessment:
 
 
 def drift_assessment(loaded: Mapping[str, Sequence[Any]], overall: str) -> DriftAssessment:
-    """Classify a campaign's two sides with repro.drift's classes.
+    """Classify a campaign's two sides with repro.compare.drift's classes.
 
     Parameters
     ----------

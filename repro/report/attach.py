@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from repro import __version__
-from repro.crate import METADATA_FILE, sha256_file
+from repro.records.run_crate import METADATA_FILE, sha256_file
 
 REPORT_FILE = "report.html"
 PREVIEW_FILE = "ro-crate-preview.html"

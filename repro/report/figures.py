@@ -257,7 +257,7 @@ def raster_figure(excerpts: Sequence[RasterExcerpt]) -> Figure:
 
 def raster_excerpt(run, title: str, t0: float, t1: float, max_neurons: int = 120,
                    bin_ms: float = 5.0) -> RasterExcerpt:
-    """Cut a raster excerpt out of a :class:`repro.data.RunSpikes`.
+    """Cut a raster excerpt out of a :class:`repro.compare.spikes.RunSpikes`.
 
     The shown neurons are the first ones of every population, in proportion to the
     population sizes (at least 10 each, ``max_neurons`` in total).

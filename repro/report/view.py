@@ -1,6 +1,6 @@
 """Read a campaign crate (and the run crates it cites) into what the report shows.
 
-This is the report's adapter to the campaign crate layout of :mod:`repro.campaign`
+This is the report's adapter to the campaign crate layout of :mod:`repro.records.campaign_crate`
 (``summary.json``, ``statistics.nc``, ``verdicts.nc``, ``profile.toml`` and ``#run-<id>``
 entities whose ``url`` is the run crate's path relative to the store root). Run crates are
 found, in this order, inside the campaign crate (the layout of a published zip:
@@ -18,9 +18,9 @@ from typing import Any
 
 import xarray as xr
 
-from repro.crate import METADATA_FILE, read_metadata
 from repro.errors import InputError, IntegrityError, SelectionError
-from repro.store import CAMPAIGNS_DIR, RUNS_DIR, Store
+from repro.records.run_crate import METADATA_FILE, read_metadata
+from repro.records.store import CAMPAIGNS_DIR, RUNS_DIR, Store
 
 SUMMARY_FILE = "summary.json"
 STATISTICS_FILE = "statistics.nc"
@@ -288,7 +288,7 @@ def load_spikes(view: CampaignView, run: RunView):
     IntegrityError
         If its spike file is missing or corrupt.
     """
-    from repro.data import load_crate
+    from repro.compare.spikes import load_crate
 
     if run.crate is None:
         raise SelectionError(f"run crate {run.run_id} not found")
@@ -296,9 +296,11 @@ def load_spikes(view: CampaignView, run: RunView):
 
 
 def campaign_runs(view: CampaignView) -> dict[str, list]:
-    """Loaded :class:`~repro.data.RunSpikes` per side (runs that cannot be read are skipped
-    and named in ``view.problems``)."""
-    from repro.data import load_crate
+    """Loaded :class:`~repro.compare.spikes.RunSpikes` per side.
+
+    Runs that cannot be read are skipped and named in ``view.problems``.
+    """
+    from repro.compare.spikes import load_crate
 
     loaded: dict[str, list] = {side: [] for side in SIDES}
     for run in view.runs:

@@ -11,7 +11,7 @@ TARGET_KINDS: dict[str, str] = {
     "local": "repro.targets.local:LocalTarget",
     "spinnaker_emulator": "repro.targets.spinnaker_emulator:SpinnakerEmulatorTarget",
     "unicore": "repro.targets.unicore:UnicoreTarget",
-    "local_nestml": "repro.nestml.target:NestmlCellsTarget",
+    "local_nestml": "repro.targets.local_nestml:NestmlCellsTarget",
     "nmpi": "repro.targets.nmpi:NmpiTarget",
     "spinnaker_virtual": "repro.targets.spinnaker_virtual:SpinnakerVirtualTarget",
     "slurm": "repro.targets.slurm:SlurmTarget",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from repro.runspec import RunSpec
+from repro.site.runspec import RunSpec
 
 #: Files the harness writes into its output directory.
 HARNESS_OUTPUTS = ("spikes.npz", "environment.json", "result.json", "harness.log")
@@ -33,7 +33,7 @@ class RunBundle:
         network/               the network script (+ NESTML sources / built module)
         site/repro/...         the site-side modules (harness, spike file, emulator)
 
-    The harness runs as ``python -m repro.harness run_spec.json output`` from the bundle
+    The harness runs as ``python -m repro.site.harness run_spec.json output`` from the bundle
     directory with ``PYTHONPATH=site``; see :meth:`harness_argv`.
     """
 
@@ -47,7 +47,7 @@ class RunBundle:
 
     def harness_argv(self, python: str = "python3", output_dir: str | None = None) -> list[str]:
         """Command line (relative to the bundle directory) that runs the harness."""
-        return [python, "-m", "repro.harness", self.SPEC_FILE, output_dir or self.OUTPUT_DIR]
+        return [python, "-m", "repro.site.harness", self.SPEC_FILE, output_dir or self.OUTPUT_DIR]
 
     def harness_env(self) -> dict[str, str]:
         """Environment variables the harness command needs (relative to the bundle dir)."""
@@ -188,7 +188,7 @@ class Target(ABC):
 
         Parameters
         ----------
-        experiment : repro.experiment.Experiment, optional
+        experiment : repro.config.experiment.Experiment, optional
             The experiment the check is for (targets that map networks need it).
         """
         return "no pre-flight check for this kind"

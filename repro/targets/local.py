@@ -79,11 +79,11 @@ class LocalTarget(Target):
             if cache is not None and cache.is_file():
                 self._probed = json.loads(cache.read_text())
                 return self._probed
-            from repro.bundle import site_package_root
+            from repro.site import package_root
 
-            env = {**os.environ, "PYTHONPATH": str(site_package_root().parent)}
+            env = {**os.environ, "PYTHONPATH": str(package_root().parent)}
             completed = subprocess.run(
-                [self.python, "-m", "repro.envinfo", self.site],
+                [self.python, "-m", "repro.site.envinfo", self.site],
                 capture_output=True, text=True, env=env, check=False)
             if completed.returncode != 0:
                 raise TargetError(f"target {self.name!r}: cannot probe the environment of "

@@ -350,7 +350,7 @@ class NmpiTarget(Target):
 
     def job_tags(self, bundle: RunBundle) -> list[str]:
         """Tags naming the run: run id, request key, model hash, seed, plus the option's."""
-        from repro.model import request_key
+        from repro.config.hashes import request_key
 
         key = request_key(bundle.spec.model_hash, self.identity(), bundle.spec.seed)
         tags = ["repro", f"repro-run-{bundle.run_id}", f"repro-request-{key}",
@@ -499,8 +499,8 @@ class NmpiTarget(Target):
 
     def _tag_run_key(self, handle: JobHandle, dest: Path) -> None:
         """Tag the job with the run key, known once the site's environment is."""
-        from repro.envinfo import environment_digest
-        from repro.model import run_key
+        from repro.config.hashes import run_key
+        from repro.site.envinfo import environment_digest
 
         manifest = _read_json(dest / "environment.json")
         if not manifest or "model_hash" not in handle.state:

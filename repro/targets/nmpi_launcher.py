@@ -64,9 +64,9 @@ SPINNAKER_SYSTEMS = ("spinnaker", "spynnaker", "spinnaker8", "spynnaker8", "pynn
 #: Runs the shipped harness with the hardware backend registered beside the shipped ones.
 BOOTSTRAP = (
     "import sys\n"
-    "from repro import runspec\n"
+    "from repro.site import runspec\n"
     f"runspec.BACKEND_MODULES[{HARDWARE_BACKEND[0]!r}] = {HARDWARE_BACKEND[1]!r}\n"
-    "from repro.harness import main\n"
+    "from repro.site.harness import main\n"
     "main(sys.argv[1:])\n"
 )
 #: sPyNNaker provenance entries worth a line in the run record.
@@ -153,7 +153,7 @@ def main(payload: dict[str, Any]) -> int:
         unpack(archive, work)
         site = work / "site"
         sys.path.insert(0, str(site))
-        from repro.runspec import BACKEND_MODULES  # the bundle's own copy
+        from repro.site.runspec import BACKEND_MODULES  # the bundle's own copy
 
         if payload.get("spynnaker_cfg"):  # read by sPyNNaker from its working directory
             (work / "spynnaker.cfg").write_text(payload["spynnaker_cfg"], encoding="utf-8")

@@ -44,9 +44,9 @@ class SpinnakerEmulatorTarget(LocalTarget):
         TargetError
             If the backend cannot be imported there (numpy or pyNN missing).
         """
-        from repro.bundle import site_package_root
+        from repro.site import package_root
 
-        env = {**os.environ, "PYTHONPATH": str(site_package_root().parent)}
+        env = {**os.environ, "PYTHONPATH": str(package_root().parent)}
         probe = ("import repro.spinnaker.pynn_backend as sim, pyNN, numpy; "
                  "print(pyNN.__version__, numpy.__version__)")
         completed = subprocess.run([self.python, "-c", probe], capture_output=True, text=True,

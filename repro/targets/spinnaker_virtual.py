@@ -207,7 +207,7 @@ def _without_machine(cfg_text: str) -> str:
 
 def experiment_request(experiment: Any, timestep_ms: float, seed: int | None = None
                        ) -> dict[str, Any]:
-    """The mapping request for an :class:`~repro.experiment.Experiment`."""
+    """The mapping request for an :class:`~repro.config.experiment.Experiment`."""
     seeds = list(getattr(experiment, "seeds", []) or [1])
     script = Path(experiment.script)
     if not script.is_absolute():

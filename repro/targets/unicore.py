@@ -31,8 +31,8 @@ import httpx
 from pyunicore.client import Client, Job, PathFile, Registry, Storage, Transport
 from pyunicore.credentials import AuthenticationFailedException, OIDCToken, RefreshHandler
 
+from repro.containers.apptainer import ImageReference, require_pinned
 from repro.errors import AuthenticationError, InputError, ReproError, TargetError
-from repro.targets.apptainer import ImageReference, require_pinned
 from repro.targets.base import (
     HARNESS_OUTPUTS,
     PROVENANCE_OUTPUT,
@@ -291,7 +291,7 @@ class UnicoreTarget(Target):
         if self.image.pinned:
             info["container_digest"] = self.image.digest
             return self.image
-        from repro.containers import resolve_digest
+        from repro.containers.registry import resolve_digest
 
         try:
             record = resolve_digest(f"{self.image.name}:{self.image.tag or 'latest'}")

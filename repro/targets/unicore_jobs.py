@@ -12,7 +12,7 @@ these functions build.
   watches.
 * ``container``: a UNICORE ``BATCH`` job whose login-node user pre-command pulls the image
   by digest (``apptainer pull``) and records the SIF file's sha256; the compute step is
-  ``srun --mpi=… apptainer exec --sharens image.sif python -m repro.harness …``.
+  ``srun --mpi=… apptainer exec --sharens image.sif python -m repro.site.harness …``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from repro.targets.apptainer import (
+from repro.containers.apptainer import (
     DIGEST_VARIABLE,
     IMAGE_VARIABLE,
     RUNTIME_VARIABLE,
@@ -96,7 +96,7 @@ class SiteJob:
 
 def harness_argv(settings: JobSettings) -> list[str]:
     """The harness command (relative to the working directory, which holds the bundle)."""
-    return [settings.python, "-m", "repro.harness", RunBundle.SPEC_FILE, RunBundle.OUTPUT_DIR]
+    return [settings.python, "-m", "repro.site.harness", RunBundle.SPEC_FILE, RunBundle.OUTPUT_DIR]
 
 
 def _module_line(module: str) -> str:

@@ -49,8 +49,8 @@ def test_stronger_excitation_fails_and_names_statistics_and_populations(comparis
 
 
 def test_a_comparison_is_recorded_as_a_valid_provenance_run_crate(comparison_runs):
-    from repro.crate import verify_crate
-    from repro.validation import validate_crate
+    from repro.records.run_crate import verify_crate
+    from repro.records.validation import validate_crate
 
     done, summary = compare_json(comparison_runs.store, *STRONGER)
     crate = Path(summary["campaign_crate"])

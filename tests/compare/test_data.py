@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from repro.data import (
+from repro.compare.spikes import (
     RunSpikes,
     check_comparable,
     flat_arrays,
@@ -16,7 +16,7 @@ from repro.data import (
     to_neo,
 )
 from repro.errors import IntegrityError, SelectionError
-from repro.spikefile import PopulationSpikes
+from repro.site.spikefile import PopulationSpikes
 
 
 def make_run(run_id: str, seed: int, sizes=(("exc", 4), ("inh", 2)), t_stop=1000.0):

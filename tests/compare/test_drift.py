@@ -64,7 +64,7 @@ def test_drift_with_no_runs_is_an_input_error(comparison_runs):
 
 
 def test_environment_diff_lists_changed_added_and_removed_packages():
-    from repro.drift import Environment, environment_diff
+    from repro.compare.drift import Environment, environment_diff
 
     old = Environment({"numpy": "2.0", "nest-simulator": "3.9", "gone": "1"},
                       {"threads": "1", "site": "a"})

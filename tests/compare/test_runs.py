@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from repro.compare.runs import distinct_results, parameter_changes, validity_notes
-from repro.data import RunSpikes
+from repro.compare.spikes import RunSpikes
 
 
 def run(run_id: str, **facts) -> RunSpikes:

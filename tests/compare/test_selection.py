@@ -6,7 +6,7 @@ import pytest
 
 from repro.compare.selection import parse_selection, resolve_selection
 from repro.errors import SelectionError
-from repro.store import Store
+from repro.records.store import Store
 
 
 def test_terms_seed_ranges_and_continued_values():

@@ -12,7 +12,7 @@ from repro.compare.statistics import (
     population_statistics,
     population_statistics_elephant,
 )
-from repro.spikefile import PopulationSpikes
+from repro.site.spikefile import PopulationSpikes
 
 T_STOP = 600.0
 

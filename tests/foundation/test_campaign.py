@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from repro.validation import PROCESS_RUN_CRATE, PROVENANCE_RUN_CRATE, validate_crate
+from repro.records.validation import PROCESS_RUN_CRATE, PROVENANCE_RUN_CRATE, validate_crate
 from tests.foundation.helpers import repro, run_dirs, small_experiment
 
 pytestmark = pytest.mark.slow

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from repro.config.experiment import load_experiment
 from repro.errors import ExperimentError
-from repro.experiment import load_experiment
 from tests.foundation.helpers import REFERENCE, repro, run_dirs
 
 

@@ -11,8 +11,8 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from repro.experiment import load_experiment
-from repro.model import canonical_json, model_hash
+from repro.config.experiment import load_experiment
+from repro.config.hashes import canonical_json, model_hash
 from tests.foundation.helpers import REFERENCE
 
 names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8)

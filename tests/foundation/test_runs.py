@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from repro.crate import atomic_directory, read_metadata
-from repro.spikefile import read_spikes, to_neo_block
-from repro.validation import PROCESS_RUN_CRATE, validate_crate
+from repro.records.run_crate import atomic_directory, read_metadata
+from repro.records.validation import PROCESS_RUN_CRATE, validate_crate
+from repro.site.spikefile import read_spikes, to_neo_block
 from tests.foundation.helpers import REPO, repro, run_dirs, small_experiment
 
 pytestmark = pytest.mark.slow

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from repro.spikefile import (
+from repro.site.spikefile import (
     PopulationSpikes,
     SpikeFileError,
     read_spikes,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 WRITER = """
 import sys
-from repro.store import RunRecord, Store
+from repro.records.store import RunRecord, Store
 
 store = Store(sys.argv[1])
 for i in range(20):

@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from repro.bundle import build_bundle
-from repro.dispatch import make_spec, new_run_id
-from repro.experiment import load_experiment
-from repro.model import model_hash
+from repro.config.experiment import load_experiment
+from repro.config.hashes import model_hash
+from repro.execution.bundle import build_bundle
+from repro.execution.dispatch import make_spec, new_run_id
 from repro.targets.base import JobHandle, JobState, JobStatus, RunBundle, Target
 
 SLEEPY = Path(__file__).parent / "data" / "sleepy"

@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from repro.errors import InputError
-from repro.targets.apptainer import (
+from repro.containers.apptainer import (
     DIGEST_VARIABLE,
     IMAGE_VARIABLE,
     exec_argv,
@@ -19,6 +18,7 @@ from repro.targets.apptainer import (
     require_pinned,
     shell_line,
 )
+from repro.errors import InputError
 
 DIGEST = "sha256:" + "ab" * 32
 PINNED = f"oras://127.0.0.1:5000/repro/nest@{DIGEST}"
@@ -77,7 +77,7 @@ def test_pull_by_digest():
 def test_harness_exec_under_srun_with_pspmix_and_sharens():
     argv = harness_exec_argv(
         "image.sif", PINNED, "/scratch/run1",
-        harness_argv=["python3", "-m", "repro.harness", "run_spec.json", "output"],
+        harness_argv=["python3", "-m", "repro.site.harness", "run_spec.json", "output"],
         harness_env={"PYTHONPATH": "site"})
     assert argv[:4] == ["srun", "--mpi=pspmix", "apptainer", "exec"]
     assert "--sharens" in argv
@@ -88,7 +88,7 @@ def test_harness_exec_under_srun_with_pspmix_and_sharens():
     assert f"{IMAGE_VARIABLE}={PINNED}" in envs
     assert "PYTHONPATH=site" in envs
     image_at = argv.index("image.sif")
-    assert argv[image_at + 1:] == ["python3", "-m", "repro.harness", "run_spec.json", "output"]
+    assert argv[image_at + 1:] == ["python3", "-m", "repro.site.harness", "run_spec.json", "output"]
 
 
 def test_harness_exec_refuses_tag_only_image():

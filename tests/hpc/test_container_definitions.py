@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from repro.bundle import SITE_MODULES, SITE_PACKAGES
+from repro.execution.bundle import SITE_PACKAGES
 
 REPO = Path(__file__).resolve().parents[2]
 CONTAINERS = REPO / "containers"
@@ -110,7 +110,7 @@ def _site_files_in_containerfile() -> set[str]:
 
 
 def test_both_images_carry_exactly_the_site_side_modules_of_a_run_bundle():
-    expected = {f"repro/{m}" for m in SITE_MODULES} | {f"repro/{p}" for p in SITE_PACKAGES}
+    expected = {f"repro/{p}" for p in SITE_PACKAGES}
     assert _site_files_in_definition() == expected
     assert _site_files_in_containerfile() == expected
     for relative in expected:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from repro.containers import (
+from repro.containers.apptainer import parse_image_reference, pull_argv
+from repro.containers.registry import (
     SIF_LAYER_MEDIA_TYPE,
     Registry,
     is_sif,
@@ -19,7 +20,6 @@ from repro.containers import (
     sha256_file,
 )
 from repro.errors import InputError, IntegrityError, TargetError
-from repro.targets.apptainer import parse_image_reference, pull_argv
 from tests.foundation.helpers import repro
 from tests.infra.oci_registry import OciRegistry, build_sif
 from tests.infra.slurm_cluster import free_port

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from repro.containers import sha256_file
-from repro.envinfo import (
+from repro.containers.registry import sha256_file
+from repro.site.envinfo import (
     container_info,
     environment_digest,
     esd_release,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from repro.crate import verify_crate
-from repro.validation import PROCESS_RUN_CRATE, validate_crate
+from repro.records.run_crate import verify_crate
+from repro.records.validation import PROCESS_RUN_CRATE, validate_crate
 from tests.foundation.helpers import REFERENCE, repro, run_dirs
 from tests.hpc.helpers import sleepy_experiment
 from tests.infra.slurm_cluster import SlurmCluster

@@ -95,7 +95,7 @@ def test_submitted_script_is_staged_with_the_bundle(target, quick_experiment, ba
     staged = Path(handle.state["staged"])
     script = (staged / SCRIPT_NAME).read_text()
     assert script.startswith("#!/bin/bash\n")
-    assert "-m repro.harness run_spec.json output" in script
+    assert "-m repro.site.harness run_spec.json output" in script
     assert (staged / "run_spec.json").is_file() and (staged / "site" / "repro").is_dir()
     assert wait_terminal(target, handle).state is JobState.DONE
     assert (staged / EXIT_MARKER).read_text().strip() == "0"

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from repro.envinfo import sha256_file
 from repro.errors import InputError
 from repro.nestml import prepare
 from repro.nestml.cache import tree_digest
+from repro.site.envinfo import sha256_file
 from tests.fixtures.nestml import EQUIVALENCE, EQUIVALENCE_MODELS
 
 pytestmark = pytest.mark.slow

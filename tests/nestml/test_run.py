@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from repro.nestml.target import NestmlCellsTarget
-from repro.runspec import RunSpec
-from repro.spikefile import read_spikes
+from repro.site.runspec import RunSpec
+from repro.site.spikefile import read_spikes
 from repro.targets import target_class
+from repro.targets.local_nestml import NestmlCellsTarget
 from tests.fixtures.nestml import EQUIVALENCE
 
 

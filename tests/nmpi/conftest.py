@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from repro.bundle import build_bundle
-from repro.runspec import RunSpec
+from repro.execution.bundle import build_bundle
+from repro.site.runspec import RunSpec
 from repro.targets.base import JobHandle, JobStatus, RunBundle, Target
 
 NETWORKS = Path(__file__).parent / "networks"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from repro.crate import read_metadata, verify_crate
+from repro.records.run_crate import read_metadata, verify_crate
+from repro.records.validation import PROCESS_RUN_CRATE, validate_crate
 from repro.targets.spinnaker_virtual import spynnaker_version
-from repro.validation import PROCESS_RUN_CRATE, validate_crate
 from tests.nmpi.conftest import NETWORKS, TINY_PARAMS
 
 pytestmark = pytest.mark.slow

@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from repro.errors import AuthenticationError
-from repro.spikefile import read_spikes
+from repro.site.spikefile import read_spikes
 from repro.targets import nmpi_launcher
 from repro.targets.nmpi import NmpiTarget, classify, safe_relative, summarise_provenance
 from repro.targets.nmpi_launcher import backend_for, spynnaker_provenance, unpack

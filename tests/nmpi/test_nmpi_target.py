@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from repro.errors import AuthenticationError, InputError, TargetError
-from repro.spikefile import read_spikes
+from repro.site.spikefile import read_spikes
 from repro.targets.base import JobState
 from repro.targets.nmpi import NmpiTarget
 from tests.nmpi.conftest import wait_until_terminal

@@ -29,7 +29,7 @@ def request(network: str, timestep: float = 1.0, duration: float = 200.0) -> dic
 
 
 class Experiment:
-    """The fields of repro.experiment.Experiment the pre-flight reads."""
+    """The fields of repro.config.experiment.Experiment the pre-flight reads."""
 
     def __init__(self, network: str) -> None:
         self.script = NETWORKS / f"{network}.py"

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from repro.crate import read_metadata, verify_crate
-from repro.publish import RUNS_DIR, orcid_checksum_ok, publication_metadata
-from repro.validation import validate_crate
+from repro.publish.package import RUNS_DIR, orcid_checksum_ok, publication_metadata
+from repro.records.run_crate import read_metadata, verify_crate
+from repro.records.validation import validate_crate
 
 pytestmark = pytest.mark.slow
 
@@ -196,7 +196,7 @@ def test_deposit_uploads_the_zip_and_publishes(published, report_store, experime
 
 def test_deposit_without_publish_leaves_a_draft(published, report_store, experiment_file,
                                                 invenio_server):
-    from repro.deposit import deposit
+    from repro.publish.deposit import deposit
 
     zip_path, _ = published
     meta = publication_metadata({"title": "t", "description": "d", "license": "CC-BY-4.0",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import xarray as xr
 
-from repro.crate import read_metadata, sha256_file, verify_crate
+from repro.records.run_crate import read_metadata, sha256_file, verify_crate
 from repro.report import figures
 from repro.report.attach import PREVIEW_FILE, REPORT_FILE
 
@@ -154,7 +154,7 @@ def test_provenance_names_hashes_sites_and_timings(report_store):
 
 
 def test_report_is_recorded_in_a_campaign_crate_that_still_validates(report_store):
-    from repro.validation import validate_crate
+    from repro.records.validation import validate_crate
 
     campaign = report_store.campaigns["fail"]
     graph = read_metadata(campaign)
@@ -184,7 +184,7 @@ def test_writing_the_report_again_replaces_it(report_store, tmp_path):
 
 
 def _store(report_store):
-    from repro.store import Store
+    from repro.records.store import Store
 
     return Store(report_store.store)
 
@@ -207,7 +207,7 @@ def test_every_figure_axis_has_a_label_with_units(report_store, statistic):
 
 
 def test_raster_axes_have_units(report_store):
-    from repro.data import load_crate
+    from repro.compare.spikes import load_crate
 
     summary = _summary(report_store.campaigns["fail"])
     run = load_crate(Path(summary["baseline"][0]["crate"]))

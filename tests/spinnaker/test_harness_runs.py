@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from repro.crate import verify_crate
-from repro.dispatch import run_experiment
-from repro.experiment import load_experiment, script_experiment
-from repro.spikefile import read_spikes
-from repro.store import Store
-from repro.targetconfig import resolve_targets
+from repro.config.experiment import load_experiment, script_experiment
+from repro.execution.dispatch import run_experiment
+from repro.records.run_crate import verify_crate
+from repro.records.store import Store
+from repro.site.spikefile import read_spikes
+from repro.targets.tables import resolve_targets
 
 REFERENCE = Path(__file__).resolve().parents[2] / "experiments" / "balanced_random"
 

@@ -8,9 +8,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from repro.bundle import build_bundle
-from repro.dispatch import make_spec
-from repro.experiment import load_experiment
+from repro.config.experiment import load_experiment
+from repro.execution.bundle import build_bundle
+from repro.execution.dispatch import make_spec
 from repro.targets.base import JobHandle, JobState, JobStatus, RunBundle
 from repro.targets.unicore import UnicoreTarget
 

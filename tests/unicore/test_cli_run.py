@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from repro.crate import verify_crate
+from repro.records.run_crate import verify_crate
 from tests.fixtures.unicore import REPRO_SITE
 
 pytestmark = [pytest.mark.slow, pytest.mark.infra]

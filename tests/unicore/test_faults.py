@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from repro.errors import TargetError
-from repro.spikefile import read_spikes
+from repro.site.spikefile import read_spikes
 from repro.targets.base import JobState
 from tests.unicore.helpers import jobs_of_run, make_bundle, make_target, read_json, wait
 

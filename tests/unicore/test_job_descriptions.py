@@ -6,8 +6,8 @@ import shlex
 
 import pytest
 
+from repro.containers.apptainer import parse_image_reference
 from repro.errors import InputError
-from repro.targets.apptainer import parse_image_reference
 from repro.targets.unicore import UnicoreTarget
 from repro.targets.unicore_jobs import (
     BATCH_SCRIPT,
@@ -36,7 +36,7 @@ def test_native_job_loads_the_module_in_the_batch_script_before_the_harness():
     assert desc["User precommand"] == "module load ebrains/24.10"
     assert desc["RunUserPrecommandOnLoginNode"] == "false"
     line = " ".join([desc["Executable"], *desc["Arguments"]])
-    assert line.endswith("python3 -m repro.harness run_spec.json output")
+    assert line.endswith("python3 -m repro.site.harness run_spec.json output")
     assert "PYTHONPATH=site${PYTHONPATH:+:$PYTHONPATH}" in line
     assert desc["Resources"] == {"Nodes": 1, "CPUsPerNode": 2, "Runtime": "30min",
                                  "Queue": "batch"}
@@ -56,7 +56,7 @@ def test_batch_job_submits_a_script_that_leaves_markers():
         assert line in script.splitlines()
     lines = script.splitlines()
     started = next(i for i, line in enumerate(lines) if line.endswith(f"> {START_MARKER}"))
-    harness = lines.index("python3 -m repro.harness run_spec.json output")
+    harness = lines.index("python3 -m repro.site.harness run_spec.json output")
     assert started < harness and lines[harness + 1] == 'finish "$?"'
     assert f"mv {EXIT_MARKER}.part {EXIT_MARKER}" in script
 
@@ -72,7 +72,7 @@ def test_container_job_pulls_by_digest_on_the_login_node_and_runs_under_srun():
     assert argv[:4] == ["srun", "--mpi=pspmix", "--ntasks=1", "--cpus-per-task=2"]
     sif = argv.index("image.sif")
     assert argv[4:6] == ["apptainer", "exec"] and "--sharens" in argv[6:sif]
-    assert argv[sif + 1:] == ["python3", "-m", "repro.harness", "run_spec.json", "output"]
+    assert argv[sif + 1:] == ["python3", "-m", "repro.site.harness", "run_spec.json", "output"]
     assert f"REPRO_CONTAINER_DIGEST={DIGEST}" in argv and "PYTHONPATH=site" in argv
 
 

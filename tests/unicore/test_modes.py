@@ -10,7 +10,7 @@ import hashlib
 
 import pytest
 
-from repro.spikefile import read_spikes
+from repro.site.spikefile import read_spikes
 from repro.targets.base import JobState
 from tests.fixtures.unicore import REPRO_SITE
 from tests.unicore.helpers import make_bundle, make_target, push_image, read_json, wait

@@ -2,15 +2,15 @@
 
 Usage (from a run bundle directory, with ``PYTHONPATH=site``)::
 
-    python -m repro.harness run_spec.json OUTPUT_DIR
+    python -m repro.site.harness run_spec.json OUTPUT_DIR
 
 The harness is the only repro code that runs at an execution site. It needs the standard
 library, numpy and pyNN (plus the backend's simulator) and nothing else of repro beyond the
 modules shipped beside it. It always runs in a process of its own, so a crash or a NEST
 abort cannot take the caller down and every run gets a fresh kernel.
 
-Outputs in ``OUTPUT_DIR``: ``spikes.npz`` (see :mod:`repro.spikefile`), ``environment.json``
-(see :mod:`repro.envinfo`), ``result.json`` (status, timings, warnings, error),
+Outputs in ``OUTPUT_DIR``: ``spikes.npz`` (see :mod:`repro.site.spikefile`), ``environment.json``
+(see :mod:`repro.site.envinfo`), ``result.json`` (status, timings, warnings, error),
 ``harness.log`` (everything the process printed, NEST's C++ output included) and, where the
 backend reports it, ``provenance.json`` (hardware provenance counters).
 Exit code: 0 on success, 1 when the run failed (outputs still written), 2 on a bad spec.
@@ -35,9 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from repro.envinfo import capture_manifest
-from repro.runspec import RunSpec
-from repro.spikefile import PopulationSpikes, write_spikes
+from repro.site.envinfo import capture_manifest
+from repro.site.runspec import RunSpec
+from repro.site.spikefile import PopulationSpikes, write_spikes
 
 RESULT_FORMAT = "repro.run-result/1"
 #: Distribution that provides each non-NEST PyNN backend (for the recorded version).
@@ -419,17 +419,17 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry: ``python -m repro.harness SPEC OUTPUT_DIR``."""
+    """Command-line entry: ``python -m repro.site.harness SPEC OUTPUT_DIR``."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
-        print("usage: python -m repro.harness RUN_SPEC.json OUTPUT_DIR", file=sys.stderr)
+        print("usage: python -m repro.site.harness RUN_SPEC.json OUTPUT_DIR", file=sys.stderr)
         return 2
     spec_path = Path(args[0]).resolve()
     out_dir = Path(args[1]).resolve()
     try:
         spec = RunSpec.read(spec_path)
     except (OSError, ValueError, TypeError) as exc:
-        print(f"repro.harness: bad run spec {spec_path}: {exc}", file=sys.stderr)
+        print(f"repro.site.harness: bad run spec {spec_path}: {exc}", file=sys.stderr)
         return 2
     out_dir.mkdir(parents=True, exist_ok=True)
     _redirect_output(out_dir / "harness.log")

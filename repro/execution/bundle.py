@@ -5,21 +5,18 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import repro
-from repro.runspec import RunSpec
+from repro.site import package_root
+from repro.site.runspec import RunSpec
 from repro.targets.base import RunBundle
 
-#: Site-side modules of repro (standard library + numpy + pyNN only).
-SITE_MODULES = ("__init__.py", "harness.py", "envinfo.py", "runspec.py", "spikefile.py")
-#: Site-side packages shipped whole when present (the SpiNNaker emulator backend).
-SITE_PACKAGES = ("spinnaker",)
+#: Site-side packages of repro, shipped whole (standard library + numpy + pyNN only; the
+#: layer rule in tests/architecture keeps them so).
+SITE_PACKAGES = ("site", "spinnaker")
+#: The ``repro/__init__.py`` of a bundle: the package facade itself is not site-side.
+SITE_PACKAGE_INIT = '"""repro\'s site-side packages, as shipped in a run bundle."""\n'
 #: Files of the experiment directory shipped with the network script.
 NETWORK_SUFFIXES = (".py", ".nestml", ".json", ".toml", ".csv", ".txt")
 
-
-def site_package_root() -> Path:
-    """Directory of the installed ``repro`` package."""
-    return Path(repro.__file__).resolve().parent
 
 
 def build_bundle(directory: Path, spec: RunSpec, script_dir: Path, run_id: str,
@@ -48,13 +45,11 @@ def build_bundle(directory: Path, spec: RunSpec, script_dir: Path, run_id: str,
             shutil.copy2(path, network / path.name)
     site = directory / RunBundle.SITE_DIR / "repro"
     site.mkdir(parents=True)
-    root = site_package_root()
-    for name in SITE_MODULES:
-        shutil.copy2(root / name, site / name)
+    root = package_root()
+    (site / "__init__.py").write_text(SITE_PACKAGE_INIT)
     for package in SITE_PACKAGES:
-        if (root / package).is_dir():
-            shutil.copytree(root / package, site / package,
-                            ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(root / package, site / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
     for relative, source in (extra_files or {}).items():
         dest = directory / relative
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -17,14 +17,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from repro.bundle import build_bundle
-from repro.crate import RunFacts, write_run_crate
-from repro.envinfo import environment_digest
-from repro.experiment import Experiment
-from repro.model import model_hash, request_key, run_key
+from repro.config.experiment import Experiment
+from repro.config.hashes import model_hash, request_key, run_key
+from repro.execution.bundle import build_bundle
 from repro.nestml.integration import NestmlInputs, prepare_experiment
-from repro.runspec import RunSpec
-from repro.store import RunRecord, Store
+from repro.records.run_crate import RunFacts, write_run_crate
+from repro.records.store import RunRecord, Store
+from repro.site.envinfo import environment_digest
+from repro.site.runspec import RunSpec
 from repro.targets.base import JobHandle, JobState, JobStatus, RunBundle, Target
 
 #: Progress callback: ``progress(event, **info)`` with events

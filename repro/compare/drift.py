@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from repro.compare.profiles import Profile
-from repro.data import RunSpikes
+from repro.compare.spikes import RunSpikes
 
 CONSISTENT = "consistent"
 BENIGN = "benign-drift"

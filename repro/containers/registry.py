@@ -21,9 +21,9 @@ from typing import Any
 
 import requests
 
-from repro.envinfo import sha256_file as hex_sha256
+from repro.containers.apptainer import ImageReference, parse_image_reference
 from repro.errors import InputError, IntegrityError, TargetError
-from repro.targets.apptainer import ImageReference, parse_image_reference
+from repro.site.envinfo import sha256_file as hex_sha256
 
 SIF_LAYER_MEDIA_TYPE = "application/vnd.sylabs.sif.layer.v1.sif"
 SIF_CONFIG_MEDIA_TYPE = "application/vnd.sylabs.sif.config.v1+json"

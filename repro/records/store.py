@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from repro.crate import read_metadata
+from repro.records.run_crate import read_metadata
 
 INDEX_FILE = "index.sqlite"
 RUNS_DIR = "runs"

@@ -34,9 +34,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from repro.crate import METADATA_FILE, PROCESS_PROFILE, sha256_file, verify_crate
 from repro.errors import InputError, IntegrityError, ReproError
-from repro.store import Store
+from repro.records.run_crate import METADATA_FILE, PROCESS_PROFILE, sha256_file, verify_crate
+from repro.records.store import Store
 
 PUBLICATIONS_DIR = "publications"
 RUNS_DIR = "runs"
@@ -223,7 +223,7 @@ def experiment_publish_section(experiment_file: Path) -> tuple[dict[str, Any], s
     InputError
         If the file cannot be read.
     """
-    from repro.experiment import load_experiment
+    from repro.config.experiment import load_experiment
 
     experiment = load_experiment(experiment_file)
     return dict(experiment.publish), str(experiment.path)
@@ -444,7 +444,7 @@ def validate_runs(staging: Path, run_ids: Sequence[str]) -> list[str]:
     PublishError
         Naming every run crate that fails and its first issues.
     """
-    from repro.validation import validate_crate
+    from repro.records.validation import validate_crate
 
     outcomes = [validate_crate(staging / RUNS_DIR / run_id, PROFILE_IDS["run"])
                 for run_id in run_ids]
@@ -468,7 +468,7 @@ def write_zip(staging: Path, dest: Path) -> str:
     PublishError
         If the zipped campaign crate does not validate (nothing is written).
     """
-    from repro.validation import validate_crate
+    from repro.records.validation import validate_crate
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".zip", dir=dest.parent)

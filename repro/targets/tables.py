@@ -16,8 +16,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from repro.config.experiment import Experiment, _line_of
 from repro.errors import InputError
-from repro.experiment import Experiment, _line_of
 from repro.targets import TARGET_KINDS, target_class
 from repro.targets.base import Target
 

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from repro import __version__
-from repro.envinfo import sha256_file
 from repro.errors import IntegrityError
+from repro.site.envinfo import sha256_file
 
 if TYPE_CHECKING:  # ro-crate-py is imported only where crates are written (slow import)
     from rocrate.rocrate import ROCrate
@@ -165,7 +165,7 @@ class RunFacts:
     seed : int
         The seed.
     model_hash, run_key, request_key, env_digest : str
-        Canonical hashes (see :mod:`repro.model`).
+        Canonical hashes (see :mod:`repro.config.hashes`).
     target_identity : dict
         Canonical target description (no secrets).
     job : dict

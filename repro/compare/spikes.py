@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from repro.crate import read_metadata, sha256_file
 from repro.errors import IntegrityError, SelectionError
-from repro.spikefile import PopulationSpikes, SpikeFileError, read_spikes, to_neo_block
+from repro.records.run_crate import read_metadata, sha256_file
+from repro.site.spikefile import PopulationSpikes, SpikeFileError, read_spikes, to_neo_block
 
 SPIKE_FILE = "spikes.npz"
 ENVIRONMENT_FILE = "environment.json"

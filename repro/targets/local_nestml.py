@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from repro.runspec import RunSpec
+from repro.site.runspec import RunSpec
 from repro.targets.base import JobHandle, RunBundle
 from repro.targets.local import LocalTarget
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from repro.dispatch import Progress, RunOutcome, run_experiment
+from repro.config.experiment import Experiment
 from repro.errors import RunFailedError
-from repro.experiment import Experiment
-from repro.store import Store
+from repro.execution.dispatch import Progress, RunOutcome, run_experiment
+from repro.records.store import Store
 from repro.targets.base import Target
 
 
@@ -47,7 +47,7 @@ def record_comparison(store: Store, kind: str, title: str, result, profile, star
                       extra: dict[str, tuple[str, bytes]] | None = None,
                       summary: dict | None = None) -> Path:
     """Write a comparison result as a campaign crate in ``store``; return its directory."""
-    from repro.campaign import Campaign, new_campaign_id, write_campaign_crate
+    from repro.records.campaign_crate import Campaign, new_campaign_id, write_campaign_crate
 
     campaign = Campaign(kind=kind, title=title,
                         inputs={"baseline": result.baseline, "candidate": result.candidate},
@@ -70,7 +70,7 @@ def run_campaign(experiment: Experiment, targets: list[Target], seeds: list[int]
     """
     from repro.compare.profiles import load_profile
     from repro.compare.runs import compare_runs
-    from repro.data import load_runs
+    from repro.compare.spikes import load_runs
     from repro.report import write_report
 
     outcomes = run_experiment(experiment, targets, seeds, store, force=force,

@@ -12,7 +12,7 @@ import json
 import math
 from typing import Any
 
-from repro.experiment import Experiment
+from repro.config.experiment import Experiment
 
 MODEL_HASH_FORMAT = "repro.model/1"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from repro.errors import AuthenticationError, InputError, TargetError
-from repro.publish import PublicationMetadata
+from repro.publish.package import PublicationMetadata
 
 #: Repositories ``--deposit`` knows: name -> default base URL (None: ``--url`` required).
 REPOSITORIES: dict[str, str | None] = {"zenodo": "https://zenodo.org", "invenio": None}
@@ -146,7 +146,7 @@ def deposit(zip_path: Path, meta: PublicationMetadata, repository: str = "zenodo
     Parameters
     ----------
     zip_path : Path
-        The publication zip (from :func:`repro.publish.publish_campaign`).
+        The publication zip (from :func:`repro.publish.package.publish_campaign`).
     meta : PublicationMetadata
         Title, description, licence, authors, keywords.
     repository : str

@@ -18,13 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import xarray as xr
 
 from repro import __version__
-from repro.compare.profiles import Profile
-from repro.crate import (
+from repro.records.run_crate import (
     METADATA_FILE,
     PROCESS_PROFILE,
     PROVENANCE_PROFILE,
@@ -35,7 +34,10 @@ from repro.crate import (
     new_crate,
     sha256_file,
 )
-from repro.data import RunSpikes
+
+if TYPE_CHECKING:  # the comparison layer sits above records: types only
+    from repro.compare.profiles import Profile
+    from repro.compare.spikes import RunSpikes
 
 WORKFLOW_PROFILE = "https://w3id.org/ro/wfrun/workflow/0.5"
 WORKFLOW_RO_CRATE = "https://w3id.org/workflowhub/workflow-ro-crate/1.0"

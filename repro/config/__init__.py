@@ -1,0 +1,1 @@
+"""Define: experiment files, target tables and the canonical hashes of a model."""

@@ -1,0 +1,1 @@
+"""Containers: SIF images in OCI registries (push, resolve tags, pull by digest)."""

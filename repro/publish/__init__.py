@@ -1,0 +1,1 @@
+"""Publish: the validated FAIR zip of a campaign and deposits in InvenioRDM repositories."""

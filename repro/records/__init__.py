@@ -1,0 +1,1 @@
+"""Record: run crates, campaign crates, the run store and crate validation."""
