@@ -5,12 +5,15 @@ unit-literal assertion); 8.3 needs another ODE-toolbox and fails the same way; 8
 ODE-toolbox 2.5.12 generates working code without patches (see
 ``shared/docs/spinnaker-numerics.md`` section 10). The NEST module is built with the NESTML
 installed in repro's environment, so the SpiNNaker generator gets its own virtual
-environment: created once under the cache directory with ``--system-site-packages`` (it
-shares sympy, numpy, astropy...) plus the two pinned packages, and reused afterwards.
+environment: derived from the interpreter repro runs in (``repro.site.interpreter``: it sees
+that interpreter's packages, sympy, numpy, astropy, sPyNNaker..., also when repro itself runs
+in a venv) plus the two pinned packages, created once under the cache directory per parent
+interpreter and reused afterwards.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -20,6 +23,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from repro.errors import ReproError
+from repro.site.interpreter import derive_venv
 
 #: The generator versions known to work with sPyNNaker 7.4.1.
 SPINNAKER_NESTML = "8.2.0"
@@ -39,7 +43,7 @@ class GeneratorEnv:
         The interpreter.
     origin : str
         How it was found: ``"current interpreter"``, ``"$REPRO_NESTML_SPINNAKER_PYTHON"``,
-        ``"managed venv"`` or ``"managed venv (created now)"``.
+        ``"managed venv derived from <prefix>"`` (``"... (created now)"`` the first time).
     nestml_version : str
         NESTML version it has.
     """
@@ -68,8 +72,13 @@ def _interpreter_nestml(python: Path) -> str:
 
 
 def managed_env_dir(cache_root: Path) -> Path:
-    """Where the managed generator environment lives."""
-    return cache_root / "toolchains" / f"nestml-{SPINNAKER_NESTML}"
+    """Where the managed generator environment derived from this interpreter lives.
+
+    One per parent interpreter (keyed by ``sys.prefix`` and version): an environment derived
+    from a venv must not serve the base interpreter, nor the other way round.
+    """
+    parent = hashlib.sha256(f"{sys.prefix}\n{sys.version}".encode()).hexdigest()[:12]
+    return cache_root / "toolchains" / f"nestml-{SPINNAKER_NESTML}-{parent}"
 
 
 def find_generator_env(cache_root: Path, *, create: bool = True) -> GeneratorEnv:
@@ -100,11 +109,12 @@ def find_generator_env(cache_root: Path, *, create: bool = True) -> GeneratorEnv
     venv = managed_env_dir(cache_root)
     python = venv / "bin" / "python"
     if (venv / _COMPLETE).is_file() and python.exists():
-        return GeneratorEnv(python, "managed venv", SPINNAKER_NESTML)
+        return GeneratorEnv(python, f"managed venv derived from {sys.prefix}", SPINNAKER_NESTML)
     if not create:
         raise ReproError(f"no NESTML {SPINNAKER_NESTML} environment at {venv}")
     _create_env(venv)
-    return GeneratorEnv(python, "managed venv (created now)", SPINNAKER_NESTML)
+    return GeneratorEnv(python, f"managed venv derived from {sys.prefix} (created now)",
+                        SPINNAKER_NESTML)
 
 
 def _create_env(venv: Path) -> None:
@@ -113,20 +123,21 @@ def _create_env(venv: Path) -> None:
     shutil.rmtree(stage, ignore_errors=True)
     stage.parent.mkdir(parents=True, exist_ok=True)
     try:
-        steps = [
-            [sys.executable, "-m", "venv", "--system-site-packages", str(stage)],
-            [str(stage / "bin" / "python"), "-m", "pip", "install", "--quiet",
-             "--disable-pip-version-check", f"nestml=={SPINNAKER_NESTML}",
-             f"odetoolbox=={SPINNAKER_ODETOOLBOX}"],
-        ]
-        for command in steps:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=1800,
-                                  check=False)
-            if done.returncode != 0:
-                tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-8:])
-                raise ReproError(f"cannot create the NESTML {SPINNAKER_NESTML} environment for "
-                                 f"SpiNNaker code generation ({' '.join(command[:4])} ...):\n"
-                                 f"{tail}")
+        try:
+            python = derive_venv(stage)
+        except OSError as exc:
+            raise ReproError(f"cannot create the NESTML {SPINNAKER_NESTML} environment for "
+                             f"SpiNNaker code generation at {stage}: {exc}") from None
+        command = [str(python), "-m", "pip", "install", "--quiet",
+                   "--disable-pip-version-check", f"nestml=={SPINNAKER_NESTML}",
+                   f"odetoolbox=={SPINNAKER_ODETOOLBOX}"]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=1800,
+                              check=False)
+        if done.returncode != 0:
+            tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-8:])
+            raise ReproError(f"cannot create the NESTML {SPINNAKER_NESTML} environment for "
+                             f"SpiNNaker code generation ({' '.join(command[:4])} ...):\n"
+                             f"{tail}")
         found = _interpreter_nestml(stage / "bin" / "python")
         if found != SPINNAKER_NESTML:
             raise ReproError(f"the new generator environment reports nestml {found or 'none'}, "

@@ -17,6 +17,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from repro.site import interpreter
+
 MANIFEST_FORMAT = "repro.environment/1"
 
 #: Variables that name an ESD release or software environment, in order of preference.
@@ -172,7 +174,7 @@ def capture_manifest(*, site: str, simulator: dict[str, Any] | None = None) -> d
         "python": {
             "version": platform.python_version(),
             "implementation": platform.python_implementation(),
-            "executable": sys.executable,
+            **interpreter.describe(),
         },
         "os": {
             "system": platform.system(),

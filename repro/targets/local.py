@@ -28,9 +28,10 @@ def probe_cache_path(python: str) -> Path | None:
     """Cache file for the environment probe of ``python``, or None if it cannot be keyed.
 
     Only this interpreter can be keyed cheaply: the key covers its path, version and the
-    modification times of every package directory on its ``sys.path``.
+    modification times of every package directory on its ``sys.path``. Paths are compared
+    unresolved: every venv's ``python`` is a symlink to the same base interpreter.
     """
-    if Path(python).resolve() != Path(sys.executable).resolve():
+    if Path(python).absolute() != Path(sys.executable).absolute():
         return None
     stamps = [sys.executable, sys.version]
     for entry in sys.path:

@@ -118,7 +118,7 @@ class MappingReport:
 
 def spynnaker_version(python: str = "") -> str | None:
     """Installed sPyNNaker version for ``python`` (default: this interpreter), or None."""
-    if not python or Path(python).resolve() == Path(sys.executable).resolve():
+    if not python or Path(python).absolute() == Path(sys.executable).absolute():
         try:
             return metadata.version("sPyNNaker")
         except metadata.PackageNotFoundError:

@@ -15,6 +15,7 @@ import pytest
 
 from repro.records.run_crate import atomic_directory, read_metadata
 from repro.records.validation import PROCESS_RUN_CRATE, validate_crate
+from repro.site.interpreter import derive_venv
 from repro.site.spikefile import read_spikes, to_neo_block
 from tests.foundation.helpers import REPO, repro, run_dirs, small_experiment
 
@@ -206,8 +207,7 @@ def test_two_processes_share_one_store(tmp_path: Path) -> None:
 def test_manifest_comes_from_the_target_interpreter(tmp_path: Path) -> None:
     """A package installed only in the target's interpreter appears in the manifest."""
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
-                   check=True)
+    derive_venv(venv)
     site = next((venv / "lib").glob("python3*/site-packages"))
     dist_info = site / "repro_site_marker-4.5.6.dist-info"
     dist_info.mkdir()
@@ -223,6 +223,10 @@ def test_manifest_comes_from_the_target_interpreter(tmp_path: Path) -> None:
     manifest = json.loads((crate / "environment.json").read_text())
     assert manifest["packages"]["repro-site-marker"] == "4.5.6"
     assert Path(manifest["python"]["executable"]).parent == venv / "bin"
+    assert manifest["python"]["virtual_env"] is True
+    assert manifest["python"]["prefix"] == str(venv)
+    assert manifest["python"]["parent_env"] == (sys.prefix if sys.prefix != sys.base_prefix
+                                                else "")
 
 
 def test_on_grid_spike_precision_reaches_nest_and_is_recorded(tmp_path: Path) -> None:
