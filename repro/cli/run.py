@@ -23,12 +23,14 @@ from repro.cli.common import (
 from repro.config.experiment import load_experiment, script_experiment
 from repro.errors import InputError, RunFailedError
 from repro.execution.dispatch import Progress, RunOutcome, run_experiment
+from repro.execution.preflight import check_script
 from repro.targets.tables import resolve_targets
 
 T = TypeVar("T")
 
 
 def run(
+    ctx: typer.Context,
     experiment: Path | None = typer.Argument(
         None, help="Experiment directory or experiment.toml.", show_default=False),
     targets: str | None = typer.Option(
@@ -58,14 +60,27 @@ def run(
       repro run experiments/balanced_random --targets local,spinnaker_emulator --seeds 1-5
 
       repro run --script my_spinnaker_example.py --targets local
+
+      repro run --script brunel.py --targets spinnaker_emulator -- --plot-figure
+
+    With --script, arguments after "--" are the script's own command line; a script that
+    reads its simulator from it (PyNN's get_simulator) is given the target's backend.
     """
+    script_args = list(ctx.args)
+    if script is not None and experiment is not None:
+        script_args.insert(0, str(experiment))
+        experiment = None
     if (experiment is None) == (script is None):
         raise InputError("give either an EXPERIMENT or --script FILE.py (not both)",
                          field="EXPERIMENT")
+    if script_args and script is None:
+        raise InputError(f"unexpected arguments {script_args}: only a --script takes "
+                         "arguments (after --)", field="EXPERIMENT")
     seed_list = parse_seeds(seeds)
     exp = (load_experiment(experiment) if experiment is not None
-           else script_experiment(script, seed_list))
+           else script_experiment(script, seed_list, script_args))
     chosen = resolve_targets(parse_list(targets) or exp.targets, exp)
+    check_script(exp, chosen)
     run_seeds = seed_list or exp.seeds
     run_store = open_store(store)
     outcomes = run_with_progress(exp.name, lambda progress: run_experiment(
@@ -134,4 +149,5 @@ def print_runs(outcomes: list[RunOutcome], root: Path) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add ``repro run``."""
-    app.command()(run)
+    app.command(context_settings={"allow_extra_args": True,
+                                  "ignore_unknown_options": True})(run)

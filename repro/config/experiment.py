@@ -80,6 +80,8 @@ class Experiment:
         ``[compare]`` options.
     publish : dict
         ``[publish]`` metadata.
+    script_args : list of str
+        Command-line arguments of a classic script (``script`` mode).
     """
 
     name: str
@@ -98,6 +100,7 @@ class Experiment:
     compare: dict[str, Any] = field(default_factory=dict)
     publish: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    script_args: list[str] = field(default_factory=list)
 
 
 def _line_of(text: str, table: str, key: str | None) -> int | None:
@@ -269,8 +272,11 @@ def load_experiment(path: str | Path) -> Experiment:
     )
 
 
-def script_experiment(script: str | Path, seeds: list[int] | None = None) -> Experiment:
+def script_experiment(script: str | Path, seeds: list[int] | None = None,
+                      args: list[str] | None = None) -> Experiment:
     """Wrap an unmodified classic PyNN script as an ad-hoc experiment (``mode = "script"``).
+
+    ``args`` are the script's command-line arguments (``sys.argv[1:]``).
 
     Raises
     ------
@@ -282,4 +288,4 @@ def script_experiment(script: str | Path, seeds: list[int] | None = None) -> Exp
         raise ExperimentError("classic script not found (expected a .py file)", path=script)
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", script.stem) or "script"
     return Experiment(name=name, path=script, directory=script.parent, script=script,
-                      mode="script", seeds=seeds or [1])
+                      mode="script", seeds=seeds or [1], script_args=list(args or []))

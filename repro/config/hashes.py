@@ -58,8 +58,11 @@ def sha256_hex(data: bytes | str) -> str:
 
 
 def model_document(experiment: Experiment) -> dict[str, Any]:
-    """The canonical document whose hash is the model hash."""
-    return {
+    """The canonical document whose hash is the model hash.
+
+    A classic script's command-line arguments are part of the model (when there are any).
+    """
+    document = {
         "format": MODEL_HASH_FORMAT,
         "mode": experiment.mode,
         "script": sha256_hex(experiment.script.read_bytes()),
@@ -69,6 +72,9 @@ def model_document(experiment: Experiment) -> dict[str, Any]:
         "duration_ms": experiment.duration_ms,
         "record": sorted(experiment.record),
     }
+    if experiment.script_args:
+        document["script_args"] = list(experiment.script_args)
+    return document
 
 
 def model_hash(experiment: Experiment) -> str:

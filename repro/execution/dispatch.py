@@ -77,7 +77,7 @@ def make_spec(experiment: Experiment, target: Target, seed: int, model: str) -> 
         experiment=experiment.name, mode=experiment.mode, script=experiment.script.name,
         backend=target.backend, seed=seed, params=dict(experiment.params),
         duration_ms=experiment.duration_ms or 0.0, record=list(experiment.record),
-        model_hash=model)
+        model_hash=model, script_args=list(experiment.script_args))
     return target.prepare(spec)
 
 

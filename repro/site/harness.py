@@ -21,7 +21,6 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
-import inspect
 import json
 import os
 import sys
@@ -36,23 +35,15 @@ from typing import Any
 import numpy as np
 
 from repro.site.envinfo import capture_manifest
+from repro.site.portability import FeatureRefused, NoteBook
 from repro.site.runspec import RunSpec
+from repro.site.script_mode import run_script
 from repro.site.spikefile import PopulationSpikes, write_spikes
 
 RESULT_FORMAT = "repro.run-result/1"
 #: Distribution that provides each non-NEST PyNN backend (for the recorded version).
 SIMULATOR_DISTRIBUTIONS = {"pyNN.spiNNaker": "sPyNNaker", "pyNN.brian2": "Brian2",
                            "pyNN.neuron": "NEURON"}
-
-#: Module names a classic script may import its simulator under; all are served the backend.
-CLASSIC_BACKEND_NAMES = (
-    "pyNN.spiNNaker",
-    "spynnaker8",
-    "spynnaker.pyNN",
-    "pyNN.nest",
-    "pyNN.neuron",
-    "pyNN.brian2",
-)
 
 
 def _now() -> str:
@@ -117,142 +108,6 @@ def simulator_facts(sim: types.ModuleType) -> dict[str, Any]:
     except Exception as exc:  # the backend is not NEST, or its kernel is gone
         facts["error"] = f"{type(exc).__name__}: {exc}"
     return facts
-
-
-class ClassicScriptSupport:
-    """Serve a classic PyNN script the chosen backend and harvest what it recorded.
-
-    Every module name in ``CLASSIC_BACKEND_NAMES`` is mapped to one shim module that
-    delegates to the backend, accepts sPyNNaker-only extras with one warning each, fixes the
-    seed and thread count, and records every population on which ``record`` asked for spikes.
-    """
-
-    def __init__(self, backend: types.ModuleType, spec: RunSpec, notes: list[str]) -> None:
-        self.backend = backend
-        self.spec = spec
-        self.notes = notes
-        self.recorded: list[Any] = []
-        self.collected: dict[int, list[list[np.ndarray]]] = {}
-        self.warned: set[str] = set()
-        self.t_stop = 0.0
-        self.ended = False
-        self.shim = self._make_shim()
-
-    def warn_once(self, key: str, message: str) -> None:
-        """Record a warning the first time ``key`` is seen."""
-        if key not in self.warned:
-            self.warned.add(key)
-            self.notes.append(message)
-            warnings.warn(message, stacklevel=3)
-
-    def install(self) -> None:
-        """Make every classic backend name import the shim."""
-        import pyNN
-
-        for name in CLASSIC_BACKEND_NAMES:
-            sys.modules[name] = self.shim
-            head, _, tail = name.rpartition(".")
-            if head == "pyNN":
-                setattr(pyNN, tail, self.shim)
-        _silence_plotting()
-
-    def _make_shim(self) -> types.ModuleType:
-        support = self
-        backend = self.backend
-        shim = types.ModuleType(backend.__name__ + "[repro]")
-        shim.__dict__.update({k: v for k, v in vars(backend).items() if not k.startswith("__")})
-
-        def setup(*args: Any, **kwargs: Any) -> Any:
-            kwargs["threads"] = support.spec.threads
-            kwargs["rng_seed"] = support.spec.seed
-            kwargs.update(support.spec.backend_options)
-            for extra in ("n_boards_required", "n_chips_required", "time_scale_factor",
-                          "database_socket_addresses"):
-                if extra in kwargs:
-                    kwargs.pop(extra)
-                    support.warn_once(f"setup.{extra}",
-                                      f"setup({extra}=...) has no meaning on {backend.__name__}; "
-                                      "ignored")
-            return backend.setup(*args, **kwargs)
-
-        def set_number_of_neurons_per_core(*_args: Any, **_kwargs: Any) -> None:
-            support.warn_once("neurons_per_core",
-                              "set_number_of_neurons_per_core() is sPyNNaker-specific; ignored on "
-                              f"{backend.__name__}")
-
-        base_population = backend.Population
-        honours_extras = "additional_parameters" in inspect.signature(
-            base_population.__init__).parameters
-
-        class Population(base_population):  # type: ignore[misc, valid-type]
-            def __init__(self, *args: Any, additional_parameters: Any = None, **kwargs: Any):
-                if additional_parameters and honours_extras:
-                    kwargs["additional_parameters"] = additional_parameters
-                elif additional_parameters:
-                    keys = ", ".join(sorted(additional_parameters))
-                    support.warn_once(f"additional_parameters.{keys}",
-                                      f"additional_parameters ({keys}) are sPyNNaker-specific; "
-                                      f"ignored on {backend.__name__}")
-                super().__init__(*args, **kwargs)
-
-            def record(self, variables: Any, *args: Any, **kwargs: Any) -> Any:
-                wanted = [variables] if isinstance(variables, str) else list(variables or [])
-                if ("spikes" in wanted or "all" in wanted) and self not in support.recorded:
-                    support.recorded.append(self)
-                return super().record(variables, *args, **kwargs)
-
-        def run(duration: float, *args: Any, **kwargs: Any) -> Any:
-            result = backend.run(duration, *args, **kwargs)
-            support.t_stop = float(backend.get_current_time())
-            return result
-
-        def reset(*args: Any, **kwargs: Any) -> Any:
-            support.harvest()
-            return backend.reset(*args, **kwargs)
-
-        def end(*args: Any, **kwargs: Any) -> Any:
-            support.harvest()
-            support.ended = True
-            return backend.end(*args, **kwargs)
-
-        shim.setup = setup
-        shim.set_number_of_neurons_per_core = set_number_of_neurons_per_core
-        shim.Population = Population
-        shim.run = run
-        shim.run_for = run
-        shim.reset = reset
-        shim.end = end
-        return shim
-
-    def harvest(self) -> None:
-        """Collect the spikes of every recorded population since the last harvest."""
-        for pop in self.recorded:
-            block = pop.get_data("spikes", clear=True)
-            trains: list[np.ndarray] | None = None
-            for segment in block.segments:
-                current = [np.asarray(st.rescale("ms").magnitude) for st in segment.spiketrains]
-                trains = current if trains is None else [
-                    np.concatenate([a, b]) for a, b in zip(trains, current, strict=True)]
-            if trains is not None:
-                self.collected.setdefault(id(pop), []).append(trains)
-
-    def populations(self) -> list[PopulationSpikes]:
-        """Everything harvested, one entry per recorded population."""
-        out = []
-        used: set[str] = set()
-        for index, pop in enumerate(self.recorded):
-            chunks = self.collected.get(id(pop), [])
-            trains = [np.concatenate(parts) if parts else np.zeros(0)
-                      for parts in zip(*chunks, strict=True)] if chunks else [
-                np.zeros(0) for _ in range(pop.size)]
-            name = pop.label or f"population{index}"
-            while name in used:
-                name = f"{name}_{index}"
-            used.add(name)
-            out.append(PopulationSpikes.from_trains(
-                name, trains, celltype=pop.celltype.__class__.__name__, t_start=0.0,
-                t_stop=self.t_stop))
-        return out
 
 
 def _silence_plotting() -> None:
@@ -337,6 +192,18 @@ def _run_build_mode(sim: types.ModuleType, spec: RunSpec, script: types.ModuleTy
     return result
 
 
+def _script_line_of(exc: BaseException, script: Path) -> str:
+    """``name:line`` of the innermost traceback frame inside the script ("" if none)."""
+    wanted = str(script.resolve())
+    found = ""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == wanted:
+            found = f"{script.name}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return found
+
+
 def _hardware_provenance(sim: types.ModuleType) -> dict[str, Any] | None:
     """Hardware provenance counters where the backend reports them."""
     provider = getattr(sim, "repro_hardware_provenance", None)
@@ -356,6 +223,7 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     timings: dict[str, Any] = {"start_time": _now()}
     notes: list[str] = []
+    book = NoteBook(script=bundle_dir / spec.script)
     result: dict[str, Any] = {"format": RESULT_FORMAT, "status": "failed", "notes": notes,
                               "mode": spec.mode, "backend": spec.backend, "seed": spec.seed}
     sim: types.ModuleType | None = None
@@ -376,15 +244,12 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
             provenance = _hardware_provenance(sim)
             _end(sim)
         elif spec.mode == "script":
-            support = ClassicScriptSupport(sim, spec, notes)
-            support.install()
+            _silence_plotting()
             t0 = time.perf_counter()
-            sys.argv = [str(script_path)]
-            _load_script(script_path, "__main__")
-            if not support.ended:
-                support.harvest()
+            dialect = run_script(sim, script_path, list(spec.script_args), spec.backend,
+                                 spec.seed, spec.threads, spec.backend_options, book)
             timings["simulate_s"] = time.perf_counter() - t0
-            populations = support.populations()
+            populations = dialect.populations()
             if not populations:
                 raise RuntimeError(f"{spec.script} recorded no spikes: call "
                                    "Population.record('spikes') on what should be compared")
@@ -405,10 +270,15 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
                                                                 sort_keys=True))
     except BaseException as exc:  # noqa: BLE001 - every failure is recorded, then reported
         result["error"] = {"type": type(exc).__name__, "message": str(exc),
-                           "traceback": traceback.format_exc()}
+                           "traceback": traceback.format_exc(),
+                           "script_line": _script_line_of(exc, bundle_dir / spec.script)}
+        if isinstance(exc, FeatureRefused):
+            result["refusal"] = exc.to_dict()
         traceback.print_exc()
         if sim is not None and not facts:
             facts = simulator_facts(sim)
+    result["portability"] = book.to_json()
+    notes.extend(note.line() for note in book.notes)
     timings["end_time"] = _now()
     timings["wall_s"] = time.perf_counter() - wall0
     result["timings"] = timings

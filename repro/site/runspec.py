@@ -58,6 +58,8 @@ class RunSpec:
         Pre-built NESTML modules to install: ``{"name": ..., "path": ...}`` (bundle-relative).
     backend_options : dict
         Backend-specific options (for example the emulator's sPyNNaker version).
+    script_args : list of str
+        Command-line arguments of a classic script (``sys.argv[1:]``; ``script`` mode).
     """
 
     experiment: str
@@ -75,6 +77,7 @@ class RunSpec:
     model_hash: str = ""
     nestml_modules: list[dict[str, str]] = field(default_factory=list)
     backend_options: dict[str, Any] = field(default_factory=dict)
+    script_args: list[str] = field(default_factory=list)
     format: str = RUN_SPEC_FORMAT
 
     def to_json(self) -> str:

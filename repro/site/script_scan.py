@@ -1,0 +1,136 @@
+"""Read a classic PyNN script (without running it) for the simulator features it uses.
+
+Used before any run starts, so a script that uses a feature a chosen target cannot run is
+refused up front, with the feature, the script line and the targets that can run it.
+Features reached only at run time (names built by string, ``getattr``) are refused by the
+dialect shim when the script reaches them. Standard library only.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from repro.site.spynnaker_catalogue import EXTRA_MODELS, HARDWARE_TARGETS, SPYNNAKER_ONLY
+
+#: Modules whose alias in a script is "the simulator".
+SIMULATOR_MODULES = ("pyNN.spiNNaker", "spynnaker8", "spynnaker.pyNN", "pyNN.nest",
+                     "pyNN.neuron", "pyNN.brian2")
+#: Backends of run specs, as the refusal messages name them.
+BACKEND_LABELS = {"nest": "local and other NEST targets (slurm, unicore)",
+                  "spinnaker_emulator": "spinnaker_emulator", "spinnaker": HARDWARE_TARGETS}
+
+
+@dataclass(frozen=True)
+class FeatureUse:
+    """A simulator name the script uses: ``IF_curr_exp``, ``extra_models.IFCurDelta``."""
+
+    name: str
+    line: int
+
+
+def simulator_aliases(tree: ast.AST) -> set[str]:
+    """Names the script binds to its simulator module."""
+    aliases: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in SIMULATOR_MODULES and alias.asname:
+                    aliases.add(alias.asname)
+        elif isinstance(node, ast.ImportFrom) and node.module == "pyNN":
+            for alias in node.names:
+                if f"pyNN.{alias.name}" in SIMULATOR_MODULES:
+                    aliases.add(alias.asname or alias.name)
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            func = node.value.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if called == "get_simulator":
+                target = node.targets[0]
+                first = target.elts[0] if isinstance(target, ast.Tuple) else target
+                if isinstance(first, ast.Name):
+                    aliases.add(first.id)
+    return aliases
+
+
+def features_used(source: str, filename: str = "<script>") -> list[FeatureUse]:
+    """Every ``sim.X`` / ``sim.extra_models.X`` / ``sim.external_devices`` use, in order."""
+    tree = ast.parse(source, filename=filename)
+    aliases = simulator_aliases(tree)
+    uses: list[FeatureUse] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
+                node.value.id in aliases:
+            uses.append(FeatureUse(node.attr, node.lineno))
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) and \
+                isinstance(node.value.value, ast.Name) and node.value.value.id in aliases and \
+                node.value.attr == "extra_models":
+            uses.append(FeatureUse(f"extra_models.{node.attr}", node.lineno))
+        elif isinstance(node, ast.ImportFrom) and node.module in (
+                "pyNN.spiNNaker", "spynnaker.pyNN", "spynnaker8"):
+            uses.extend(FeatureUse(alias.name, node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and \
+                node.module.endswith(".extra_models"):
+            uses.extend(FeatureUse(f"extra_models.{alias.name}", node.lineno)
+                        for alias in node.names)
+    return sorted(set(uses), key=lambda use: (use.line, use.name))
+
+
+def can_run(name: str, backend: str, unsupported: Mapping[str, str]) -> tuple[bool, str]:
+    """Whether ``backend`` can run feature ``name``, and why not.
+
+    ``unsupported`` maps the standard PyNN names ``backend`` refuses to what they are.
+    """
+    if backend == "spinnaker":
+        return True, ""
+    if name.startswith("extra_models."):
+        extension = EXTRA_MODELS.get(name.split(".", 1)[1])
+        if extension is None:
+            return True, ""  # not sPyNNaker's either: the run will say what it is
+        if not extension.standard:
+            return False, extension.why_not
+        if extension.standard in unsupported:
+            return False, f"it is {extension.standard}, which {backend} does not implement"
+        return True, ""
+    if name in SPYNNAKER_ONLY:
+        return False, SPYNNAKER_ONLY[name].why_not
+    if name in unsupported:
+        return False, f"{name} ({unsupported[name]}) is not implemented by {backend}"
+    return True, ""
+
+
+def refusal_lines(script: Path, backends: Mapping[str, Mapping[str, str]],
+                  chosen: Mapping[str, str]) -> list[str]:
+    """One line per feature some chosen target cannot run.
+
+    Parameters
+    ----------
+    script : Path
+        The classic script.
+    backends : mapping
+        ``{backend: unsupported names}`` for every backend known here (the targets that can
+        run a feature are named from it).
+    chosen : mapping
+        ``{target name: backend}`` of the targets the user chose.
+    """
+    lines = []
+    seen: set[str] = set()
+    for use in features_used(script.read_text(errors="replace"), str(script)):
+        if use.name in seen:
+            continue
+        refusing = {}
+        for target, backend in chosen.items():
+            ok, why = can_run(use.name, backend, backends.get(backend, {}))
+            if not ok:
+                refusing[target] = why
+        if not refusing:
+            continue
+        seen.add(use.name)
+        able = [BACKEND_LABELS.get(b, b) for b, names in backends.items()
+                if can_run(use.name, b, names)[0]]
+        able = able or [HARDWARE_TARGETS]
+        why = next(iter(refusing.values()))
+        lines.append(f"{script.name}:{use.line}: sim.{use.name} cannot run on "
+                     f"{', '.join(refusing)} ({why}); runs on: {'; '.join(able)}")
+    return lines

@@ -1,0 +1,136 @@
+"""What sPyNNaker 7.4.1 offers beyond PyNN, and what each local backend makes of it.
+
+Read from sPyNNaker 7.4.1's ``spynnaker/pyNN/__init__.py`` and ``extra_models/__init__.py``
+(the class each name is bound to, its ``__init__`` parameters and its C model components).
+An entry maps an extension to the PyNN standard model with the same equations where one
+exists, or says why none does. Standard library only: the CLI reads it to refuse a script
+before any run starts, the harness to refuse or translate while the script runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Where a feature that no local backend runs can run: real SpiNNaker through NMPI.
+HARDWARE_TARGETS = "nmpi (SpiNNaker hardware through the EBRAINS job queue)"
+
+
+@dataclass(frozen=True)
+class Extension:
+    """One sPyNNaker extension.
+
+    Attributes
+    ----------
+    name : str
+        Name as a script spells it (``extra_models.IFCurDelta``).
+    kind : str
+        ``cell``, ``synapse``, ``connector``, ``plasticity``, ``device`` or ``structural``.
+    equations : str
+        The model as sPyNNaker 7.4.1 builds it (neuron model, synapse type, input type,
+        threshold), or what the feature does.
+    standard : str
+        PyNN standard class with the same equations and parameter names ("" if none).
+    parameters : tuple of str
+        The sPyNNaker class's ``__init__`` parameters (state variables included), checked
+        against ``standard`` before a translation is used.
+    why_not : str
+        Why no standard equivalent exists (empty when ``standard`` is set).
+    """
+
+    name: str
+    kind: str
+    equations: str
+    standard: str = ""
+    parameters: tuple[str, ...] = ()
+    why_not: str = ""
+
+
+_LIF = ("tau_m", "cm", "v_rest", "v_reset", "v_thresh", "tau_refrac", "i_offset", "v")
+
+#: ``sim.extra_models.<name>`` of sPyNNaker 7.4.1.
+EXTRA_MODELS: dict[str, Extension] = {e.name: e for e in (
+    Extension("IFCurDelta", "cell",
+              "IFCurrDelta: NeuronModelLeakyIntegrateAndFire + SynapseTypeDelta + "
+              "InputTypeDelta + ThresholdTypeStatic (model_name IF_curr_delta): the class "
+              "sPyNNaker itself exports as the standard IF_curr_delta",
+              standard="IF_curr_delta", parameters=(*_LIF, "isyn_exc", "isyn_inh")),
+    Extension("IFCurrExpCa2Adaptive", "cell",
+              "LIF + exponential current synapses + calcium-activated adaptation current "
+              "(AdditionalInputCa2Adaptive)",
+              why_not="no PyNN standard model or NEST model has the Ca2+-adaptive input"),
+    Extension("IFCurrDeltaCa2Adaptive", "cell", "LIF + delta synapses + Ca2+ adaptation",
+              why_not="no PyNN standard model or NEST model has the Ca2+-adaptive input"),
+    Extension("IFCondExpStoc", "cell",
+              "LIF + conductance exp synapses + ThresholdTypeMaassStochastic",
+              why_not="stochastic (Maass) threshold; no PyNN standard equivalent"),
+    Extension("Izhikevich_cond", "cell",
+              "NeuronModelIzh + SynapseTypeExponential + InputTypeConductance",
+              why_not="PyNN's Izhikevich is current-based; NEST has no conductance-based "
+                      "Izhikevich model"),
+    Extension("Izhikevich_cond_dual", "cell", "Izhikevich + dual-exp conductance synapses",
+              why_not="no conductance-based Izhikevich in PyNN or NEST"),
+    Extension("IF_curr_dual_exp", "cell",
+              "LIF + SynapseTypeDualExponential (two excitatory time constants)",
+              why_not="PyNN has no standard cell type with a second excitatory receptor"),
+    Extension("IF_curr_exp_sEMD", "cell",
+              "LIF + exp synapses + InputTypeCurrentSEMD (spiking elementary motion detector)",
+              why_not="the sEMD multiplicative input has no PyNN or NEST equivalent"),
+    Extension("StocExp", "cell", "stochastic exponential neuron", why_not="no equivalent"),
+    Extension("StocExpStable", "cell", "stochastic exponential neuron", why_not="no equivalent"),
+    Extension("StocSigma", "cell", "stochastic sigmoid neuron", why_not="no equivalent"),
+    Extension("IFTruncDelta", "cell", "LIF truncated at v_reset + delta synapses",
+              why_not="no equivalent"),
+    Extension("IFCurrDeltaFixedProb", "cell", "LIF + delta synapses + fixed-probability "
+              "threshold", why_not="no equivalent"),
+    Extension("Neuromodulation", "plasticity", "dopamine-modulated STDP (Mikaitis et al.)",
+              why_not="NEST's stdp_dopamine_synapse needs a volume transmitter; no PyNN "
+                      "standard equivalent"),
+    Extension("PfisterSpikeTriplet", "plasticity", "triplet STDP timing rule",
+              why_not="not a PyNN standard timing dependence"),
+    Extension("WeightDependenceAdditiveTriplet", "plasticity", "triplet weight dependence",
+              why_not="not a PyNN standard weight dependence"),
+    Extension("SpikeNearestPairRule", "plasticity", "nearest-pair STDP timing rule",
+              why_not="not a PyNN standard timing dependence"),
+    Extension("RecurrentRule", "plasticity", "recurrent pre-stochastic STDP rule",
+              why_not="not a PyNN standard timing dependence"),
+    Extension("Vogels2011Rule", "plasticity",
+              "TimingDependenceVogels2011(alpha, tau, A_plus, A_minus): inhibitory STDP",
+              why_not="sPyNNaker's parameters (alpha, A_plus, A_minus) do not map one to one "
+                      "onto PyNN's Vogels2011Rule(tau, eta, rho)"),
+    Extension("WeightChangeable", "plasticity", "weights changed by another projection",
+              why_not="no equivalent"),
+    Extension("WeightChanger", "plasticity", "weights changed by another projection",
+              why_not="no equivalent"),
+    Extension("SpikeSourcePoissonVariable", "cell", "Poisson source with scheduled rates",
+              why_not="no PyNN standard source changes its rate on a schedule"),
+    Extension("AllButMeConnector", "connector",
+              "all-to-all within groups without self connections (n_neurons_per_group, "
+              "weights)", standard="AllButMeConnector"),
+    Extension("OneToOneOffsetConnector", "connector", "one-to-one with an index offset",
+              why_not="not implemented in repro's dialect"),
+)}
+
+#: Top-level names of ``pyNN.spiNNaker`` that are not PyNN (structural plasticity and the
+#: hardware-only helpers).
+SPYNNAKER_ONLY: dict[str, Extension] = {e.name: e for e in (
+    *(Extension(name, "structural", "sPyNNaker structural plasticity (formation / "
+                "elimination / partner selection on the chip)",
+                why_not="NEST's structural plasticity has another model; no translation")
+      for name in ("StructuralMechanismStatic", "StructuralMechanismSTDP",
+                   "DistanceDependentFormation", "RandomByWeightElimination",
+                   "RandomSelection", "LastNeuronSelection", "FormationsDistanceDependent")),
+    Extension("external_devices", "device",
+              "live spike injection/output, robots, retinas and other hardware I/O",
+              why_not="needs SpiNNaker hardware and its live I/O links"),
+    Extension("get_machine", "device", "the SpiNNaker machine object",
+              why_not="needs SpiNNaker hardware"),
+)}
+
+
+def check_translation(extension: Extension, standard_parameters: set[str]) -> list[str]:
+    """Parameter names of ``extension`` its standard equivalent does not have.
+
+    ``standard_parameters`` holds the standard class's parameter and initial-value names;
+    an empty result means the translation keeps every parameter's meaning.
+    """
+    return sorted(set(extension.parameters) - standard_parameters)
