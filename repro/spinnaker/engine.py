@@ -1,4 +1,4 @@
-"""The time-step loop: SpiNNaker's tick order, vectorised over neurons with numpy.
+"""The time-step loop: SpiNNaker's tick order, event-driven delivery of spikes.
 
 Inside tick t, for every neuron population (as ``c_main.c`` orders it): move ring-buffer
 slot t into the synaptic state, record V and gsyn (values before the update), convert the
@@ -6,16 +6,22 @@ synaptic state to currents, update the membrane and test the threshold, decay th
 synaptic state. Then the sources emit, and every spike sent in tick t (stamped t * dt) is
 added to slot t + d of its targets' ring buffers. A neuron spike therefore reaches its
 target one step earlier than in NEST, which stamps the same crossing t + dt.
+
+For speed, all neurons share one ring buffer (a neuron's column is its number in the
+network), a tick's synaptic events are expanded from per-sender rows of all projections
+and summed at once (:mod:`.ringbuffer`), and the sources, which do not depend on the
+network, generate their packets and events for a chunk of ticks ahead. Every result is
+bit-identical to sending population by population and projection by projection.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from repro.spinnaker import fixedpoint as fp
-from repro.spinnaker import lif, shifts, synapses
+from repro.spinnaker import shifts, synapses
 from repro.spinnaker.netspec import (
     ArrayPopulation,
     Network,
@@ -23,12 +29,14 @@ from repro.spinnaker.netspec import (
     PoissonPopulation,
     ProjectionSpec,
 )
+from repro.spinnaker.neurons import NeuronGroup, weight_scale
 from repro.spinnaker.poisson import PoissonSources, effective_rate, poisson_constants
-from repro.spinnaker.ringbuffer import RingBuffer, SynapticRows
+from repro.spinnaker.ringbuffer import Events, Fanout, RingBuffer, RouteSynapses
 from repro.spinnaker.sources import ArraySources
 from repro.spinnaker.timing import Timing
 
-_GLOBAL_WEIGHT_SCALE = {False: 1, True: 1024}
+#: Ticks whose source packets and events are generated at once (bounds their memory).
+SOURCE_CHUNK_TICKS = 100
 
 
 def _encode_connection_values(values: np.ndarray) -> np.ndarray:
@@ -41,32 +49,26 @@ def _encode_connection_values(values: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class _NeuronGroup:
-    spec: NeuronPopulation
-    constants: lif.LifConstants
-    syn: list[synapses.SynapseConstants]
-    shifts: np.ndarray
-    v: np.ndarray
-    refract: np.ndarray
-    value: np.ndarray
-    ring: RingBuffer | None = None
-    recorded: set[str] = field(default_factory=set)
-    samples: dict[str, list[np.ndarray]] = field(default_factory=dict)
+class _Route:
+    """One projection: its spec and what quantisation did to it."""
 
-    def __post_init__(self) -> None:
-        self.decay = np.stack([s.decay for s in self.syn])
-        self.init = np.stack([s.init for s in self.syn])
-        self.column_shifts = self.shifts[:, None]
+    spec: ProjectionSpec
+    lost: int
+    wrapped: int
+    delay_steps: list[int]
 
 
 @dataclass
-class _Route:
-    spec: ProjectionSpec
-    rows: SynapticRows
-    lost: int = 0
-    wrapped: int = 0
-    saturations: int = 0
-    events: int = 0
+class _SourceChunk:
+    """Events of one source population for a chunk of ticks, with per-tick pointers."""
+
+    events: Events
+    pointer: np.ndarray
+    first_tick: int
+
+    def at(self, tick: int) -> Events:
+        i = tick - self.first_tick
+        return self.events.take(slice(int(self.pointer[i]), int(self.pointer[i + 1])))
 
 
 class Engine:
@@ -92,40 +94,63 @@ class Engine:
         self.timing = timing
         self.seed = seed
         self.tick = 0
-        self.groups: dict[int, _NeuronGroup] = {}
+        self.groups: dict[int, NeuronGroup] = {}
         self.sources: dict[int, PoissonSources | ArraySources] = {}
-        self.spikes: dict[int, list[tuple[int, np.ndarray, np.ndarray]]] = {}
+        #: Per population: (tick or ticks, neuron indices, spike counts or None) chunks.
+        self.spikes: dict[int, list[tuple]] = {}
         seeds = np.random.SeedSequence(seed).spawn(len(network.populations))
+        #: Number of every neuron population's first neuron in the network's numbering.
+        self.first: dict[int, int] = {}
+        n_cells = 0
         for index, pop in enumerate(network.populations):
             self.spikes[index] = []
             if isinstance(pop, NeuronPopulation):
                 self.groups[index] = self._build_group(index, pop)
+                self.first[index] = n_cells
+                n_cells += pop.size
             elif isinstance(pop, PoissonPopulation):
                 constants = poisson_constants(pop.rate, pop.start, pop.duration, timing)
                 self.sources[index] = PoissonSources(constants,
                                                      np.random.default_rng(seeds[index]))
             elif isinstance(pop, ArrayPopulation):
                 self.sources[index] = ArraySources(pop.spike_times, timing)
-        self.routes = [self._build_route(p) for p in network.projections]
-        self.routes_from: dict[int, list[_Route]] = {}
-        for route in self.routes:
-            self.routes_from.setdefault(route.spec.pre, []).append(route)
-        for index, group in self.groups.items():
-            longest = max((r.rows.max_delay for r in self.routes if r.spec.post == index),
-                          default=0)
-            group.ring = RingBuffer(group.spec.size, longest + 1)
+        self.n_cells = n_cells
+        self.routes: list[_Route] = []
+        synapses_from: dict[int, list[RouteSynapses]] = {}
+        for number, spec in enumerate(network.projections):
+            route, synapses_ = self._build_route(number, spec)
+            self.routes.append(route)
+            synapses_from.setdefault(spec.pre, []).append(synapses_)
+        stride = 2 * n_cells
+        neuron_routes = [r for pre in self.groups for r in synapses_from.get(pre, [])]
+        self.neuron_fanout = Fanout(n_cells, neuron_routes, stride) if neuron_routes else None
+        self.source_fanouts = {index: Fanout(network.populations[index].size,
+                                             synapses_from[index], stride)
+                               for index in self.sources if index in synapses_from}
+        longest = max([f.max_delay for f in self.source_fanouts.values()]
+                      + [self.neuron_fanout.max_delay if self.neuron_fanout else 0])
+        self.ring = RingBuffer(n_cells, longest + 1, len(self.routes))
+        #: Packets sent so far by every neuron (synaptic-event counters).
+        self.neuron_packets = np.zeros(n_cells, dtype=np.int64)
+        self.source_packets = {index: np.zeros(network.populations[index].size, np.int64)
+                               for index in self.source_fanouts}
+        self._chunks: dict[int, _SourceChunk] = {}
+        self._chunk_end = 0
 
     # --- building ---------------------------------------------------------------------
 
     def _incoming(self, index: int) -> list[ProjectionSpec]:
         return [p for p in self.network.projections if p.post == index]
 
-    def _build_group(self, index: int, pop: NeuronPopulation) -> _NeuronGroup:
-        cond = pop.conductance_based
-        constants = lif.lif_constants(pop.params, self.timing.ms, cond)
-        syn = [synapses.synapse_constants(pop.params[name], self.timing.ms)
-               for name in ("tau_syn_E", "tau_syn_I")]
-        scale = _GLOBAL_WEIGHT_SCALE[cond]
+    def _rank(self, spec: ProjectionSpec, number: int) -> int:
+        """Delivery rank: neuron populations send before sources, in population order, and
+        each population's projections in the order they were made."""
+        is_source = spec.pre not in self.groups
+        return (int(is_source) * len(self.network.populations) + spec.pre) \
+            * (len(self.network.projections) + 1) + number
+
+    def _build_group(self, index: int, pop: NeuronPopulation) -> NeuronGroup:
+        scale = weight_scale(pop.model)
         if pop.max_expected_summed_weight is not None:
             summed = [w * scale for w in pop.max_expected_summed_weight]
         else:
@@ -133,20 +158,17 @@ class Engine:
                 [p.estimate for p in self._incoming(index)], scale, self.timing.ms,
                 spikes_per_second=pop.spikes_per_second,
                 ring_buffer_sigma=pop.ring_buffer_sigma)
-        return _NeuronGroup(
-            spec=pop, constants=constants, syn=syn,
-            shifts=np.array([shifts.left_shift(m) for m in summed], dtype=np.int64),
-            v=fp.encode_values(pop.v_init, fp.S1615_SHIFT),
-            refract=np.zeros(pop.size, dtype=np.int64),
-            value=np.zeros((2, pop.size), dtype=np.int64))
+        return NeuronGroup(pop, self.timing,
+                           np.array([shifts.left_shift(m) for m in summed], dtype=np.int64))
 
-    def _build_route(self, spec: ProjectionSpec) -> _Route:
+    def _build_route(self, number: int, spec: ProjectionSpec
+                     ) -> tuple[_Route, RouteSynapses]:
         post = self.groups.get(spec.post)
         if post is None:
             raise ValueError(f"projection {spec.label!r} targets a spike source; only "
                              "IF_curr_exp and IF_cond_exp populations receive synapses")
         shift = int(post.shifts[spec.synapse_type])
-        scale = _GLOBAL_WEIGHT_SCALE[post.spec.conductance_based]
+        scale = weight_scale(post.spec.model)
         if spec.on_machine:
             weight = synapses.machine_weight_integers(
                 _encode_connection_values(spec.weight), shift, scale)
@@ -162,34 +184,33 @@ class Engine:
         if delay.size and delay.min() < 1:
             raise ValueError(f"projection {spec.label!r} has delays below one time step "
                              f"({self.timing.ms} ms)")
-        target = spec.synapse_type * post.spec.size + np.asarray(spec.post_index, np.int64)
-        n_pre = self.network.populations[spec.pre].size
-        rows = SynapticRows(n_pre, np.asarray(spec.pre_index, np.int64), target, delay, weight,
-                            stride=2 * post.spec.size)
-        return _Route(spec=spec, rows=rows, lost=lost, wrapped=wrapped)
+        pre = np.asarray(spec.pre_index, np.int64) + self.first.get(spec.pre, 0)
+        column = (spec.synapse_type * self.n_cells + self.first[spec.post]
+                  + np.asarray(spec.post_index, np.int64))
+        route = _Route(spec=spec, lost=lost, wrapped=wrapped,
+                       delay_steps=sorted({int(d) for d in np.unique(delay)})[:50])
+        return route, RouteSynapses(route=number, rank=self._rank(spec, number), pre=pre,
+                                    column=column, delay_steps=delay, weight=weight)
 
     # --- recording ----------------------------------------------------------------------
 
     def record_signals(self, population: int, variables: set[str]) -> None:
         """Start sampling ``variables`` (v, gsyn_exc, gsyn_inh) of a neuron population."""
-        group = self.groups[population]
-        for name in variables:
-            group.recorded.add(name)
-            group.samples.setdefault(name, [])
+        self.groups[population].record(variables)
 
     def spike_data(self, population: int, clear: bool = False
                    ) -> tuple[np.ndarray, np.ndarray]:
         """All spikes recorded so far: ``(neuron indices, times in ms)``, one entry per spike."""
-        chunks = self.spikes[population]
-        if chunks:
-            ticks = np.concatenate([np.repeat(t, counts.sum()) for t, _, counts in chunks])
-            index = np.concatenate([np.repeat(i, counts) for _, i, counts in chunks])
-        else:
-            ticks = np.zeros(0, dtype=np.int64)
-            index = np.zeros(0, dtype=np.int64)
+        ticks, index = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+        for tick, neurons, counts in self.spikes[population]:
+            tick = np.broadcast_to(tick, neurons.shape)
+            if counts is not None:
+                tick, neurons = np.repeat(tick, counts), np.repeat(neurons, counts)
+            ticks.append(tick)
+            index.append(neurons)
         if clear:
             self.spikes[population] = []
-        return index, ticks * self.timing.ms
+        return np.concatenate(index).astype(np.int64), np.concatenate(ticks) * self.timing.ms
 
     def signal_data(self, population: int, variable: str, clear: bool = False) -> np.ndarray:
         """Samples (ticks x neurons, in mV / nA / uS) of a recorded variable."""
@@ -201,81 +222,92 @@ class Engine:
             group.samples[variable] = []
         return data
 
-    def _sample(self, group: _NeuronGroup) -> None:
-        if "v" in group.recorded:
-            group.samples["v"].append(group.v.copy())
-        if not (group.recorded & {"gsyn_exc", "gsyn_inh"}):
-            return
-        shift = lif.CONDUCTANCE_SHIFT if group.spec.conductance_based else 0
-        for receptor, name in enumerate(("gsyn_exc", "gsyn_inh")):
-            if name in group.recorded:
-                group.samples[name].append(group.value[receptor] >> shift)
-
     # --- the loop -------------------------------------------------------------------------
 
-    def _update_neurons(self, tick: int) -> None:
-        for index, group in self.groups.items():
-            cells = group.ring.take(tick)
-            group.value = fp.wrap32(group.value + synapses.transfer(
-                cells, group.column_shifts, group.init))
-            self._sample(group)
-            if group.spec.conductance_based:
-                exc, inh = lif.conductance_input(group.constants, group.v, group.value[0],
-                                                 group.value[1])
-            else:
-                exc, inh = group.value[0], group.value[1]
-            spiked = np.flatnonzero(lif.membrane_step(group.constants, group.v,
-                                                      group.refract, exc, inh))
-            group.value = fp.decay_s1615(group.value, group.decay)
-            if spiked.size:
-                self._send(index, tick, spiked, None)
-
-    def _send(self, population: int, tick: int, indices: np.ndarray,
-              counts: np.ndarray | None) -> None:
-        counts_or_ones = counts if counts is not None else np.ones(indices.size, np.int64)
-        self.spikes[population].append((tick, indices, counts_or_ones))
-        for route in self.routes_from.get(population, ()):
-            offset, amount = route.rows.events(indices, counts)
-            route.events += int(amount.size)
-            route.saturations += self.groups[route.spec.post].ring.add(tick, offset, amount)
+    def _generate_sources(self, tick: int, n_ticks: int) -> None:
+        """Packets and synaptic events of every source for ``n_ticks`` ticks from ``tick``."""
+        self._chunks = {}
+        for index, source in self.sources.items():
+            ticks, senders, counts = source.steps(tick, n_ticks)
+            if ticks.size:
+                self.spikes[index].append((ticks, senders, counts))
+            fanout = self.source_fanouts.get(index)
+            if fanout is None:
+                continue
+            self.source_packets[index] += np.bincount(senders, minlength=fanout.indptr.size - 1)
+            events = fanout.events(senders, counts)
+            lengths = fanout.indptr[senders + 1] - fanout.indptr[senders]
+            pointer = np.searchsorted(np.repeat(ticks, lengths),
+                                      np.arange(tick, tick + n_ticks + 1))
+            self._chunks[index] = _SourceChunk(events, pointer, tick)
+        self._chunk_end = tick + n_ticks
 
     def run(self, n_ticks: int) -> None:
         """Advance the network by ``n_ticks`` time steps."""
-        for tick in range(self.tick, self.tick + n_ticks):
-            self._update_neurons(tick)
-            for index, source in self.sources.items():
-                fired, counts = source.step(tick)
+        end = self.tick + n_ticks
+        for tick in range(self.tick, end):
+            if tick >= self._chunk_end:
+                self._generate_sources(tick, min(SOURCE_CHUNK_TICKS, end - tick))
+            cells = self.ring.take(tick)
+            spiked = []
+            for index, group in self.groups.items():
+                first = self.first[index]
+                group.receive(cells[:, first:first + group.size])
+                fired = group.step(tick)
                 if fired.size:
-                    self._send(index, tick, fired, counts)
-        self.tick += n_ticks
+                    self.spikes[index].append((tick, fired, None))
+                    spiked.append(fired + first)
+            events = []
+            if spiked and self.neuron_fanout is not None:
+                senders = np.concatenate(spiked) if len(spiked) > 1 else spiked[0]
+                self.neuron_packets[senders] += 1
+                events.append(self.neuron_fanout.events(senders, None))
+            events.extend(chunk.at(tick) for chunk in self._chunks.values())
+            self.ring.add(tick, events)
+        self.tick = end
 
     # --- provenance -------------------------------------------------------------------------
+
+    def _synaptic_events(self) -> list[int]:
+        """Synaptic events per route: packets of each pre-neuron times its row length."""
+        events = [0] * len(self.routes)
+        fanouts = [(self.neuron_fanout, self.neuron_packets)] + [
+            (f, self.source_packets[i]) for i, f in self.source_fanouts.items()]
+        for fanout, packets in fanouts:
+            if fanout is None:
+                continue
+            for route, lengths in zip(fanout.routes, fanout.row_lengths, strict=True):
+                events[route] = int(lengths @ packets)
+        return events
 
     def provenance(self) -> dict:
         """Counters and quantisation facts per population and projection (JSON-ready)."""
         populations = []
         for index, pop in enumerate(self.network.populations):
             entry: dict = {"label": pop.label, "model": pop.model, "size": pop.size,
-                           "spikes": int(sum(int(c.sum()) for _, _, c in self.spikes[index]))}
+                           "spikes": int(sum(int(n.size if c is None else c.sum())
+                                             for _, n, c in self.spikes[index]))}
             group = self.groups.get(index)
             if group is not None:
-                scale = _GLOBAL_WEIGHT_SCALE[pop.conductance_based]
+                scale = weight_scale(pop.model)
                 entry.update(
                     ring_buffer_left_shift={"excitatory": int(group.shifts[0]),
                                             "inhibitory": int(group.shifts[1])},
                     weight_resolution={
                         name: 2.0 ** (int(group.shifts[r]) - 15) / scale
                         for r, name in enumerate(("excitatory", "inhibitory"))},
-                    ring_buffer_saturations=sum(r.saturations for r in self.routes
-                                                if r.spec.post == index),
-                    refractory_steps=sorted({int(s) for s in group.constants.refract_steps}))
+                    ring_buffer_saturations=sum(
+                        int(self.ring.saturations[number])
+                        for number, r in enumerate(self.routes) if r.spec.post == index),
+                    **group.provenance())
             if isinstance(pop, PoissonPopulation):
                 entry["effective_rates_hz"] = {
                     repr(float(r)): effective_rate(float(r), self.timing)
                     for r in np.unique(pop.rate)[:20]}
             populations.append(entry)
         projections = []
-        for route in self.routes:
+        events = self._synaptic_events()
+        for number, route in enumerate(self.routes):
             spec = route.spec
             pre = self.network.populations[spec.pre]
             post = self.network.populations[spec.post]
@@ -287,8 +319,8 @@ class Engine:
                 "connections": int(spec.weight.size),
                 "weights_rounded_to_zero": route.lost,
                 "weights_wrapped": route.wrapped,
-                "delay_steps": sorted({int(d) for d in np.unique(route.rows.delay)})[:50],
-                "synaptic_events": route.events,
-                "ring_buffer_saturations": route.saturations,
+                "delay_steps": route.delay_steps,
+                "synaptic_events": events[number],
+                "ring_buffer_saturations": int(self.ring.saturations[number]),
             })
         return {"populations": populations, "projections": projections}

@@ -37,6 +37,12 @@ FAST_CUTOFF_RAW = fp.encode_scalar(10.0, 16)
 #: "Forever" end tick for sources without a finite duration.
 FOREVER = 1 << 62
 _UINT32 = 0xFFFFFFFF
+#: Knuth factors drawn for every fast source of a tick before only the survivors continue.
+#: It fixes the order in which the stream is consumed (an earlier depth formula always
+#: evaluated to 2), so it is part of the emulator's output for a seed.
+KNUTH_FIRST_DRAWS = 2
+#: Draws held at once by the batched generators (bounds their memory: 8 bytes each).
+BLOCK_DRAWS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -141,6 +147,39 @@ def _normal_table() -> np.ndarray:
     return np.round(np.array(z) * fp.S1615_ONE).astype(np.int64)
 
 
+class RawStream:
+    """Uniform 32-bit draws of a bit generator, drawn ahead in blocks.
+
+    ``random_raw(a)`` followed by ``random_raw(b)`` gives the same values as
+    ``random_raw(a + b)``, so drawing ahead changes nothing but the number of calls.
+    """
+
+    def __init__(self, bit_generator: np.random.BitGenerator) -> None:
+        self._bit_generator = bit_generator
+        self._buffer = np.zeros(0, dtype=np.uint64)
+        self._position = 0
+
+    def peek(self, n: int) -> np.ndarray:
+        """The next ``n`` draws (top 32 bits, as uint64), without consuming them."""
+        available = self._buffer.size - self._position
+        if available < n:
+            fresh = self._bit_generator.random_raw(max(n - available, BLOCK_DRAWS // 4))
+            self._buffer = np.concatenate([self._buffer[self._position:],
+                                           fresh >> np.uint64(32)])
+            self._position = 0
+        return self._buffer[self._position:self._position + n]
+
+    def skip(self, n: int) -> None:
+        """Consume ``n`` draws (after :meth:`peek`)."""
+        self._position += n
+
+    def take(self, n: int) -> np.ndarray:
+        """Consume and return the next ``n`` draws."""
+        values = self.peek(n)
+        self._position += n
+        return values
+
+
 class PoissonSources:
     """The spike generator of one SpikeSourcePoisson population.
 
@@ -154,20 +193,17 @@ class PoissonSources:
 
     def __init__(self, constants: PoissonConstants, rng: np.random.Generator) -> None:
         self.c = constants
-        self.rng = rng
+        self.stream = RawStream(rng.bit_generator)
         self.slow = np.flatnonzero((constants.regime == SLOW) & (constants.mean_isi > 0))
         self.fast = np.flatnonzero(constants.regime == FAST)
         self.faster = np.flatnonzero(constants.regime == FASTER)
         self._z_table = _normal_table() if self.faster.size else None
-        lam = float(-np.log(np.maximum(constants.exp_minus_lambda[self.fast], 1) / 2.0 ** 32).max(
-            initial=0.0))
-        self._knuth_depth = int(np.ceil(lam + 4.0 * np.sqrt(lam) + 2.0))
         # Time to next spike (1/1000 tick, uint32), drawn when the rate is set.
         self.time_to_spike = self._intervals(self.slow)
 
     def _uniform(self, n: int | tuple[int, int]) -> np.ndarray:
         """Uniform 32-bit draws (the top half of the generator's 64-bit output), as uint64."""
-        return self.rng.bit_generator.random_raw(n) >> np.uint64(32)
+        return self.stream.take(int(np.prod(n))).reshape(n)
 
     def _exponential_s1615(self, n: int) -> np.ndarray:
         """Exp(1) variates by von Neumann's comparison method, truncated to S16.15."""
@@ -219,21 +255,26 @@ class PoissonSources:
         """Knuth's count: how many partial products floor(p * u / 2**32), p from 1.0ulr,
         stay above exp(-lambda) (0 when exp(-lambda) is 0).
 
-        The first ``depth`` factors are drawn for all sources at once (the product only
-        falls); the rare sources still above the threshold continue one draw at a time.
+        The first :data:`KNUTH_FIRST_DRAWS` factors are drawn for all sources at once (the
+        product only falls); the sources still above the threshold continue one draw each
+        per round, in index order.
         """
         threshold = self.c.exp_minus_lambda[sources].astype(np.uint64)
         product = np.full(sources.size, _UINT32, dtype=np.uint64)
         counts = np.zeros(sources.size, dtype=np.int64)
-        for column in self._uniform((self._knuth_depth, sources.size)):
+        for column in self._uniform((KNUTH_FIRST_DRAWS, sources.size)):
             product = (product * column) >> np.uint64(32)
             counts += product > threshold
         alive = np.flatnonzero(product > threshold)
+        product, limit = product[alive], threshold[alive]
+        survivors = []
         while alive.size:
-            product[alive] = (product[alive] * self._uniform(alive.size)) >> np.uint64(32)
-            above = product[alive] > threshold[alive]
-            counts[alive] += above
-            alive = alive[above]
+            product = (product * self.stream.take(alive.size)) >> np.uint64(32)
+            above = product > limit
+            alive, product, limit = alive[above], product[above], limit[above]
+            survivors.append(alive)
+        if survivors:
+            counts += np.bincount(np.concatenate(survivors), minlength=sources.size)
         counts[threshold == 0] = 0
         return counts
 
@@ -262,3 +303,62 @@ class PoissonSources:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty
         return np.concatenate(indices), np.concatenate(counts)
+
+    def _knuth_ticks(self, sources: np.ndarray, n_ticks: int) -> np.ndarray:
+        """Knuth counts of ``sources`` for ``n_ticks`` consecutive ticks, (ticks, sources)."""
+        return np.stack([self._knuth_counts(sources) for _ in range(n_ticks)])
+
+    def _normal_block(self, sources: np.ndarray, n_ticks: int) -> np.ndarray:
+        """Normal-regime counts of ``sources`` for ``n_ticks`` consecutive ticks."""
+        q = (self._uniform((n_ticks, sources.size)) >> np.uint64(16)).astype(np.int64)
+        x = (self._z_table[q] >> 1) + self.c.sqrt_lambda[sources]
+        return np.maximum(fp.roundk(fp.mulk(x, x), fp.S1615_SHIFT), 0)
+
+    def steps(self, tick: int, n_ticks: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Packets of ticks ``tick .. tick + n_ticks - 1``, as calling :meth:`step` in turn.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(ticks, source indices, counts)`` ordered by tick, within a tick as
+            :meth:`step` orders them.
+        """
+        regimes = [(sources, block) for sources, block in
+                   ((self.fast, self._knuth_ticks), (self.faster, self._normal_block))
+                   if sources.size]
+        if self.slow.size or len(regimes) > 1:  # draws interleave: go tick by tick
+            return _concatenate_steps(tick, [self.step(t) for t in range(tick, tick + n_ticks)])
+        if not regimes:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
+        sources, block = regimes[0]
+        starts, ends = self.c.start_tick[sources], self.c.end_tick[sources]
+        edges = np.unique(np.concatenate([[tick, tick + n_ticks], starts, ends]))
+        edges = edges[(edges >= tick) & (edges <= tick + n_ticks)]
+        ticks, indices, counts = [], [], []
+        for first, stop in zip(edges[:-1], edges[1:], strict=True):
+            active = sources[(starts <= first) & (first < ends)]
+            if active.size == 0:
+                continue
+            n = block(active, int(stop - first))
+            row, column = np.nonzero(n)
+            ticks.append(row + first)
+            indices.append(active[column])
+            counts.append(n[row, column])
+        if not ticks:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
+        return np.concatenate(ticks), np.concatenate(indices), np.concatenate(counts)
+
+
+def _concatenate_steps(tick: int, steps: list[tuple[np.ndarray, np.ndarray]]
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(ticks, indices, counts)`` of consecutive per-tick ``(indices, counts)``."""
+    if not steps:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    sizes = [indices.size for indices, _ in steps]
+    ticks = np.repeat(np.arange(tick, tick + len(steps), dtype=np.int64), sizes)
+    return (ticks, np.concatenate([i for i, _ in steps]).astype(np.int64),
+            np.concatenate([c for _, c in steps]).astype(np.int64))
+

@@ -1,127 +1,252 @@
-"""Synaptic rows and the uint16 input ring buffer of a post-population, with saturation.
+"""Synaptic rows by sending neuron, and the uint16 input ring buffer of all neurons.
 
 A spike sent in tick t through a synapse with delay d adds the synapse's weight integer W
-to cell (slot (t + d) mod S, synapse type, target neuron). Cells saturate at 0xFFFF; since
-every W is non-negative, clipping the sum equals saturating each addition. The neuron
-update of tick t reads and clears slot t mod S first.
+to cell (slot (t + d) mod S, synapse type, target neuron). A cell saturates at 0xFFFF;
+``synapses.c`` counts every addition that reaches 0x10000. Since every W is non-negative,
+clamping the summed input of a tick equals saturating each addition in turn, so the
+buffer adds a whole tick's events at once (``numpy.bincount``) and only replays the
+additions in delivery order, with cumulative sums, for the few cells that saturate. The
+neuron update of tick t reads and clears slot t mod S first.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from repro.spinnaker.synapses import WEIGHT_MAX
 
 
-class SynapticRows:
-    """One projection's synapses sorted into rows by pre-synaptic neuron (CSR).
+@dataclass(frozen=True)
+class RouteSynapses:
+    """The synapses of one projection, as the fan-out of its sending population sees them.
 
-    Parameters
+    Attributes
     ----------
-    n_pre : int
-        Size of the pre-synaptic population (the parent population for views).
+    route : int
+        Index of the projection in the engine's route list (counters are kept per route).
+    rank : int
+        Delivery rank: routes of lower rank deliver first within a tick.
     pre : numpy.ndarray
-        Pre-synaptic neuron index of every synapse.
-    target : numpy.ndarray
-        Column of the synapse in a ring-buffer slot: ``synapse_type * n_post + post``.
+        Pre-synaptic neuron of every synapse.
+    column : numpy.ndarray
+        Ring-buffer column of every synapse: ``synapse_type * n_cells + target cell``.
     delay_steps : numpy.ndarray
         Delay of every synapse in whole time steps (>= 1).
     weight : numpy.ndarray
         Weight integer W of every synapse (0..65535).
-    stride : int
-        Cells per ring-buffer slot of the target population.
     """
 
-    def __init__(self, n_pre: int, pre: np.ndarray, target: np.ndarray,
-                 delay_steps: np.ndarray, weight: np.ndarray, stride: int) -> None:
-        order = np.argsort(pre, kind="stable")
-        self.indptr = np.concatenate(
-            [[0], np.cumsum(np.bincount(pre, minlength=n_pre))]).astype(np.int64)
-        self.delay = np.asarray(delay_steps, dtype=np.int64)[order]
-        self.weight = np.asarray(weight, dtype=np.int64)[order]
-        #: Position relative to the sending tick's slot: delay * stride + target.
-        self.offset = self.delay * stride + np.asarray(target, dtype=np.int64)[order]
-        #: At most one synapse per row (one-to-one): events need no expansion.
-        self.one_per_row = bool(np.all(np.diff(self.indptr) <= 1))
+    route: int
+    rank: int
+    pre: np.ndarray
+    column: np.ndarray
+    delay_steps: np.ndarray
+    weight: np.ndarray
+
+
+@dataclass
+class Events:
+    """Synaptic events of one tick (or of several ticks, ordered by tick).
+
+    ``offset`` is the event's cell relative to the start of slot t + 1 of the sending tick
+    t: ``(delay - 1) * stride + column``; ``amount`` is W times the spikes in the packet.
+    ``synapse`` (index into the fan-out's arrays) and ``packet`` (delivery order of the
+    packet within its population) are kept to replay saturating additions in order.
+    """
+
+    offset: np.ndarray
+    amount: np.ndarray
+    synapse: np.ndarray
+    packet: np.ndarray
+    fanout: Fanout
 
     @property
-    def max_delay(self) -> int:
-        """Longest delay in steps (0 for an empty projection)."""
-        return int(self.delay.max()) if self.delay.size else 0
+    def size(self) -> int:
+        """Number of events."""
+        return int(self.offset.size)
 
-    def events(self, spiking: np.ndarray, counts: np.ndarray | None
-               ) -> tuple[np.ndarray, np.ndarray]:
-        """Synaptic events caused by ``spiking`` pre-neurons this tick.
-
-        Parameters
-        ----------
-        spiking : numpy.ndarray
-            Indices of the pre-neurons that sent a packet.
-        counts : numpy.ndarray or None
-            Spikes carried by each packet (Poisson sources can send several); None means 1.
-
-        Returns
-        -------
-        tuple of numpy.ndarray
-            ``(offset, amount)`` per event: position relative to the sending slot, and
-            W * count.
-        """
-        starts = self.indptr[spiking]
-        lengths = self.indptr[spiking + 1] - starts
-        if self.one_per_row:
-            index = starts[lengths > 0]
-            repeats = counts[lengths > 0] if counts is not None else None
-        else:
-            ends = np.cumsum(lengths)
-            index = np.repeat(starts - ends + lengths, lengths) + np.arange(ends[-1])
-            repeats = np.repeat(counts, lengths) if counts is not None else None
-        amount = self.weight[index]
-        if repeats is not None:
-            amount = amount * repeats
-        return self.offset[index], amount
+    def take(self, selection: slice | np.ndarray) -> Events:
+        """The events at ``selection``."""
+        return Events(self.offset[selection], self.amount[selection],
+                      self.synapse[selection], self.packet[selection], self.fanout)
 
 
-class RingBuffer:
-    """uint16 input cells of one post-population: slots x synapse types x neurons.
+class Fanout:
+    """Every synapse leaving one population, in rows by pre-synaptic neuron (CSR).
+
+    Within a row the synapses keep route order, and within a route the order of
+    ``numpy.argsort(pre, kind="stable")``; the delivery order of a tick's additions is
+    (route rank, packet, position in the route's rows), as the chip processes them.
 
     Parameters
     ----------
-    n_neurons : int
-        Neurons in the post-population.
+    n_pre : int
+        Size of the sending population.
+    routes : sequence of RouteSynapses
+        The projections leaving the population.
+    stride : int
+        Cells per ring-buffer slot.
+    """
+
+    def __init__(self, n_pre: int, routes: Sequence[RouteSynapses], stride: int) -> None:
+        pre = np.concatenate([r.pre for r in routes]).astype(np.int64)
+        order = np.argsort(pre, kind="stable")
+        self.indptr = np.zeros(n_pre + 1, dtype=np.int64)
+        np.cumsum(np.bincount(pre, minlength=n_pre), out=self.indptr[1:])
+        delay = np.concatenate([r.delay_steps for r in routes]).astype(np.int64)
+        column = np.concatenate([r.column for r in routes]).astype(np.int64)
+        self.offset = ((delay - 1) * stride + column)[order]
+        self.weight = np.concatenate([r.weight for r in routes]).astype(np.float64)[order]
+        self.route = np.concatenate([np.full(r.pre.size, r.route, np.int32)
+                                     for r in routes])[order]
+        self.rank = np.concatenate([np.full(r.pre.size, r.rank, np.int32)
+                                    for r in routes])[order]
+        position = [np.empty(r.pre.size, np.int64) for r in routes]
+        for positions, r in zip(position, routes, strict=True):
+            positions[np.argsort(r.pre, kind="stable")] = np.arange(r.pre.size)
+        self.position = np.concatenate(position)[order]
+        self.max_delay = int(delay.max()) if delay.size else 0
+        self.routes = [r.route for r in routes]
+        #: Row length of every pre-neuron in every route (synaptic-event counter).
+        self.row_lengths = np.stack([np.bincount(r.pre, minlength=n_pre) for r in routes])
+
+    def events(self, senders: np.ndarray, counts: np.ndarray | None,
+               packet: np.ndarray | None = None) -> Events:
+        """Synaptic events of packets sent by ``senders`` (several spikes: ``counts``).
+
+        Parameters
+        ----------
+        senders : numpy.ndarray
+            Pre-neuron of every packet, in delivery order.
+        counts : numpy.ndarray or None
+            Spikes carried by each packet; None means one.
+        packet : numpy.ndarray or None
+            Delivery order of each packet (default: the position in ``senders``).
+        """
+        starts = self.indptr[senders]
+        lengths = self.indptr[senders + 1] - starts
+        ends = np.cumsum(lengths)
+        total = int(ends[-1]) if ends.size else 0
+        index = np.repeat(starts - ends + lengths, lengths) + np.arange(total)
+        amount = self.weight[index]
+        if counts is not None:
+            amount = amount * np.repeat(counts, lengths)
+        order = np.arange(senders.size) if packet is None else packet
+        return Events(self.offset[index], amount, index, np.repeat(order, lengths), self)
+
+
+def saturating_additions(start: np.ndarray, cell: np.ndarray, amount: np.ndarray,
+                         order: Sequence[np.ndarray]) -> np.ndarray:
+    """Which additions saturate when cells starting at ``start`` receive them one by one.
+
+    Parameters
+    ----------
+    start : numpy.ndarray
+        Value of every event's cell before the tick's additions (<= 0xFFFF).
+    cell : numpy.ndarray
+        Cell of every event.
+    amount : numpy.ndarray
+        Amount added by every event (>= 0).
+    order : sequence of numpy.ndarray
+        Sort keys giving the delivery order within a cell, most significant first.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask (in the given event order): ``min(before, 0xFFFF) + amount >= 0x10000``.
+    """
+    sequence = np.lexsort(tuple(reversed([cell, *order])))
+    c, a = cell[sequence], amount[sequence]
+    total = np.cumsum(a)
+    first = np.flatnonzero(np.concatenate([[True], c[1:] != c[:-1]]))
+    group_start = np.repeat(first, np.diff(np.append(first, c.size)))
+    before = start[sequence] + total - a - (total[group_start] - a[group_start])
+    mask = np.empty(cell.size, dtype=bool)
+    mask[sequence] = np.minimum(before, WEIGHT_MAX) + a > WEIGHT_MAX
+    return mask
+
+
+class RingBuffer:
+    """uint16 input cells of every neuron: slots x (synapse types x neurons).
+
+    Held as float64 (exact for these integers) so that a tick's events can be summed with
+    ``numpy.bincount`` and added in place.
+
+    Parameters
+    ----------
+    n_cells : int
+        Neurons (of all populations; a neuron's column is its index in the network).
     n_slots : int
-        Delay slots; must exceed the longest incoming delay (delay extensions make any
-        delay exact on SpiNNaker, so the emulator simply sizes the buffer to fit).
+        Delay slots; must exceed the longest delay (delay extensions make any delay exact
+        on SpiNNaker, so the emulator sizes the buffer to fit).
+    n_routes : int
+        Number of routes whose saturating additions are counted.
     n_types : int
         Synapse types (2: excitatory, inhibitory).
     """
 
-    def __init__(self, n_neurons: int, n_slots: int, n_types: int = 2) -> None:
-        self.n_neurons = n_neurons
+    def __init__(self, n_cells: int, n_slots: int, n_routes: int, n_types: int = 2) -> None:
+        self.n_cells = n_cells
         self.n_types = n_types
-        self.n_slots = max(1, n_slots)
-        self.stride = n_types * n_neurons
-        self.cells = np.zeros(self.n_slots * self.stride, dtype=np.int64)
+        self.n_slots = max(2, n_slots)
+        self.stride = n_types * n_cells
+        self.cells = np.zeros(self.n_slots * self.stride, dtype=np.float64)
+        #: Saturating additions per route.
+        self.saturations = np.zeros(n_routes, dtype=np.int64)
 
     def take(self, tick: int) -> np.ndarray:
-        """Return the cells of slot ``tick mod S`` as (types, neurons) and clear them."""
+        """Return slot ``tick mod S`` as int64 (types, cells) and clear it."""
         start = (tick % self.n_slots) * self.stride
         window = self.cells[start:start + self.stride]
-        taken = window.reshape(self.n_types, self.n_neurons).copy()
-        window[:] = 0
+        taken = window.astype(np.int64).reshape(self.n_types, self.n_cells)
+        window[:] = 0.0
         return taken
 
-    def add(self, tick: int, offset: np.ndarray, amount: np.ndarray) -> int:
-        """Add events sent in ``tick``; return how many cells hit the 0xFFFF cap.
+    def add(self, tick: int, events: list[Events]) -> None:
+        """Add the events sent in ``tick`` (in delivery order of their lists), saturating."""
+        events = [e for e in events if e.size]
+        if not events:
+            return
+        offset = np.concatenate([e.offset for e in events]) if len(events) > 1 \
+            else events[0].offset
+        amount = np.concatenate([e.amount for e in events]) if len(events) > 1 \
+            else events[0].amount
+        length = int(offset.max()) + 1
+        incoming = np.bincount(offset, amount, minlength=length)
+        start = ((tick + 1) % self.n_slots) * self.stride
+        head = min(length, self.cells.size - start)
+        parts = [(start, incoming[:head])]
+        if head < length:
+            parts.append((0, incoming[head:]))
+        for begin, values in parts:
+            window = self.cells[begin:begin + values.size]
+            window += values
+            if window.max() > WEIGHT_MAX:
+                over = np.flatnonzero(window > WEIGHT_MAX)
+                self._count(events, start, begin + over, window[over] - values[over])
+                window[over] = WEIGHT_MAX
 
-        ``offset`` is ``delay * stride + column`` (see :class:`SynapticRows`).
-        """
-        if amount.size == 0:
-            return 0
-        flat = (tick % self.n_slots) * self.stride + offset
-        flat[flat >= self.cells.size] -= self.cells.size
-        np.add.at(self.cells, flat, amount)
-        saturated = np.flatnonzero(self.cells > WEIGHT_MAX)
-        if saturated.size == 0:
-            return 0
-        self.cells[saturated] = WEIGHT_MAX
-        return int(saturated.size)
+    def _count(self, events: list[Events], start: int, over: np.ndarray,
+               before: np.ndarray) -> None:
+        """Count the saturating additions into cells ``over`` (values ``before`` the tick)."""
+        cells, amounts, ranks, packets, positions, routes = [], [], [], [], [], []
+        for e in events:
+            cell = (start + e.offset) % self.cells.size
+            hit = np.isin(cell, over)
+            synapse = e.synapse[hit]
+            cells.append(cell[hit])
+            amounts.append(e.amount[hit])
+            ranks.append(e.fanout.rank[synapse])
+            packets.append(e.packet[hit])
+            positions.append(e.fanout.position[synapse])
+            routes.append(e.fanout.route[synapse])
+        cell = np.concatenate(cells)
+        start_value = before[np.searchsorted(over, cell)]
+        saturating = saturating_additions(
+            start_value, cell, np.concatenate(amounts),
+            [np.concatenate(ranks), np.concatenate(packets), np.concatenate(positions)])
+        self.saturations += np.bincount(np.concatenate(routes)[saturating],
+                                        minlength=self.saturations.size)

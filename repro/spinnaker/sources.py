@@ -57,3 +57,11 @@ class ArraySources:
             return empty, empty
         sources, counts = np.unique(self.source[lo:hi], return_counts=True)
         return sources, counts.astype(np.int64)
+
+    def steps(self, tick: int, n_ticks: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Packets of ticks ``tick .. tick + n_ticks - 1``: ``(ticks, sources, counts)``."""
+        lo, hi = np.searchsorted(self.tick, [tick, tick + n_ticks])
+        code = self.tick[lo:hi] * (int(self.source.max(initial=0)) + 1) + self.source[lo:hi]
+        unique, counts = np.unique(code, return_counts=True)
+        ticks, sources = np.divmod(unique, int(self.source.max(initial=0)) + 1)
+        return ticks, sources, counts.astype(np.int64)

@@ -153,10 +153,10 @@ def run_case(name: str) -> dict[str, np.ndarray]:
             # The first 8 neurons (the engine samples whole populations).
             codes = np.round(engine.signal_data(index, variable)[:, :8] * 2 ** 15)
             arrays[f"{label}/{variable}"] = codes.astype(np.int32)
-    arrays["synaptic_events"] = np.array([r.events for r in engine.routes], dtype=np.int64)
-    saturations = sum(r.saturations for r in engine.routes)
+    projections = engine.provenance()["projections"]
+    arrays["synaptic_events"] = np.array([p["synaptic_events"] for p in projections],
+                                         dtype=np.int64)
     sim.end()
-    print(f"{name}: {saturations} saturations")
     return arrays
 
 
