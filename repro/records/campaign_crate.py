@@ -23,19 +23,26 @@ from typing import TYPE_CHECKING, Any
 import xarray as xr
 
 from repro import __version__
-from repro.records.run_crate import (
+from repro.records.entities import (
     METADATA_FILE,
     PROCESS_PROFILE,
     PROVENANCE_PROFILE,
     REPRO_URL,
+    add_agent,
+    add_context,
     add_file,
-    atomic_directory,
-    current_agent,
+    add_parameter,
+    add_software,
+    bind,
+    file_properties,
     new_crate,
-    sha256_file,
 )
+from repro.records.run_crate import atomic_directory
+from repro.site.envinfo import sha256_file
 
 if TYPE_CHECKING:  # the comparison layer sits above records: types only
+    from rocrate.rocrate import ROCrate
+
     from repro.compare.profiles import Profile
     from repro.compare.spikes import RunSpikes
 
@@ -164,11 +171,9 @@ def _workflow_document(campaign: Campaign) -> dict[str, Any]:
     }
 
 
-def _run_entity(crate, run: RunSpikes, store_root: Path | None) -> Any:
-    from rocrate.model.contextentity import ContextEntity
-
+def _run_entity(crate: ROCrate, run: RunSpikes, store_root: Path | None) -> Any:
+    """A run crate compared, cited by run id, location and the sha256 of its metadata."""
     props: dict[str, Any] = {
-        "@type": "CreativeWork",
         "name": f"run crate {run.run_id}",
         "identifier": run.run_id,
         "description": (f"Run of model {run.model_hash[:12]} on target {run.target}, seed "
@@ -182,13 +187,65 @@ def _run_entity(crate, run: RunSpikes, store_root: Path | None) -> Any:
         if store_root is not None and Path(store_root).resolve() in crate_dir.parents:
             location = str(crate_dir.relative_to(Path(store_root).resolve()))
         props["url"] = location
-    return crate.add(ContextEntity(crate, f"#run-{run.run_id}", properties=props))
+    return add_context(crate, f"#run-{run.run_id}", "CreativeWork", **props)
+
+
+@dataclass
+class _Io:
+    """Inputs and outputs of a campaign crate: data entities and their formal parameters."""
+
+    collections: list[Any]
+    run_params: list[Any]
+    profile_file: Any
+    profile_param: Any
+    files: dict[str, tuple[Any, Any]]
+
+    @property
+    def input_params(self) -> list[Any]:
+        return [*self.run_params, self.profile_param]
+
+    @property
+    def inputs(self) -> list[Any]:
+        return [*self.collections, self.profile_file]
+
+    def output(self, name: str) -> Any:
+        return self.files[name][0]
+
+    def verdict_outputs(self, part: int) -> list[Any]:
+        """Entities (``part=0``) or parameters (``part=1``) of the verdict step's outputs."""
+        return [pair[part] for name, pair in self.files.items() if name != STATISTICS_FILE]
 
 
 def _build_metadata(root: Path, campaign: Campaign, store_root: Path | None,
                     outputs: Sequence[str]) -> None:
-    from rocrate.model.contextentity import ContextEntity
+    """Describe the campaign in ``root/ro-crate-metadata.json``: workflow, tools, actions."""
+    crate = _campaign_crate(campaign)
+    agent = add_agent(crate)
+    io = _Io(*_run_inputs(crate, campaign, store_root), *_profile_input(crate, root, campaign),
+             _output_files(crate, root, campaign, outputs))
+    tools = _tools(crate, io)
+    steps = [add_context(crate, f"#step-{ident}", "HowToStep", name=ident,
+                         position=str(position), workExample=tool)
+             for position, (ident, tool) in enumerate(zip(("statistics", "verdict"), tools,
+                                                           strict=True))]
+    workflow = _workflow(crate, root, campaign, io, tools, steps)
+    crate.root_dataset["mainEntity"] = workflow
+    actions = _actions(crate, campaign, io, tools, workflow)
+    for action in actions:
+        action["agent"] = agent
+    controls = [add_context(crate, f"#control-{step['name']}", "ControlAction",
+                            name=f"orchestrate {step['name']}", instrument=step, object=action)
+                for step, action in zip(steps, actions[:2], strict=True)]
+    engine = add_software(crate, REPRO_URL, "repro", __version__)
+    add_context(crate, "#organize", "OrganizeAction", name=f"repro {campaign.kind}",
+                instrument=engine, object=controls, result=actions[2], agent=agent,
+                **_times(campaign))
+    crate.root_dataset["mentions"] = [actions[2], *actions[:2], *io.collections]
+    crate.metadata.write(root)
 
+
+def _campaign_crate(campaign: Campaign) -> ROCrate:
+    """The empty campaign crate: name, description, profiles, publication date."""
     crate = new_crate(
         name=campaign.title,
         description=(f"repro {campaign.kind} campaign: "
@@ -200,41 +257,43 @@ def _build_metadata(root: Path, campaign: Campaign, store_root: Path | None,
     # The RO-Crate 1.1 context maps these Bioschemas types to https://bioschemas.org/<Type>;
     # stating it locally keeps the meaning whatever copy of the context a validator holds.
     crate.metadata.extra_terms.update(BIOSCHEMAS_11_TERMS)
+    crate.root_dataset["datePublished"] = _times(campaign)["endTime"]
+    return crate
+
+
+def _times(campaign: Campaign) -> dict[str, str]:
+    """Start, end and status shared by every action of the campaign."""
     ended = campaign.ended or datetime.now(UTC).isoformat(timespec="seconds")
-    crate.root_dataset["datePublished"] = ended
-    agent = crate.add(ContextEntity(crate, "#agent", properties={"@type": "Person",
-                                                                 **current_agent()}))
-    crate.root_dataset["author"] = agent
-    engine = crate.add(ContextEntity(crate, REPRO_URL, properties={
-        "@type": "SoftwareApplication", "name": "repro", "softwareVersion": __version__,
-        "url": REPRO_URL}))
-    language = crate.add(ContextEntity(crate, "#repro-campaign-language", properties={
-        "@type": "ComputerLanguage", "name": "repro campaign workflow (JSON)",
-        "identifier": CAMPAIGN_FORMAT, "version": "1"}))
+    return {"startTime": campaign.started or ended, "endTime": ended,
+            "actionStatus": "http://schema.org/CompletedActionStatus"}
 
-    def parameter(ident: str, name: str, kind: str) -> Any:
-        return crate.add(ContextEntity(crate, f"#param-{ident}", properties={
-            "@type": "FormalParameter", "name": name, "additionalType": kind,
-            "conformsTo": {"@id": "https://bioschemas.org/profiles/FormalParameter/1.0-RELEASE"},
-        }))
 
-    run_params, collections = [], []
+def _run_inputs(crate: ROCrate, campaign: Campaign,
+                store_root: Path | None) -> tuple[list[Any], list[Any]]:
+    """One Collection of run crates per side, each bound to its formal parameter."""
+    collections, params = [], []
     for side, runs in campaign.inputs.items():
-        param = parameter(f"runs-{side}", f"{side} runs", "Collection")
+        param = add_parameter(crate, f"runs-{side}", f"{side} runs", "Collection", required=True)
         members = [_run_entity(crate, run, store_root) for run in runs]
-        collection = crate.add(ContextEntity(crate, f"#runs-{side}", properties={
-            "@type": "Collection", "name": f"{side} runs ({len(runs)})", "hasPart": members,
-            "exampleOfWork": param}))
-        param["workExample"] = collection
-        run_params.append(param)
-        collections.append(collection)
-    profile_param = parameter("profile", "tolerance profile", "File")
-    profile_file = add_file(crate, root, PROFILE_FILE, name=(
-        f"tolerance profile {campaign.profile.name} {campaign.profile.version}"),
-        description=f"Copy of {Path(campaign.profile.source).name}")
-    profile_file["exampleOfWork"] = profile_param
-    profile_param["workExample"] = profile_file
+        collections.append(bind(add_context(crate, f"#runs-{side}", "Collection",
+                                            name=f"{side} runs ({len(runs)})", hasPart=members),
+                                param))
+        params.append(param)
+    return collections, params
 
+
+def _profile_input(crate: ROCrate, root: Path, campaign: Campaign) -> tuple[Any, Any]:
+    """The copied tolerance profile bound to its formal parameter."""
+    param = add_parameter(crate, "profile", "tolerance profile", "File", required=True)
+    entity = add_file(crate, root, PROFILE_FILE,
+                      name=f"tolerance profile {campaign.profile.name} {campaign.profile.version}",
+                      description=f"Copy of {Path(campaign.profile.source).name}")
+    return bind(entity, param), param
+
+
+def _output_files(crate: ROCrate, root: Path, campaign: Campaign,
+                  outputs: Sequence[str]) -> dict[str, tuple[Any, Any]]:
+    """``{file name: (file entity, formal parameter)}`` of every result file."""
     described = {
         STATISTICS_FILE: ("statistics", "Per-run, per-population statistics (xarray, NetCDF)"),
         VERDICTS_FILE: ("verdicts", "Verdict per population and statistic (xarray, NetCDF)"),
@@ -246,73 +305,62 @@ def _build_metadata(root: Path, campaign: Campaign, store_root: Path | None,
     for name in [*outputs, *([VERDICTS_FILE] if campaign.verdicts is not None else []),
                  SUMMARY_FILE, *campaign.extra_outputs]:
         ident, text = described[name]
-        param = parameter(ident, ident, "File")
-        entity = add_file(crate, root, name, description=text)
-        entity["exampleOfWork"] = param
-        param["workExample"] = entity
-        files[name] = (entity, param)
+        param = add_parameter(crate, ident, ident, "File")
+        files[name] = (bind(add_file(crate, root, name, description=text), param), param)
+    return files
 
-    stat_tool = crate.add(ContextEntity(crate, "#tool-statistics", properties={
-        "@type": "SoftwareApplication", "name": "repro statistics", "url": REPRO_URL,
-        "description": "Vectorised spike statistics, property-tested equal to Elephant",
-        "softwareVersion": __version__,
-        "input": [*run_params, profile_param], "output": files[STATISTICS_FILE][1]}))
-    verdict_outputs = [files[n][1] for n in files if n != STATISTICS_FILE]
-    verdict_tool = crate.add(ContextEntity(crate, "#tool-verdict", properties={
-        "@type": "SoftwareApplication", "name": "repro verdict", "url": REPRO_URL,
-        "description": "Seed-aware equivalence verdicts", "softwareVersion": __version__,
-        "input": [files[STATISTICS_FILE][1], profile_param], "output": verdict_outputs}))
-    steps = []
-    for position, (ident, tool) in enumerate((("statistics", stat_tool),
-                                              ("verdict", verdict_tool))):
-        steps.append(crate.add(ContextEntity(crate, f"#step-{ident}", properties={
-            "@type": "HowToStep", "name": ident, "position": str(position),
-            "workExample": tool})))
-    workflow_path = root / WORKFLOW_FILE
-    workflow = crate.add_file(workflow_path, dest_path=WORKFLOW_FILE, properties={
-        "@type": ["File", "SoftwareSourceCode", "ComputationalWorkflow", "HowTo"],
-        "name": f"repro {campaign.kind} workflow",
-        "description": "The comparison procedure and its settings",
-        "sha256": sha256_file(workflow_path), "contentSize": str(workflow_path.stat().st_size),
-        "encodingFormat": "application/json", "version": __version__})
-    workflow["programmingLanguage"] = language
-    workflow["hasPart"] = [stat_tool, verdict_tool]
+
+def _tools(crate: ROCrate, io: _Io) -> tuple[Any, Any]:
+    """The two steps' software: statistics, then verdict."""
+    statistics = add_software(
+        crate, "#tool-statistics", "repro statistics", __version__, url=REPRO_URL,
+        description="Vectorised spike statistics, property-tested equal to Elephant",
+        input=io.input_params, output=io.files[STATISTICS_FILE][1])
+    verdict = add_software(
+        crate, "#tool-verdict", "repro verdict", __version__, url=REPRO_URL,
+        description="Seed-aware equivalence verdicts",
+        input=[io.files[STATISTICS_FILE][1], io.profile_param], output=io.verdict_outputs(1))
+    return statistics, verdict
+
+
+def _workflow(crate: ROCrate, root: Path, campaign: Campaign, io: _Io, tools: Sequence[Any],
+              steps: list[Any]) -> Any:
+    """``workflow.json`` as the crate's ComputationalWorkflow with its steps and parameters."""
+    from rocrate.model.computerlanguage import ComputerLanguage
+
+    language = crate.add(ComputerLanguage(crate, "#repro-campaign-language", properties={
+        "name": "repro campaign workflow (JSON)", "identifier": CAMPAIGN_FORMAT, "version": "1"}))
+    workflow = crate.add_workflow(
+        root / WORKFLOW_FILE, dest_path=WORKFLOW_FILE, lang=language, properties={
+            "@type": ["File", "SoftwareSourceCode", "ComputationalWorkflow", "HowTo"],
+            "name": f"repro {campaign.kind} workflow",
+            "description": "The comparison procedure and its settings",
+            **file_properties(root / WORKFLOW_FILE), "version": __version__})
+    workflow["hasPart"] = list(tools)
     workflow["step"] = steps
-    workflow["input"] = [*run_params, profile_param]
-    workflow["output"] = [param for _, param in files.values()]
-    crate.root_dataset["mainEntity"] = workflow
+    workflow["input"] = io.input_params
+    workflow["output"] = [param for _, param in io.files.values()]
+    return workflow
 
-    started = campaign.started or ended
-    common = {"startTime": started, "endTime": ended,
-              "actionStatus": "http://schema.org/CompletedActionStatus"}
-    stat_run = crate.add_action(stat_tool, identifier="#action-statistics",
-                                object=[*collections, profile_file],
-                                result=files[STATISTICS_FILE][0],
-                                properties={"name": "compute statistics", **common,
-                                            "description": "statistics of every population "
-                                                           "of every run"})
-    verdict_run = crate.add_action(verdict_tool, identifier="#action-verdict",
-                                   object=[files[STATISTICS_FILE][0], profile_file],
-                                   result=[files[n][0] for n in files if n != STATISTICS_FILE],
-                                   properties={"name": "judge", **common,
-                                               "description": "verdict per population and "
-                                                              "statistic"})
+
+def _actions(crate: ROCrate, campaign: Campaign, io: _Io, tools: Sequence[Any],
+             workflow: Any) -> list[Any]:
+    """The statistics, verdict and whole-campaign CreateActions, in that order."""
+    times = _times(campaign)
     overall = campaign.summary.get("overall")
-    campaign_run = crate.add_action(
-        workflow, identifier="#campaign", object=[*collections, profile_file],
-        result=[entity for entity, _ in files.values()],
-        properties={"name": campaign.title, **common,
-                    "description": f"overall verdict: {overall}" if overall else campaign.kind})
-    for action in (stat_run, verdict_run, campaign_run):
-        action["agent"] = agent
-    controls = []
-    for step, action in zip(steps, (stat_run, verdict_run), strict=True):
-        controls.append(crate.add(ContextEntity(crate, f"#control-{step['name']}", properties={
-            "@type": "ControlAction", "name": f"orchestrate {step['name']}",
-            "instrument": step, "object": action})))
-    crate.add(ContextEntity(crate, "#organize", properties={
-        "@type": "OrganizeAction", "name": f"repro {campaign.kind}", "instrument": engine,
-        "object": controls, "result": campaign_run, "agent": agent, **common}))
-    crate.root_dataset["mentions"] = [campaign_run, stat_run, verdict_run, *collections]
-    crate.metadata.write(root)
-
+    return [
+        crate.add_action(tools[0], identifier="#action-statistics", object=io.inputs,
+                         result=io.output(STATISTICS_FILE), properties={
+                             "name": "compute statistics", **times,
+                             "description": "statistics of every population of every run"}),
+        crate.add_action(tools[1], identifier="#action-verdict",
+                         object=[io.output(STATISTICS_FILE), io.profile_file],
+                         result=io.verdict_outputs(0), properties={
+                             "name": "judge", **times,
+                             "description": "verdict per population and statistic"}),
+        crate.add_action(workflow, identifier="#campaign", object=io.inputs,
+                         result=[entity for entity, _ in io.files.values()], properties={
+                             "name": campaign.title, **times,
+                             "description": f"overall verdict: {overall}" if overall
+                             else campaign.kind}),
+    ]

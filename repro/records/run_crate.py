@@ -8,12 +8,11 @@ them.
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,37 +21,24 @@ from typing import TYPE_CHECKING, Any
 
 from repro import __version__
 from repro.errors import IntegrityError
+from repro.records.entities import (
+    METADATA_FILE,
+    PROCESS_PROFILE,
+    add_agent,
+    add_context,
+    add_file,
+    add_software,
+    new_crate,
+    property_value,
+    scalar,
+)
 from repro.site.envinfo import sha256_file
 
 if TYPE_CHECKING:  # ro-crate-py is imported only where crates are written (slow import)
     from rocrate.rocrate import ROCrate
 
-RO_CRATE_VERSION = "1.1"
-PROCESS_PROFILE = "https://w3id.org/ro/wfrun/process/0.5"
-PROVENANCE_PROFILE = "https://w3id.org/ro/wfrun/provenance/0.5"
-WFRUN_CONTEXT = "https://w3id.org/ro/terms/workflow-run/context"
-REPRO_TERMS = {
-    "sha256": "http://schema.org/sha256",
-}
-METADATA_FILE = "ro-crate-metadata.json"
 #: Crate subdirectories that hold inputs, never outputs.
 RESERVED_DIRS = ("network",)
-DEFAULT_LICENSE = "https://spdx.org/licenses/CC-BY-4.0"
-REPRO_URL = "https://pypi.org/project/repro/"
-ENCODINGS = {
-    ".npz": "application/x-npz",
-    ".json": "application/json",
-    ".log": "text/plain",
-    ".txt": "text/plain",
-    ".py": "text/x-python",
-    ".nestml": "text/plain",
-    ".toml": "application/toml",
-    ".nc": "application/x-netcdf",
-    ".html": "text/html",
-    ".md": "text/markdown",
-    ".so": "application/octet-stream",
-    ".png": "image/png",
-}
 #: Python packages every PyNN run depends on (recorded as softwareRequirements).
 COMMON_REQUIREMENTS = ("pynn", "neo", "numpy", "quantities", "lazyarray")
 #: Further packages by simulator name.
@@ -62,6 +48,20 @@ SOFTWARE_URLS = {
     "NEST": "https://www.nest-simulator.org/",
     "sPyNNaker-emulator": "https://github.com/SpiNNakerManchester/sPyNNaker",
 }
+#: Harness and target outputs a run crate describes by name.
+OUTPUT_DESCRIPTIONS = {
+    "spikes.npz": "Spike times per population (repro.spikes/1: CSR arrays, ms)",
+    "environment.json": "Environment manifest captured at the execution site",
+    "result.json": "Harness result: status, timings, warnings, error",
+    "harness.log": "Everything the harness process printed",
+    "provenance.json": "Hardware provenance counters reported by the backend",
+    "launcher.log": "Output of the process that launched the harness",
+    "job.json": "Facts the target reported about the job",
+    "nmpi.log": "Log of the NMPI job as the platform reported it",
+    "slurm.out": "Output of the Slurm job",
+}
+COMPLETED = "http://schema.org/CompletedActionStatus"
+FAILED = "http://schema.org/FailedActionStatus"
 
 
 def utc_iso(timestamp: str) -> str:
@@ -70,67 +70,6 @@ def utc_iso(timestamp: str) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def new_crate(*, name: str, description: str, profiles: Sequence[str]) -> ROCrate:
-    """An empty RO-Crate 1.1 that conforms to the given Workflow Run profiles."""
-    from rocrate.model.contextentity import ContextEntity
-    from rocrate.rocrate import ROCrate
-
-    crate = ROCrate(version=RO_CRATE_VERSION)
-    crate.metadata.extra_contexts.append(WFRUN_CONTEXT)
-    crate.metadata.extra_terms.update(REPRO_TERMS)
-    crate.root_dataset["name"] = name
-    crate.root_dataset["description"] = description
-    crate.root_dataset["license"] = crate.add(ContextEntity(crate, DEFAULT_LICENSE, properties={
-        "@type": "CreativeWork", "name": "Creative Commons Attribution 4.0 International",
-        "identifier": "CC-BY-4.0"}))
-    names = {PROCESS_PROFILE: "Process Run Crate", PROVENANCE_PROFILE: "Provenance Run Crate"}
-    refs = []
-    for profile in profiles:
-        crate.add(ContextEntity(crate, profile, properties={
-            "@type": "CreativeWork", "name": names.get(profile, profile),
-            "version": profile.rsplit("/", 1)[-1]}))
-        refs.append({"@id": profile})
-    crate.root_dataset["conformsTo"] = refs[0] if len(refs) == 1 else refs
-    return crate
-
-
-def add_file(crate: ROCrate, root: Path, relative: str, *, name: str | None = None,
-             description: str | None = None) -> Any:
-    """Add the file ``root/relative`` with sha256, size and encoding format."""
-    path = root / relative
-    props: dict[str, Any] = {
-        "name": name or Path(relative).name,
-        "sha256": sha256_file(path),
-        "contentSize": str(path.stat().st_size),
-        "encodingFormat": ENCODINGS.get(path.suffix, "application/octet-stream"),
-    }
-    if description:
-        props["description"] = description
-    return crate.add_file(path, dest_path=relative, properties=props)
-
-
-def property_value(crate: ROCrate, ident: str, name: str, value: Any) -> Any:
-    """Add (or reuse) a PropertyValue entity ``#ident``."""
-    from rocrate.model.contextentity import ContextEntity
-
-    existing = crate.get(f"#{ident}")
-    if existing is not None:
-        return existing
-    return crate.add(ContextEntity(crate, f"#{ident}", properties={
-        "@type": "PropertyValue", "name": name,
-        "value": value if isinstance(value, str | int | float) else json.dumps(value)}))
-
-
-def scalar(values: list[Any]) -> Any:
-    """A singleton list becomes its element (RO-Crate style)."""
-    return values[0] if len(values) == 1 else values
-
-
-def current_agent() -> dict[str, str]:
-    """Name of the person running repro (``REPRO_AGENT``, else the login name)."""
-    return {"name": os.environ.get("REPRO_AGENT") or getpass.getuser()}
 
 
 @contextmanager
@@ -194,28 +133,21 @@ class RunFacts:
 
 def _instrument(crate: ROCrate, simulator: dict[str, Any], packages: dict[str, str],
                 uses_nestml: bool) -> Any:
-    from rocrate.model.contextentity import ContextEntity
-
+    """The simulator as SoftwareApplication, with the packages it ran on as requirements."""
     name = simulator.get("name") or "unknown simulator"
-    version = str(simulator.get("version") or "unknown")
-    ident = SOFTWARE_URLS.get(name, f"https://pypi.org/project/{name}/")
-    requirements = []
     wanted = [*COMMON_REQUIREMENTS, *SIMULATOR_REQUIREMENTS.get(name, ())]
     if uses_nestml:
         wanted.append("nestml")
-    for package in wanted:
-        if package in packages:
-            req_id = f"https://pypi.org/project/{package}/{packages[package]}/"
-            requirements.append(crate.add(ContextEntity(crate, req_id, properties={
-                "@type": "SoftwareApplication", "name": package,
-                "softwareVersion": packages[package], "url": f"https://pypi.org/project/{package}/"
-            })))
-    props: dict[str, Any] = {"@type": "SoftwareApplication", "name": name,
-                             "softwareVersion": version, "url": ident}
-    if simulator.get("emulates"):
-        props["description"] = (f"Emulation of {simulator['emulates']} fixed-point numerics in "
-                                "numpy; not SpiNNaker hardware")
-    instrument = crate.add(ContextEntity(crate, ident, properties=props))
+    requirements = [
+        add_software(crate, f"https://pypi.org/project/{package}/{packages[package]}/", package,
+                     packages[package], url=f"https://pypi.org/project/{package}/")
+        for package in wanted if package in packages]
+    emulates = simulator.get("emulates")
+    instrument = add_software(
+        crate, SOFTWARE_URLS.get(name, f"https://pypi.org/project/{name}/"), name,
+        str(simulator.get("version") or "unknown"),
+        description=(f"Emulation of {emulates} fixed-point numerics in numpy; not SpiNNaker "
+                     "hardware") if emulates else None)
     if requirements:
         instrument["softwareRequirements"] = scalar(requirements)
     return instrument
@@ -240,34 +172,36 @@ def write_run_crate(dest: Path, outputs: Path, bundle_dir: Path, facts: RunFacts
     Path
         ``dest``.
     """
-
     result = _read_json(outputs / "result.json") or {
         "status": "failed", "error": {"type": "TargetError",
                                       "message": facts.status_message or "no harness result"}}
     manifest = _read_json(outputs / "environment.json") or {}
     completed = result.get("status") == "completed" and (outputs / "spikes.npz").is_file()
     with atomic_directory(dest) as tmp:
-        for item in outputs.iterdir():
-            if item.is_file():
-                shutil.copy2(item, tmp / item.name)
-            elif item.is_dir() and item.name not in RESERVED_DIRS:
-                shutil.copytree(item, tmp / item.name, symlinks=False)
-        (tmp / "network").mkdir()
-        for item in sorted((bundle_dir / "network").iterdir()):
-            if item.is_file():
-                shutil.copy2(item, tmp / "network" / item.name)
-        shutil.copy2(bundle_dir / "run_spec.json", tmp / "run_spec.json")
-        if facts.job:
-            (tmp / "job.json").write_text(json.dumps(facts.job, indent=1, sort_keys=True,
-                                                     default=str))
+        _copy_run_files(tmp, outputs, bundle_dir, facts.job)
         _build_run_metadata(tmp, result, manifest, completed, facts)
     return dest
 
 
+def _copy_run_files(root: Path, outputs: Path, bundle_dir: Path, job: dict[str, Any]) -> None:
+    """Copy the outputs, the network files and the run spec into ``root``; write job.json."""
+    for item in outputs.iterdir():
+        if item.is_file():
+            shutil.copy2(item, root / item.name)
+        elif item.is_dir() and item.name not in RESERVED_DIRS:
+            shutil.copytree(item, root / item.name, symlinks=False)
+    (root / "network").mkdir()
+    for item in sorted((bundle_dir / "network").iterdir()):
+        if item.is_file():
+            shutil.copy2(item, root / "network" / item.name)
+    shutil.copy2(bundle_dir / "run_spec.json", root / "run_spec.json")
+    if job:
+        (root / "job.json").write_text(json.dumps(job, indent=1, sort_keys=True, default=str))
+
+
 def _build_run_metadata(root: Path, result: dict, manifest: dict, completed: bool,
                         facts: RunFacts) -> None:
-    from rocrate.model.contextentity import ContextEntity
-
+    """Describe the run in ``root/ro-crate-metadata.json`` (one CreateAction)."""
     simulator = manifest.get("simulator", {})
     crate = new_crate(
         name=f"{facts.experiment}: run on {facts.target} (seed {facts.seed})",
@@ -275,11 +209,36 @@ def _build_run_metadata(root: Path, result: dict, manifest: dict, completed: boo
                      f"'{facts.target}' ({facts.target_kind}) at site '{facts.site}', seed "
                      f"{facts.seed}, recorded by repro {__version__}."),
         profiles=[PROCESS_PROFILE])
-    crate.root_dataset["datePublished"] = utc_iso(result.get("timings", {}).get(
-        "end_time") or manifest.get("captured_at") or datetime.now(UTC).isoformat())
+    end_time = utc_iso(result.get("timings", {}).get("end_time") or manifest.get("captured_at")
+                       or datetime.now(UTC).isoformat())
+    crate.root_dataset["datePublished"] = end_time
+    objects = _run_inputs(crate, root, facts)
+    results = _run_outputs(crate, root)
+    instrument = _instrument(crate, simulator, manifest.get("packages", {}),
+                             uses_nestml=bool(result.get("nestml_modules")))
+    site = add_context(crate, f"#site-{facts.site}", "Place", name=facts.site,
+                       description=f"Execution site (host {manifest.get('hostname', 'unknown')})")
+    agent = add_agent(crate)
+    environment = [property_value(crate, f"env-{k}", k, v)
+                   for k, v in _environment_facts(manifest, facts).items()]
+    action = crate.add_action(
+        instrument, identifier=f"#run-{facts.run_id}", object=objects, result=results,
+        properties=_action_properties(result, simulator, completed, facts, end_time))
+    action["agent"] = agent
+    action["location"] = site
+    action["environment"] = scalar(environment)
+    action["identifier"] = _identifiers(crate, facts)
+    image = _container_image(crate, manifest.get("container") or {}, facts)
+    if image is not None:
+        action["containerImage"] = image
+    crate.root_dataset["mentions"] = action
+    crate.metadata.write(root)
+
+
+def _run_inputs(crate: ROCrate, root: Path, facts: RunFacts) -> list[Any]:
+    """Network script, further network files, run spec, seed and parameters."""
     spec = json.loads((root / "run_spec.json").read_text())
-    script = add_file(crate, root, spec["script"], description="Network script (PyNN)")
-    objects = [script]
+    objects = [add_file(crate, root, spec["script"], description="Network script (PyNN)")]
     for item in sorted((root / "network").iterdir()):
         if f"network/{item.name}" != spec["script"]:
             objects.append(add_file(crate, root, f"network/{item.name}",
@@ -287,80 +246,64 @@ def _build_run_metadata(root: Path, result: dict, manifest: dict, completed: boo
     objects.append(add_file(crate, root, "run_spec.json",
                             description="Run spec given to the harness"))
     objects.append(property_value(crate, "seed", "seed", facts.seed))
-    for key in sorted(facts.params):
-        objects.append(property_value(crate, f"param-{key}", key, facts.params[key]))
-    results = []
-    described = {
-        "spikes.npz": "Spike times per population (repro.spikes/1: CSR arrays, ms)",
-        "environment.json": "Environment manifest captured at the execution site",
-        "result.json": "Harness result: status, timings, warnings, error",
-        "harness.log": "Everything the harness process printed",
-        "provenance.json": "Hardware provenance counters reported by the backend",
-        "launcher.log": "Output of the process that launched the harness",
-        "job.json": "Facts the target reported about the job",
-        "nmpi.log": "Log of the NMPI job as the platform reported it",
-        "slurm.out": "Output of the Slurm job",
-    }
-    for name, text in described.items():
-        if (root / name).is_file():
-            results.append(add_file(crate, root, name, description=text))
-    known = {*described, METADATA_FILE, "run_spec.json"}
+    objects.extend(property_value(crate, f"param-{key}", key, facts.params[key])
+                   for key in sorted(facts.params))
+    return objects
+
+
+def _run_outputs(crate: ROCrate, root: Path) -> list[Any]:
+    """Every file in ``root`` that is not an input: described outputs first, then the rest."""
+    results = [add_file(crate, root, name, description=text)
+               for name, text in OUTPUT_DESCRIPTIONS.items() if (root / name).is_file()]
+    known = {*OUTPUT_DESCRIPTIONS, METADATA_FILE, "run_spec.json"}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         relative = path.relative_to(root).as_posix()
         if relative not in known and relative.split("/", 1)[0] not in RESERVED_DIRS:
             results.append(add_file(crate, root, relative,
                                     description="Further output returned by the target"))
-    packages = manifest.get("packages", {})
-    instrument = _instrument(crate, simulator, packages,
-                             uses_nestml=bool(result.get("nestml_modules")))
-    site = crate.add(ContextEntity(crate, f"#site-{facts.site}", properties={
-        "@type": "Place", "name": facts.site,
-        "description": f"Execution site (host {manifest.get('hostname', 'unknown')})"}))
-    agent = crate.add(ContextEntity(crate, "#agent", properties={
-        "@type": "Person", **current_agent()}))
-    crate.root_dataset["author"] = agent
-    environment = [
-        property_value(crate, f"env-{k}", k, v) for k, v in _environment_facts(
-            manifest, facts).items()]
-    identifiers = [
+    return results
+
+
+def _action_properties(result: dict, simulator: dict, completed: bool, facts: RunFacts,
+                       end_time: str) -> dict[str, Any]:
+    """Name, status, times and (for a failed run) the error of the run's CreateAction."""
+    timings = result.get("timings", {})
+    props: dict[str, Any] = {
+        "@type": "CreateAction",
+        "name": f"Run {facts.experiment} on {facts.target}, seed {facts.seed}",
+        "description": f"{simulator.get('name', 'simulator')} run of {facts.experiment}",
+        "actionStatus": COMPLETED if completed else FAILED,
+        "endTime": end_time,
+    }
+    if timings.get("start_time"):
+        props["startTime"] = utc_iso(timings["start_time"])
+    if not completed:
+        error = result.get("error") or {}
+        props["error"] = (f"{error.get('type', 'Error')}: {error.get('message', '')}"
+                          f"{' — ' + facts.status_message if facts.status_message else ''}")
+    return props
+
+
+def _identifiers(crate: ROCrate, facts: RunFacts) -> list[Any]:
+    """The run's canonical hashes as PropertyValues."""
+    return [
         property_value(crate, "model-hash", "model_hash", facts.model_hash),
         property_value(crate, "run-key", "run_key", facts.run_key),
         property_value(crate, "request-key", "request_key", facts.request_key),
         property_value(crate, "environment-digest", "environment_digest", facts.env_digest),
     ]
-    timings = result.get("timings", {})
-    action_props: dict[str, Any] = {
-        "@type": "CreateAction",
-        "name": f"Run {facts.experiment} on {facts.target}, seed {facts.seed}",
-        "description": f"{simulator.get('name', 'simulator')} run of {facts.experiment}",
-        "actionStatus": ("http://schema.org/CompletedActionStatus" if completed
-                         else "http://schema.org/FailedActionStatus"),
-        "endTime": utc_iso(timings.get("end_time") or manifest.get("captured_at")
-                           or datetime.now(UTC).isoformat()),
-    }
-    if timings.get("start_time"):
-        action_props["startTime"] = utc_iso(timings["start_time"])
-    if not completed:
-        error = result.get("error") or {}
-        action_props["error"] = (f"{error.get('type', 'Error')}: {error.get('message', '')}"
-                                 f"{' — ' + facts.status_message if facts.status_message else ''}")
-    action = crate.add_action(instrument, identifier=f"#run-{facts.run_id}",
-                              object=objects, result=results, properties=action_props)
-    action["agent"] = agent
-    action["location"] = site
-    action["environment"] = scalar(environment)
-    action["identifier"] = identifiers
-    container = manifest.get("container") or {}
-    if container.get("digest"):
-        image = crate.add(ContextEntity(crate, f"#container-{container['digest']}", properties={
-            "@type": "ContainerImage",
-            "additionalType": {"@id": "https://w3id.org/ro/terms/workflow-run#SIFImage"},
-            "name": container.get("image") or "container image",
-            "registry": facts.job.get("registry", "unknown"),
-            "sha256": container["digest"].removeprefix("sha256:")}))
-        action["containerImage"] = image
-    crate.root_dataset["mentions"] = action
-    crate.metadata.write(root)
+
+
+def _container_image(crate: ROCrate, container: dict[str, Any], facts: RunFacts) -> Any:
+    """The SIF image the run used (None when it ran outside a container)."""
+    if not container.get("digest"):
+        return None
+    return add_context(
+        crate, f"#container-{container['digest']}", "ContainerImage",
+        additionalType={"@id": "https://w3id.org/ro/terms/workflow-run#SIFImage"},
+        name=container.get("image") or "container image",
+        registry=facts.job.get("registry", "unknown"),
+        sha256=container["digest"].removeprefix("sha256:"))
 
 
 def _network_file_description(name: str) -> str | None:

@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from repro.records.run_crate import WFRUN_CONTEXT
+from repro.records.entities import WFRUN_CONTEXT
 
 RO_CRATE_11_CONTEXT = "https://w3id.org/ro/crate/1.1/context"
 PROCESS_RUN_CRATE = "process-run-crate-0.5"
