@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import signal
 import sys
 
 import typer
@@ -65,16 +66,39 @@ def _discover() -> None:
 _discover()
 
 
+#: The signal that interrupted the command (SIGINT unless SIGTERM arrived).
+_interrupted_by = {"signal": signal.SIGINT}
+
+
+def _on_signal(signum: int, _frame: object) -> None:
+    """SIGINT and SIGTERM stop a command: submitted runs are cancelled on the way out."""
+    _interrupted_by["signal"] = signal.Signals(signum)
+    raise KeyboardInterrupt
+
+
+def _interrupted(exc: BaseException | None = None) -> None:
+    """Say that the command was interrupted (and what could not be cancelled); exit 128+N."""
+    number = _interrupted_by["signal"]
+    notes = [n for n in getattr(exc, "__notes__", []) if isinstance(n, str)]
+    err_console.print(f"interrupted ({number.name}): submitted runs were cancelled; no "
+                      "partial crate kept" + "".join(f"; {n}" for n in notes), highlight=False)
+    sys.exit(128 + int(number))
+
+
 def main() -> None:
     """Console entry point: run the app, turning repro errors into one clear line."""
+    # Installed explicitly: a process started in the background of a script (or by a test
+    # runner that was) inherits SIGINT *ignored*, and Python then never raises
+    # KeyboardInterrupt, so `kill -INT` would leave the run and its remote jobs going.
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, _on_signal)
     try:
         code = app(standalone_mode=False)
     except ReproError as exc:
         report_error(exc)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        err_console.print("interrupted: submitted runs were cancelled; no partial crate kept")
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        _interrupted(exc)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
@@ -87,6 +111,6 @@ def main() -> None:
             sys.exit(exc.exit_code)
         raise
     if code == 130:  # click turns Ctrl-C into Exit(130) and returns it without standalone mode
-        err_console.print("interrupted: submitted runs were cancelled; no partial crate kept")
+        _interrupted()
     if isinstance(code, int) and code:
         sys.exit(code)

@@ -6,10 +6,10 @@ Nothing here knows how a particular target works; everything goes through the
 
 from __future__ import annotations
 
-import contextlib
 import json
 import secrets
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +20,7 @@ from typing import Any
 from repro.config.experiment import Experiment
 from repro.config.hashes import model_hash, request_key, run_key
 from repro.execution.bundle import build_bundle
+from repro.execution.guard import check_request, wall_limit
 from repro.nestml.integration import NestmlInputs, prepare_experiment
 from repro.records.run_crate import RunFacts, write_run_crate
 from repro.records.store import RunRecord, Store
@@ -33,6 +34,9 @@ Progress = Callable[..., None]
 
 POLL_START_S = 0.05
 POLL_MAX_S = 5.0
+#: On an interrupt, how long cancelling every submitted job may take in all (they are
+#: cancelled in parallel; a site that does not answer in time is named in the message).
+CANCEL_BUDGET_S = 6.0
 
 
 @dataclass
@@ -61,6 +65,7 @@ class _Pending:
     bundle: RunBundle | None = None
     handle: JobHandle | None = None
     submitted_at: float = 0.0
+    running_since: float | None = None
     next_poll: float = 0.0
     interval: float = POLL_START_S
 
@@ -89,8 +94,12 @@ def run_experiment(experiment: Experiment, targets: list[Target], seeds: list[in
     Completed runs with an equal run key (or, for targets that cannot report their
     environment in advance, an equal request key) are reused unless ``force``. A run that
     fails still yields a complete crate with ``FailedActionStatus``. On Ctrl-C every
-    submitted run is cancelled and no partial crate is left.
+    submitted run is cancelled and no partial crate is left. Unless ``force``, the request
+    first passes the resource guard (:func:`repro.execution.guard.check_request`); a run
+    that exceeds its target's wall limit is cancelled and recorded as failed.
     """
+    if not force:
+        check_request(experiment, targets, seeds)
     notify = progress or (lambda *_a, **_k: None)
     model = model_hash(experiment)
     outcomes: list[RunOutcome] = []
@@ -135,7 +144,7 @@ def _execute(experiment: Experiment, queue: list[_Pending], store: Store, model:
                     waiting = [p for p in waiting if p not in batch]
             now = time.monotonic()
             for pending in [p for p in running if p.next_poll <= now]:
-                status = _poll(pending)
+                status = _over_wall_limit(pending) or _poll(pending)
                 if status.state.terminal:
                     running.remove(pending)
                     outcome = _collect(experiment, pending, status, store, model)
@@ -145,16 +154,63 @@ def _execute(experiment: Experiment, queue: list[_Pending], store: Store, model:
                            message=status.message)
             if running:
                 time.sleep(max(0.0, min(p.next_poll for p in running) - time.monotonic()))
-    except BaseException:
-        for pending in running:
-            if pending.handle is not None:
-                with contextlib.suppress(Exception):  # best effort while interrupted
-                    pending.target.cancel(pending.handle)
+    except BaseException as exc:
+        unconfirmed = cancel_all([p for p in running if p.handle is not None])
+        if unconfirmed:
+            exc.add_note("not confirmed cancelled (check the site): " + ", ".join(unconfirmed))
         raise
     finally:
         for pending in queue:
             shutil.rmtree(scratch / pending.run_id, ignore_errors=True)
     return outcomes
+
+
+def cancel_all(running: list[_Pending], budget_s: float = CANCEL_BUDGET_S) -> list[str]:
+    """Cancel every submitted run at once, waiting at most ``budget_s`` in all.
+
+    Returns
+    -------
+    list of str
+        ``target job-id`` of the runs whose cancel failed or did not return in time.
+    """
+    failed: list[str] = []
+
+    def cancel(pending: _Pending) -> None:
+        assert pending.handle is not None
+        try:
+            pending.target.cancel(pending.handle)
+        except Exception as exc:  # noqa: BLE001 - reported, the interrupt goes on
+            failed.append(f"{pending.target.name} job {pending.handle.job_id} "
+                          f"({type(exc).__name__}: {exc})")
+
+    threads = {threading.Thread(target=cancel, args=(p,), daemon=True): p for p in running}
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + budget_s
+    for thread, pending in threads.items():
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive() and pending.handle is not None:
+            failed.append(f"{pending.target.name} job {pending.handle.job_id} (no answer "
+                          f"within {budget_s:g} s)")
+    return failed
+
+
+def _over_wall_limit(pending: _Pending) -> JobStatus | None:
+    """Cancel a run that has been running longer than its wall limit; None if it has not."""
+    if pending.running_since is None or pending.handle is None:
+        return None
+    limit_s, source = wall_limit(pending.target)
+    elapsed = time.monotonic() - pending.running_since
+    if elapsed <= limit_s:
+        return None
+    try:
+        pending.target.cancel(pending.handle)
+        cancelled = "cancelled"
+    except Exception as exc:  # noqa: BLE001 - recorded in the failed crate
+        cancelled = f"cancelling it failed ({type(exc).__name__}: {exc})"
+    return JobStatus(JobState.FAILED, f"stopped by repro: running for {elapsed:.1f} s, over "
+                                      f"the wall limit of {limit_s:g} s ({source}); "
+                                      f"{cancelled}")
 
 
 def _submit(experiment: Experiment, batch: list[_Pending], scratch: Path, model: str,
@@ -195,6 +251,8 @@ def _poll(pending: _Pending) -> JobStatus:
         status = pending.target.status(pending.handle)
     except Exception as exc:  # noqa: BLE001 - a target that cannot report is a failed run
         status = JobStatus(JobState.FAILED, f"{type(exc).__name__}: {exc}")
+    if status.state is JobState.RUNNING and pending.running_since is None:
+        pending.running_since = time.monotonic()
     pending.interval = min(POLL_MAX_S, pending.interval * 1.5)
     pending.next_poll = time.monotonic() + pending.interval
     return status

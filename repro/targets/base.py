@@ -119,13 +119,15 @@ class Target(ABC):
         "timestep": ((int, float), 0.1),
         "site": (str, ""),
         "parallel": (int, 1),
+        # Wall limit of one run: seconds, or "[D-]HH:MM[:SS]" (repro.execution.guard).
+        "max_wall": ((int, float, str), ""),
     }
     #: Option names that hold secrets and never enter a hash, crate or log.
     secret_options: ClassVar[frozenset[str]] = frozenset()
     #: Option names whose values are passed to the backend's ``setup()`` (backend_options).
     setup_options: ClassVar[tuple[str, ...]] = ()
     #: Option names that cannot change a result and stay out of the run key.
-    run_neutral_options: ClassVar[frozenset[str]] = frozenset({"parallel"})
+    run_neutral_options: ClassVar[frozenset[str]] = frozenset({"parallel", "max_wall"})
 
     def __init__(self, name: str, options: Mapping[str, Any]) -> None:
         self.name = name
