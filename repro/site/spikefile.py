@@ -24,7 +24,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+import zipfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,11 +179,132 @@ def read_spikes(path: str | Path) -> list[PopulationSpikes]:
         raise SpikeFileError(f"{path}: not a readable {FORMAT} spike file ({exc})") from exc
 
 
-def _check_population(pop: PopulationSpikes, where: str) -> None:
+@dataclass(frozen=True)
+class SpikeChunk:
+    """The spikes of the whole neurons ``first .. first + len(indptr) - 2`` of a population.
+
+    Attributes
+    ----------
+    first : int
+        Index of the chunk's first neuron in the population.
+    indptr : numpy.ndarray
+        Offsets of each neuron's spikes within ``times`` (starts at 0).
+    times : numpy.ndarray
+        Spike times (ms) of the chunk's neurons, in file order.
+    """
+
+    first: int
+    indptr: np.ndarray
+    times: np.ndarray
+
+    def neuron_ids(self) -> np.ndarray:
+        """Neuron index (within the chunk) of every entry of ``times``."""
+        return np.repeat(np.arange(self.indptr.size - 1, dtype=np.int64), np.diff(self.indptr))
+
+
+def read_population_header(path: str | Path, name: str) -> tuple[PopulationSpikes, int]:
+    """The population ``name`` of a spike file without its spike times.
+
+    Returns
+    -------
+    tuple
+        ``(population with an empty times array, number of spikes)``; ``indptr`` (one
+        entry per neuron) is read, the times are not.
+
+    Raises
+    ------
+    SpikeFileError
+        If the file is unreadable, violates the format or has no population ``name``.
+    """
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entry, indptr = _population_entry(archive, path, name)
+            with archive.open(f"{entry['key']}_times.npy") as handle:
+                n_spikes = _npy_length(handle, path)
+    except SpikeFileError:
+        raise
+    except FileNotFoundError as exc:
+        raise SpikeFileError(f"{path}: spike file not found") from exc
+    except Exception as exc:  # zipfile, json, KeyError, ValueError: all mean a corrupt file
+        raise SpikeFileError(f"{path}: not a readable {FORMAT} spike file ({exc})") from exc
+    pop = PopulationSpikes(str(entry["name"]), int(entry["size"]), str(entry["celltype"]),
+                           float(entry["t_start"]), float(entry["t_stop"]), indptr,
+                           np.zeros(0, dtype=np.float64))
+    _check_population(pop, str(path), n_spikes)
+    return pop, n_spikes
+
+
+def iter_population_chunks(path: str | Path, name: str, max_spikes: int,
+                           max_neurons: int | None = None) -> Iterator[SpikeChunk]:
+    """Stream the spikes of population ``name`` in chunks of whole neurons.
+
+    A chunk holds at most ``max_spikes`` spikes (more only when one neuron alone has
+    more) and at most ``max_neurons`` neurons; the times are read from the archive piece
+    by piece, so memory does not grow with the number of spikes in the file.
+
+    Raises
+    ------
+    SpikeFileError
+        If the file is unreadable, violates the format or has no population ``name``.
+    """
+    path = Path(path)
+    pop, _ = read_population_header(path, name)
+    indptr = pop.indptr
+    limit = pop.size if max_neurons is None else max(1, int(max_neurons))
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entry, _ = _population_entry(archive, path, name)
+            with archive.open(f"{entry['key']}_times.npy") as handle:
+                _npy_length(handle, path)
+                first = 0
+                while first < pop.size:
+                    stop = int(np.searchsorted(indptr, indptr[first] + max_spikes, "right")) - 1
+                    stop = min(max(stop, first + 1), first + limit, pop.size)
+                    count = int(indptr[stop] - indptr[first])
+                    data = handle.read(8 * count)
+                    if len(data) != 8 * count:
+                        raise SpikeFileError(f"{path}: population {name!r}: times are truncated")
+                    yield SpikeChunk(first, indptr[first:stop + 1] - indptr[first],
+                                     np.frombuffer(data, dtype="<f8"))
+                    first = stop
+    except SpikeFileError:
+        raise
+    except Exception as exc:
+        raise SpikeFileError(f"{path}: not a readable {FORMAT} spike file ({exc})") from exc
+
+
+def _population_entry(archive: zipfile.ZipFile, path: Path, name: str
+                      ) -> tuple[dict, np.ndarray]:
+    with archive.open("meta.npy") as handle:
+        meta = json.loads(str(np.lib.format.read_array(handle, allow_pickle=False)))
+    if meta.get("format") != FORMAT:
+        raise SpikeFileError(f"{path}: format is {meta.get('format')!r}, not {FORMAT}")
+    for entry in meta["populations"]:
+        if entry["name"] == name:
+            with archive.open(f"{entry['key']}_indptr.npy") as handle:
+                indptr = np.lib.format.read_array(handle, allow_pickle=False)
+            return entry, indptr
+    raise SpikeFileError(f"{path}: no population {name!r}")
+
+
+def _npy_length(handle, path: Path) -> int:
+    """Read a .npy header from ``handle``; return the length of its 1-d float64 array."""
+    version = np.lib.format.read_magic(handle)
+    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                   else np.lib.format.read_array_header_2_0)
+    shape, fortran_order, dtype = read_header(handle)
+    if len(shape) != 1 or fortran_order or dtype != np.dtype("<f8"):
+        raise SpikeFileError(f"{path}: spike times must be a 1-d little-endian float64 array")
+    return int(shape[0])
+
+
+def _check_population(pop: PopulationSpikes, where: str, n_spikes: int | None = None) -> None:
     indptr = np.asarray(pop.indptr)
     if indptr.shape != (pop.size + 1,) or (pop.size + 1 and indptr[0] != 0):
         raise SpikeFileError(f"{where}: population {pop.name!r}: indptr has the wrong shape")
-    if np.any(np.diff(indptr) < 0) or indptr[-1] != len(pop.times):
+    expected = len(pop.times) if n_spikes is None else n_spikes
+    if np.any(np.diff(indptr) < 0) or indptr[-1] != expected:
         raise SpikeFileError(f"{where}: population {pop.name!r}: indptr is inconsistent")
     if not pop.t_stop >= pop.t_start:
         raise SpikeFileError(f"{where}: population {pop.name!r}: t_stop < t_start")
