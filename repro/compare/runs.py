@@ -135,8 +135,9 @@ def _flatten(params: dict[str, Any] | list[Any], prefix: str = "") -> dict[str, 
 def validity_notes(runs: Sequence[RunSpikes]) -> list[str]:
     """Gates that do not stop a comparison but must be reported.
 
-    Time steps that differ, and hardware provenance counters (dropped packets, timer
-    overruns, weight saturation) that are not zero.
+    Time steps that differ, hardware provenance counters (dropped packets, timer overruns,
+    weight saturation) that are not zero, and portability adaptations that change numerics
+    (a difference they cause is not a simulator difference).
     """
     notes = []
     steps = sorted({r.facts.get("timestep_ms") for r in runs
@@ -149,7 +150,35 @@ def validity_notes(runs: Sequence[RunSpikes]) -> list[str]:
             if (any(word in key.lower() for word in PROVENANCE_COUNTERS)
                     and isinstance(value, int | float) and value > 0):
                 notes.append(f"run {run.run_id} reports hardware provenance {key} = {value}")
+    notes.extend(portability_notes(runs))
     return notes
+
+
+def portability_notes(runs: Sequence[RunSpikes]) -> list[str]:
+    """One line per target and adaptation: what the script asked, what the target did.
+
+    Adaptations that change numerics come first; those without a numerical effect are
+    summarised in one line per target.
+    """
+    by_target: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
+    for run in runs:
+        for note in run.facts.get("portability", []):
+            key = (str(note.get("feature", "")), str(note.get("action", "")))
+            by_target.setdefault(run.target, {}).setdefault(key, note)
+    lines = []
+    for target, notes in sorted(by_target.items()):
+        for note in notes.values():
+            if note.get("numerical_effect"):
+                where = f" ({note['script_line']})" if note.get("script_line") else ""
+                lines.append(f"{target}: the script's {note['feature']}{where} was "
+                             f"{note['action']}: {note['detail']}; this changes numerics, so "
+                             "a difference it causes is not a simulator difference")
+        quiet = [f"{n['feature']} ({n['action']})" for n in notes.values()
+                 if not n.get("numerical_effect")]
+        if quiet:
+            lines.append(f"{target}: portability adaptations without numerical effect: "
+                         + "; ".join(quiet))
+    return lines
 
 
 def distinct_results(runs: Sequence[RunSpikes]) -> tuple[list[RunSpikes], list[RunSpikes]]:

@@ -24,6 +24,7 @@ SPIKE_FILE = "spikes.npz"
 ENVIRONMENT_FILE = "environment.json"
 RUN_SPEC_FILE = "run_spec.json"
 PROVENANCE_FILE = "provenance.json"
+PORTABILITY_FILE = "portability.json"
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,9 @@ def load_crate(crate_dir: Path) -> RunSpikes:
     -------
     RunSpikes
         With ``facts``: experiment, site, threads, mpi_processes, timestep_ms, duration_ms,
-        params, backend, spikes_sha256, the environment manifest as ``environment`` and the
-        hardware provenance counters (if any) as ``provenance``.
+        params, backend, spikes_sha256, the environment manifest as ``environment``, the
+        hardware provenance counters (if any) as ``provenance`` and the portability notes
+        (what the target did instead of what the script asked) as ``portability``.
 
     Raises
     ------
@@ -152,6 +154,8 @@ def load_crate(crate_dir: Path) -> RunSpikes:
         "environment": environment,
         "provenance": (_read_json_file(crate_dir / PROVENANCE_FILE)
                        if (crate_dir / PROVENANCE_FILE).is_file() else {}),
+        "portability": (_read_json_file(crate_dir / PORTABILITY_FILE).get("notes", [])
+                        if (crate_dir / PORTABILITY_FILE).is_file() else []),
     }
     return read_run_spikes(
         spike_path, run_id=crate_dir.name, target=str(spec.get("target", "")),

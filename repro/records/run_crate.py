@@ -33,6 +33,7 @@ from repro.records.entities import (
     scalar,
 )
 from repro.site.envinfo import sha256_file
+from repro.site.portability import NOTES_FORMAT
 
 if TYPE_CHECKING:  # ro-crate-py is imported only where crates are written (slow import)
     from rocrate.rocrate import ROCrate
@@ -48,6 +49,8 @@ SOFTWARE_URLS = {
     "NEST": "https://www.nest-simulator.org/",
     "sPyNNaker-emulator": "https://github.com/SpiNNakerManchester/sPyNNaker",
 }
+#: Crate file holding the run's portability notes (when there are any).
+PORTABILITY_FILE = "portability.json"
 #: Harness and target outputs a run crate describes by name.
 OUTPUT_DESCRIPTIONS = {
     "spikes.npz": "Spike times per population (repro.spikes/1: CSR arrays, ms)",
@@ -55,6 +58,8 @@ OUTPUT_DESCRIPTIONS = {
     "result.json": "Harness result: status, timings, warnings, error",
     "harness.log": "Everything the harness process printed",
     "provenance.json": "Hardware provenance counters reported by the backend",
+    PORTABILITY_FILE: "Portability notes: what the script asked for, what the target did "
+                      "instead, and why (feature, script line, action, numerical effect)",
     "launcher.log": "Output of the process that launched the harness",
     "job.json": "Facts the target reported about the job",
     "nmpi.log": "Log of the NMPI job as the platform reported it",
@@ -179,8 +184,26 @@ def write_run_crate(dest: Path, outputs: Path, bundle_dir: Path, facts: RunFacts
     completed = result.get("status") == "completed" and (outputs / "spikes.npz").is_file()
     with atomic_directory(dest) as tmp:
         _copy_run_files(tmp, outputs, bundle_dir, facts.job)
+        if result.get("portability"):
+            write_portability_notes(tmp / PORTABILITY_FILE, result["portability"])
         _build_run_metadata(tmp, result, manifest, completed, facts)
     return dest
+
+
+def write_portability_notes(path: Path, notes: list[dict[str, Any]]) -> None:
+    """The harness's portability notes as their own file of the crate."""
+    path.write_text(json.dumps({"format": NOTES_FORMAT, "notes": notes}, indent=1,
+                               sort_keys=True))
+
+
+def portability_summary(notes: list[dict[str, Any]]) -> str:
+    """``"; 5 portability notes (1 changes numerics; ...)"``, or "" when there are none."""
+    if not notes:
+        return ""
+    numeric = sum(1 for note in notes if note.get("numerical_effect"))
+    return (f"; {len(notes)} portability note{'s' if len(notes) != 1 else ''} "
+            f"({numeric} change{'s' if numeric != 1 else ''} numerics; see "
+            f"{PORTABILITY_FILE})")
 
 
 def _copy_run_files(root: Path, outputs: Path, bundle_dir: Path, job: dict[str, Any]) -> None:
@@ -271,7 +294,8 @@ def _action_properties(result: dict, simulator: dict, completed: bool, facts: Ru
     props: dict[str, Any] = {
         "@type": "CreateAction",
         "name": f"Run {facts.experiment} on {facts.target}, seed {facts.seed}",
-        "description": f"{simulator.get('name', 'simulator')} run of {facts.experiment}",
+        "description": f"{simulator.get('name', 'simulator')} run of {facts.experiment}"
+                       + portability_summary(result.get("portability") or []),
         "actionStatus": COMPLETED if completed else FAILED,
         "endTime": end_time,
     }

@@ -137,6 +137,8 @@ class ScriptDialect:
         self.ended = False
         self.rng_counts: dict[str, int] = {}
         self.delays_fixed = False
+        self.gsyn_classes: dict[type, type] = {}
+        self.populations_made: list[Any] = []
         self.shim = self._make_shim()
 
     # ----------------------------------------------------------------- installation
@@ -307,12 +309,26 @@ class ScriptDialect:
         return self.backend.setup(**args, **kwargs)
 
     def _run(self, duration: float, *args: Any, **kwargs: Any) -> Any:
+        if not self.recorded and not self.native:
+            self._record_everything()
         result = self.backend.run(duration, *args, **kwargs)
         self.t_stop = float(self.backend.get_current_time())
         return result
 
+    def _record_everything(self) -> None:
+        """A script that records nothing still yields spikes: those of its neurons."""
+        neurons = [pop for pop in self.populations_made
+                   if "spikes" in pop.celltype.recordable and "v" in pop.celltype.recordable]
+        chosen = neurons or [pop for pop in self.populations_made
+                             if "spikes" in pop.celltype.recordable]
+        for pop in chosen:
+            pop.record("spikes")
+        if chosen:
+            self.book.add("no recording", "adapted", "the script records nothing; the spikes "
+                          f"of its {len(chosen)} neuron population(s) are recorded for "
+                          "comparison", numerical_effect=False, line="")
+
     def _reset(self, *args: Any, **kwargs: Any) -> Any:
-        self.harvest()
         return self.backend.reset(*args, **kwargs)
 
     def _end(self, *args: Any, **kwargs: Any) -> Any:
@@ -344,7 +360,11 @@ class ScriptDialect:
                 dialect.book.add(f"{base.__name__}({', '.join(sorted(extra))}=...)", "ignored",
                                  f"{base.__name__} on {dialect.backend.__name__} has no such "
                                  "state variable", numerical_effect=any(extra.values()))
+            if dialect.on_nest and base.__name__ == "Izhikevich":
+                dialect._izhikevich_synapses(parameters)
             cell = base(*args, **parameters)
+            if dialect.on_nest:
+                dialect._synaptic_current_as_gsyn(cell)
             if state:
                 dialect.book.add(f"{base.__name__}({', '.join(sorted(state))}=...)",
                                  "translated", "initial values given as cell parameters "
@@ -356,6 +376,43 @@ class ScriptDialect:
 
         return type(base.__name__, (base,), {"__new__": __new__, "__doc__": base.__doc__,
                                              "__module__": base.__module__})
+
+    def _izhikevich_synapses(self, parameters: dict[str, Any]) -> None:
+        """sPyNNaker's Izhikevich has exponential current synapses; NEST's has delta ones."""
+        dropped = {k: parameters.pop(k) for k in ("tau_syn_E", "tau_syn_I") if k in parameters}
+        self.book.add("Izhikevich" + (f"({', '.join(sorted(dropped))}=...)" if dropped else ""),
+                      "adapted", "NEST's izhikevich has delta synapses (a spike of weight w "
+                      "jumps v by w mV); sPyNNaker's Izhikevich filters input through "
+                      "exponential current synapses (tau_syn_E/I, weights in nA)"
+                      + ("; the time constants are dropped" if dropped else ""),
+                      numerical_effect=True)
+
+    def _synaptic_current_as_gsyn(self, cell: Any) -> None:
+        """Current-based cells record ``gsyn_exc/inh`` as sPyNNaker does: the synaptic current."""
+        kind = type(cell)
+        variables = getattr(kind, "variable_map", {})
+        if getattr(kind, "conductance_based", True) or "isyn_exc" not in variables:
+            return
+        import nest
+
+        precision = getattr(self.backend.simulator.state, "spike_precision", "off_grid")
+        model = kind.nest_name.get(precision) if isinstance(kind.nest_name, dict) else \
+            kind.nest_name
+        if variables["isyn_exc"] not in nest.GetDefaults(model, "recordables"):
+            return
+        extended = self.gsyn_classes.get(kind)
+        if extended is None:
+            extended = type(kind.__name__, (kind,), {
+                "__module__": kind.__module__,
+                "recordable": [*kind.recordable, "gsyn_exc", "gsyn_inh"],
+                "variable_map": {**variables, "gsyn_exc": variables["isyn_exc"],
+                                 "gsyn_inh": variables["isyn_inh"]},
+                "scale_factors": {**kind.scale_factors,
+                                  "gsyn_exc": kind.scale_factors["isyn_exc"],
+                                  "gsyn_inh": kind.scale_factors["isyn_inh"]},
+                "units": {**kind.units, "gsyn_exc": "nA", "gsyn_inh": "nA"}})
+            self.gsyn_classes[kind] = extended
+        cell.__class__ = extended
 
     def _clamp_refractory(self, cell: Any) -> None:
         """NEST needs tau_refrac >= one step; sPyNNaker counts ceil(tau_refrac / dt) steps."""
@@ -373,24 +430,33 @@ class ScriptDialect:
                       numerical_effect=steps_on_spinnaker != 1)
 
     def _spike_times_off_zero(self, cell: Any) -> None:
-        """NEST cannot emit a spike at 0 ms; sPyNNaker sends it in the first tick."""
+        """Move source spikes pyNN.nest cannot emit to the earliest time it can.
+
+        pyNN.nest sends a source's spikes through parrot neurons one ``min_delay`` early,
+        and NEST cannot emit at or before 0 ms: a spike at or before ``min_delay`` (a spike
+        at 0 ms, which sPyNNaker sends in the first tick) moves to ``min_delay`` + one step.
+        """
         if not self.on_nest or "spike_times" not in _names(cell):
             return
         dt = float(self.backend.get_time_step())
+        earliest = float(self.backend.get_min_delay()) + dt
         value = cell.parameter_space["spike_times"]
         base = getattr(value, "base_value", value)
         sequences = base if isinstance(base, list | tuple | np.ndarray) and len(base) and \
             hasattr(base[0], "value") else [base]
-        moved = False
+        moved: list[float] = []
         for sequence in sequences:
             times = getattr(sequence, "value", None)
-            if times is not None and np.size(times) and np.min(times) < dt:
-                sequence.value = np.where(np.asarray(times) < dt, dt, times)
-                moved = True
+            if times is not None and np.size(times) and np.min(times) < earliest - 1e-9:
+                times = np.asarray(times, dtype=float)
+                moved.extend(times[times < earliest - 1e-9].tolist())
+                sequence.value = np.where(times < earliest - 1e-9, earliest, times)
         if moved:
-            self.book.add("spike_times < one time step", "adapted",
-                          f"NEST cannot deliver spikes before the first step; moved to "
-                          f"{dt:g} ms (sPyNNaker sends them in the first tick)",
+            first = ", ".join(f"{t:g}" for t in sorted(set(moved))[:3])
+            self.book.add("spike_times before min_delay + one step", "adapted",
+                          f"spikes at {first} ms moved to {earliest:g} ms: pyNN.nest emits "
+                          "source spikes one min_delay early and NEST cannot emit at or "
+                          "before 0 ms (sPyNNaker sends them in their own tick)",
                           numerical_effect=True)
 
     def _population_class(self) -> type:
@@ -419,6 +485,7 @@ class ScriptDialect:
                     super().__init__(*args, additional_parameters=passed)
                 else:
                     super().__init__(*args)
+                dialect.populations_made.append(self)
 
             def initialize(self, **values: Any) -> Any:
                 return super().initialize(**dialect._own_draws(self, values))
@@ -428,9 +495,33 @@ class ScriptDialect:
 
             def record(self, variables: Any, *args: Any, **kwargs: Any) -> Any:
                 wanted = [variables] if isinstance(variables, str) else list(variables or [])
-                if ("spikes" in wanted or "all" in wanted) and self not in dialect.recorded:
+                if "all" in wanted and not dialect.native:
+                    variables = wanted = list(self.celltype.recordable)
+                gsyn = {"gsyn_exc", "gsyn_inh"} & set(wanted)
+                if dialect.on_nest and gsyn and not set(self.celltype.recordable) >= gsyn:
+                    raise dialect.book.refuse(
+                        f"record({sorted(gsyn)[0]!r}) of {self.celltype.__class__.__name__}",
+                        "local with target option spike_precision = \"on_grid\"; "
+                        f"spinnaker_emulator; {HARDWARE_TARGETS}",
+                        "NEST's off-grid model of this cell has no synaptic-current recordable")
+                if dialect.on_nest and gsyn and \
+                        not getattr(self.celltype, "conductance_based", True):
+                    dialect.book.add("record('gsyn_exc'/'gsyn_inh') of a current-based cell",
+                                     "translated", "sPyNNaker records the synaptic current "
+                                     "under these names; recorded from NEST's I_syn_ex/in (nA)",
+                                     numerical_effect=False)
+                if wanted and "spikes" not in wanted and "all" not in wanted and \
+                        "spikes" in self.celltype.recordable:
+                    dialect.book.add("record() without spikes", "adapted",
+                                     "spikes recorded as well: they are what repro compares",
+                                     numerical_effect=False)
+                    result = super().record(variables, *args, **kwargs)
+                    super().record("spikes")
+                else:
+                    result = super().record(variables, *args, **kwargs)
+                if wanted and self not in dialect.recorded:
                     dialect.recorded.append(self)
-                return super().record(variables, *args, **kwargs)
+                return result
 
         Population.__name__ = Population.__qualname__ = "Population"
         return Population
@@ -493,14 +584,56 @@ class ScriptDialect:
                         value = kwargs.pop(name)
                         dialect.book.add(f"Projection({name}={value!r})", "ignored",
                                          "sPyNNaker-specific", numerical_effect=False)
-                if dialect.on_nest:
+                receptor = kwargs.get("receptor_type", args[1] if len(args) > 1 else None)
+                if not dialect.native:
                     synapse_type = synapse_type or dialect.backend.StaticSynapse()
+                    dialect._weight_signs(synapse_type, connector, postsynaptic, receptor)
+                if dialect.on_nest:
                     dialect._prepare_delays(synapse_type, connector)
                 super().__init__(presynaptic, postsynaptic, connector, synapse_type,
                                  *args, **kwargs)
 
         Projection.__name__ = Projection.__qualname__ = "Projection"
         return Projection
+
+    def _weight_signs(self, synapse_type: Any, connector: Any, post: Any,
+                      receptor: Any) -> None:
+        """sPyNNaker takes inhibitory weights as magnitudes; PyNN wants them negative.
+
+        For current-based cells PyNN requires negative inhibitory weights (conductances
+        stay positive); sPyNNaker accepts either sign and uses the magnitude.
+        """
+        celltype = getattr(post, "celltype", None)
+        if receptor != "inhibitory" or celltype is None or getattr(
+                celltype, "conductance_based", True):
+            return
+        space = getattr(synapse_type, "parameter_space", None)
+        flipped = False
+        if space is not None and "weight" in _names(synapse_type):
+            weight = space["weight"]
+            constant = _constant(weight)
+            if constant is not None and constant > 0:
+                space.update(weight=-constant)
+                flipped = True
+            elif constant is None and hasattr(weight, "apply") and not getattr(
+                    weight, "_repro_signed", False):
+                weight.apply(lambda w: -np.abs(np.asarray(w)))
+                weight._repro_signed = True
+                flipped = True
+        conn_list = getattr(connector, "conn_list", None)
+        columns = list(getattr(connector, "column_names", None) or ["weight", "delay"])
+        if conn_list is not None and np.size(conn_list) and "weight" in columns:
+            array = np.asarray(conn_list, dtype=float)
+            column = 2 + columns.index("weight")
+            if array.ndim == 2 and array.shape[1] > column and (array[:, column] > 0).any():
+                array[:, column] = -np.abs(array[:, column])
+                connector.conn_list = array
+                flipped = True
+        if flipped:
+            self.book.add("positive inhibitory weights", "translated",
+                          "sPyNNaker uses the magnitude of inhibitory weights; PyNN's "
+                          "current-based cells need them negative, so they were negated",
+                          numerical_effect=False)
 
     def _prepare_delays(self, synapse_type: Any, connector: Any) -> None:
         """Round delays to the time step explicitly, and make max_delay large enough."""
@@ -572,23 +705,31 @@ class ScriptDialect:
                                      "adapted", "connected as AllToAllConnector (the same "
                                      "single connection): PyNN 0.13 with numpy 2 fails "
                                      "there", numerical_effect=False)
-                    return connectors.AllToAllConnector.connect(self, projection)
+                    return connectors.AllToAllConnector(
+                        safe=self.safe, callback=self.callback).connect(projection)
                 return super().connect(projection)
 
         return OneToOneConnector
 
     # ----------------------------------------------------------------- recording
     def harvest(self) -> None:
-        """Collect the spikes of every recorded population since the last harvest."""
+        """Collect the spikes of every recorded population (all segments so far).
+
+        Nothing is cleared, so the script still reads its own data afterwards.
+        """
         for pop in self.recorded:
-            block = pop.get_data("spikes", clear=True)
+            if "spikes" not in pop.celltype.recordable:
+                continue
+            block = pop.get_data("spikes")
             trains: list[np.ndarray] | None = None
             for segment in block.segments:
                 current = [np.asarray(st.rescale("ms").magnitude) for st in segment.spiketrains]
+                if not current:
+                    continue
                 trains = current if trains is None else [
                     np.concatenate([a, b]) for a, b in zip(trains, current, strict=True)]
             if trains is not None:
-                self.collected.setdefault(id(pop), []).append(trains)
+                self.collected[id(pop)] = [trains]
 
     def populations(self) -> list[PopulationSpikes]:
         """Everything harvested, one entry per recorded population."""

@@ -1,0 +1,175 @@
+"""Which real PyNN scripts run unmodified on which local target: the script-coverage table.
+
+    python benchmarks/script_coverage.py CORPUS [--targets local,spinnaker_emulator]
+        [--only PATTERN] [--timeout 900] [--out benchmarks/results/script_coverage.md]
+
+CORPUS is an extracted copy of SpiNNakerManchester/PyNNExamples (nothing of it is kept in
+this repository). Every script under ``balanced_random/`` and ``examples/`` (top level and
+``extra_models_examples/``) runs with ``repro run --script FILE --targets T`` in a fresh
+process and a fresh store, once per target. Outcomes:
+
+* ``completed``: exit 0 and the run crate validates as a Process Run Crate;
+* ``refused``: exit 2 before any run started, or a failed crate whose harness recorded a
+  refusal (a feature the target cannot run), with the feature named;
+* ``failed``: anything else, with the first line of the error.
+
+``--pynn`` runs PyNN's own examples instead (a PyNN source tree's ``examples/``), giving each
+the simulator argument through ``get_simulator``. Results go to the ``--out`` Markdown table
+and a JSON file beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+#: Folders of PyNNExamples in scope (relative to the corpus root) and whether recursively.
+FOLDERS = (("balanced_random", True), ("examples", False),
+           ("examples/extra_models_examples", False))
+
+
+def corpus_scripts(root: Path, pynn: bool) -> list[Path]:
+    """The scripts in scope, sorted by relative path."""
+    if pynn:
+        return sorted(p for p in (root / "examples").glob("*.py") if p.name != "__init__.py")
+    found: list[Path] = []
+    for folder, recursive in FOLDERS:
+        pattern = "**/*.py" if recursive else "*.py"
+        found.extend(p for p in (root / folder).glob(pattern) if p.name != "__init__.py")
+    return sorted(set(found))
+
+
+def _crate_dirs(store: Path) -> list[Path]:
+    return sorted(p.parent for p in (store / "runs").glob("*/*/ro-crate-metadata.json"))
+
+
+def run_one(script: Path, target: str, timeout_s: float, args: list[str]) -> dict:
+    """Run one script on one target in a fresh store; classify the outcome."""
+    from repro.records.validation import PROCESS_RUN_CRATE, validate_crate
+
+    with tempfile.TemporaryDirectory(prefix="coverage-") as tmp:
+        store = Path(tmp) / "store"
+        command = [sys.executable, "-m", "repro", "run", "--script", str(script), "--targets",
+                   target, "--store", str(store), "--force"]
+        if args:
+            command += ["--", *args]
+        env = {**os.environ, "MPLBACKEND": "Agg", "DISPLAY": ""}
+        t0 = time.perf_counter()
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s,
+                                  env=env, cwd=tmp, check=False)
+        except subprocess.TimeoutExpired:
+            return {"outcome": "failed", "detail": f"timeout after {timeout_s:g} s",
+                    "seconds": timeout_s}
+        seconds = time.perf_counter() - t0
+        stderr = done.stderr.strip()
+        crates = _crate_dirs(store)
+        result = {}
+        if crates:
+            result = json.loads((crates[0] / "result.json").read_text()) if (
+                crates[0] / "result.json").is_file() else {}
+        notes = result.get("portability", [])
+        summary = {"seconds": round(seconds, 1), "notes": notes}
+        if done.returncode == 0 and crates:
+            valid = validate_crate(crates[0], PROCESS_RUN_CRATE).passed
+            return {**summary, "outcome": "completed" if valid else "failed",
+                    "detail": "" if valid else "crate does not validate"}
+        if done.returncode == 2 and not crates:
+            lines = [ln for ln in stderr.splitlines() if "cannot run on" in ln]
+            return {**summary, "outcome": "refused",
+                    "detail": _feature_of(lines[0]) if lines else _last_line(stderr)}
+        refusal = result.get("refusal")
+        if refusal:
+            return {**summary, "outcome": "refused",
+                    "detail": f"{refusal['feature']} ({refusal['script_line']}, during run)"}
+        error = result.get("error") or {}
+        detail = error.get("message") or _last_line(stderr)
+        where = error.get("script_line")
+        return {**summary, "outcome": "failed",
+                "detail": f"{error.get('type', 'error')}: {_first_line(detail)}"
+                          + (f" ({where})" if where else "")}
+
+
+def _feature_of(line: str) -> str:
+    match = re.match(r"\s*(\S+:\d+): sim\.(\S+) cannot run on [^(]*\((.*)\); runs on", line)
+    return f"{match.group(2)} ({match.group(1)}: {match.group(3)})" if match else line.strip()
+
+
+def _first_line(text: str) -> str:
+    return (text.strip().splitlines() or [""])[0][:200]
+
+
+def _last_line(text: str) -> str:
+    return (text.strip().splitlines() or [""])[-1][:200]
+
+
+def _cell(entry: dict) -> str:
+    mark = {"completed": "ok", "refused": "refused", "failed": "FAILED"}[entry["outcome"]]
+    effects = sum(1 for n in entry.get("notes", []) if n.get("numerical_effect"))
+    extra = f" ({len(entry.get('notes', []))} notes, {effects} numeric)" if entry.get(
+        "notes") and entry["outcome"] == "completed" else ""
+    return f"{mark}{extra}"
+
+
+def write_table(rows: list[dict], targets: list[str], out: Path, command: str) -> None:
+    """The Markdown table and its JSON twin."""
+    lines = [f"# Script coverage: {len(rows)} scripts", "",
+             f"Regenerate: `{command}`", "",
+             f"Machine: {platform.platform()}, Python {platform.python_version()}.", ""]
+    for target in targets:
+        outcomes = [row[target]["outcome"] for row in rows]
+        lines.append(f"- **{target}**: {outcomes.count('completed')}/{len(rows)} completed, "
+                     f"{outcomes.count('refused')} refused naming the feature, "
+                     f"{outcomes.count('failed')} failed")
+    lines += ["", "| script | " + " | ".join(targets) + " | notes |",
+              "|---|" + "---|" * len(targets) + "---|"]
+    for row in rows:
+        details = "; ".join(f"{t}: {row[t]['detail']}" for t in targets if row[t]["detail"])
+        lines.append(f"| {row['script']} | " + " | ".join(_cell(row[t]) for t in targets)
+                     + f" | {details.replace('|', '/')} |")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    out.with_suffix(".json").write_text(json.dumps(rows, indent=1))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line; see the module docstring."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", type=Path, help="extracted PyNNExamples (or PyNN) tree")
+    parser.add_argument("--targets", default="local,spinnaker_emulator")
+    parser.add_argument("--only", default="", help="regular expression on the relative path")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds per run")
+    parser.add_argument("--pynn", action="store_true", help="PyNN's own examples/")
+    parser.add_argument("--out", type=Path, default=RESULTS / "script_coverage.md")
+    options = parser.parse_args(argv)
+    targets = [t for t in options.targets.split(",") if t]
+    root = options.corpus.resolve()
+    rows = []
+    for script in corpus_scripts(root, options.pynn):
+        relative = str(script.relative_to(root))
+        if options.only and not re.search(options.only, relative):
+            continue
+        row: dict = {"script": relative}
+        for target in targets:
+            row[target] = run_one(script, target, options.timeout, [])
+            print(f"{relative} on {target}: {row[target]['outcome']} "
+                  f"{row[target]['detail']} ({row[target].get('seconds', 0)} s)", flush=True)
+        rows.append(row)
+    shown = " ".join(["python benchmarks/script_coverage.py", "CORPUS",
+                      *(sys.argv[2:] if argv is None else argv[1:])])
+    write_table(rows, targets, options.out, shown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""Classic PyNN scripts in another simulator's dialect: translations, notes and refusals.
+
+Every script run here is one of ours (``tests/dialect/scripts``) and runs through the real
+harness in a process of its own, as a target runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from repro.execution.bundle import build_bundle
+from repro.execution.preflight import backend_refusals
+from repro.site.portability import NoteBook, PortabilityNote
+from repro.site.runspec import RunSpec
+from repro.site.script_mode import script_argv
+from repro.site.script_scan import features_used, refusal_lines
+
+SCRIPTS = Path(__file__).parent / "scripts"
+
+
+def run_harness(tmp_path: Path, script: str, backend: str = "nest", seed: int = 1,
+                args: list[str] | None = None) -> tuple[dict, Path]:
+    """Run one of our scripts through the real harness; return result.json and the bundle."""
+    spec = RunSpec(experiment=Path(script).stem, mode="script", script=script, backend=backend,
+                   seed=seed, script_args=list(args or []))
+    bundle = build_bundle(tmp_path / f"bundle-{backend}-{seed}-{len(list(tmp_path.iterdir()))}",
+                          spec, SCRIPTS, "test")
+    env = {**os.environ, **bundle.harness_env()}
+    completed = subprocess.run(bundle.harness_argv(python=sys.executable), cwd=bundle.directory,
+                               env=env, capture_output=True, text=True, timeout=300,
+                               check=False)
+    output = bundle.directory / bundle.OUTPUT_DIR
+    assert (output / "result.json").is_file(), completed.stderr
+    return json.loads((output / "result.json").read_text()), bundle.directory
+
+
+def notes_of(result: dict) -> dict[str, PortabilityNote]:
+    return {n["feature"]: PortabilityNote.from_dict(n) for n in result["portability"]}
+
+
+def test_spynnaker_dialect_runs_on_nest_with_every_adaptation_noted(tmp_path: Path) -> None:
+    result, _ = run_harness(tmp_path, "spynnaker_dialect.py")
+    assert result["status"] == "completed", result.get("error", {}).get("traceback")
+    notes = notes_of(result)
+    expected = {  # feature: (action, changes numerics)
+        "setup(db_name='dialect.sqlite3')": ("ignored", False),
+        "setup(time_scale_factor=1)": ("ignored", False),
+        "set_number_of_neurons_per_core()": ("ignored", False),
+        "sim.name()": ("translated", False),
+        "spike_times before min_delay + one step": ("adapted", True),
+        "tau_refrac=0 ms": ("adapted", True),
+        "delay=1.4 ms": ("adapted", False),
+        "Population(seed=5)": ("translated", True),
+        "additional_parameters spikes_per_second=50.0": ("ignored", False),
+        "Izhikevich(u, v=...)": ("translated", False),
+        "extra_models.IFCurDelta": ("translated", False),
+        "extra_models.AllButMeConnector": ("translated", False),
+        "OneToOneConnector between one-neuron populations": ("adapted", False),
+        "max_delay": ("adapted", False),
+    }
+    for feature, (action, numeric) in expected.items():
+        assert feature in notes, f"{feature} not noted; notes: {sorted(notes)}"
+        assert (notes[feature].action, notes[feature].numerical_effect) == (action, numeric)
+    assert notes["tau_refrac=0 ms"].script_line == "spynnaker_dialect.py:15"
+    assert "43 ms" in notes["max_delay"].detail
+    names = {p["name"] for p in result["populations"]}
+    assert names == {"source", "cell", "seeded", "izk", "delta"}
+
+
+def test_population_seed_and_unseeded_draws_follow_the_run_seed(tmp_path: Path) -> None:
+    draws = []
+    for seed in (1, 1, 2):
+        result, bundle = run_harness(tmp_path, "seeded_draws.py", seed=seed)
+        assert result["status"] == "completed", result.get("error", {}).get("traceback")
+        draws.append(json.loads((bundle / "draws.json").read_text()))
+    assert draws[0] == draws[1]
+    assert draws[0]["v"] != draws[2]["v"]
+    assert draws[0]["connections"] != draws[2]["connections"]
+    features = {n["feature"] for n in result["portability"]}
+    assert {"Population(seed=3)", "connector without rng"} <= features
+
+
+def test_nest_script_runs_on_the_emulator_with_its_arguments(tmp_path: Path) -> None:
+    result, bundle = run_harness(tmp_path, "nest_on_emulator.py", backend="spinnaker_emulator",
+                                 args=["--cells", "7"])
+    assert result["status"] == "completed", result.get("error", {}).get("traceback")
+    assert json.loads((bundle / "options.json").read_text()) == {"simulator": "spiNNaker",
+                                                                  "cells": 7}
+    assert result["populations"][0]["size"] == 7
+    notes = notes_of(result)
+    assert notes["simulator argument"].action == "translated"
+    assert notes["setup(spike_precision='on_grid')"].action == "ignored"
+
+
+def test_script_exiting_through_argparse_reports_its_usage(tmp_path: Path) -> None:
+    result, _ = run_harness(tmp_path, "needs_arguments.py", backend="spinnaker_emulator")
+    message = result["error"]["message"]
+    assert result["status"] == "failed"
+    assert "usage:" in message and "the following arguments are required: size" in message
+
+
+def test_feature_reached_at_run_time_fails_the_run_naming_it(tmp_path: Path) -> None:
+    result, _ = run_harness(tmp_path, "refused_at_run_time.py")
+    assert result["status"] == "failed"
+    assert result["refusal"]["feature"] == "extra_models.Izhikevich_cond"
+    assert result["refusal"]["script_line"] == "refused_at_run_time.py:7"
+    assert "nmpi" in result["refusal"]["runs_on"]
+
+
+def test_refusal_lines_name_feature_line_and_where_it_runs() -> None:
+    lines = refusal_lines(SCRIPTS / "refused.py", backend_refusals(),
+                          {"local": "nest", "spinnaker_emulator": "spinnaker_emulator"})
+    assert len(lines) == 2
+    assert lines[0].startswith("refused.py:6: sim.extra_models.IFCurrExpCa2Adaptive cannot "
+                               "run on local, spinnaker_emulator")
+    assert lines[1].startswith("refused.py:7: sim.external_devices cannot run on")
+    assert all(line.endswith("runs on: nmpi (SpiNNaker hardware through the EBRAINS job "
+                             "queue)") for line in lines)
+    assert refusal_lines(SCRIPTS / "refused.py", backend_refusals(),
+                         {"nmpi": "spinnaker"}) == []
+
+
+def test_simulator_argument_is_filled_in_or_replaced() -> None:
+    script = SCRIPTS / "nest_on_emulator.py"
+    book = NoteBook(script=script)
+    assert script_argv(script, [], "nest", book)[1:] == ["nest"]
+    assert script_argv(script, ["nest", "--cells", "2"], "spinnaker_emulator", book)[1:] == [
+        "spiNNaker", "--cells", "2"]
+    plain = SCRIPTS / "compare_pair.py"
+    assert script_argv(plain, ["--x"], "nest", book)[1:] == ["--x"]
+
+
+def test_scan_sees_aliases_and_extra_models() -> None:
+    source = ("import pyNN.spiNNaker as p\nfrom pyNN.utility import get_simulator\n"
+              "sim, opts = get_simulator()\np.extra_models.IFCurDelta()\nsim.Izhikevich()\n")
+    uses = {(u.name, u.line) for u in features_used(source)}
+    assert {("extra_models.IFCurDelta", 4), ("Izhikevich", 5)} <= uses
+
+
+@pytest.mark.parametrize("action", ["translated", "ignored", "adapted", "refused", "pinned"])
+def test_notes_are_kept_once_per_feature(action: str) -> None:
+    book = NoteBook()
+    for _ in range(3):
+        book.add("feature", action, "detail", numerical_effect=False, line="x.py:1")
+    assert len(book.notes) == 1
+    with pytest.raises(ValueError, match="unknown portability action"):
+        book.add("feature", "bogus", "detail", numerical_effect=False)
