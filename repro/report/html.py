@@ -351,7 +351,11 @@ def _hardware(run: RunView) -> str:
     if counters and not nonzero:
         parts.append(f"all {len(counters)} trouble counters 0")
     parts.extend(nonzero[:6])
-    return "; ".join(parts) + (" …" if len(nonzero) > 6 else "")
+    if len(nonzero) > 6:
+        parts.append("…")
+    # Emulator notes say where SpiNNaker's numbers differ from the request (rates, wraps).
+    parts.extend([str(n) for n in run.hardware.get("notes", []) if "SpiNNaker" in str(n)][:5])
+    return "; ".join(parts)
 
 
 def provenance_section(view: CampaignView, link: Callable[[RunView], str | None]) -> str:

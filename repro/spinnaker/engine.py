@@ -30,7 +30,12 @@ from repro.spinnaker.netspec import (
     ProjectionSpec,
 )
 from repro.spinnaker.neurons import NeuronGroup, weight_scale
-from repro.spinnaker.poisson import PoissonSources, effective_rate, poisson_constants
+from repro.spinnaker.poisson import (
+    PoissonSources,
+    effective_rate,
+    poisson_constants,
+    rate_notes,
+)
 from repro.spinnaker.ringbuffer import Events, Fanout, RingBuffer, RouteSynapses
 from repro.spinnaker.sources import ArraySources
 from repro.spinnaker.timing import Timing
@@ -105,13 +110,15 @@ class Engine:
         for index, pop in enumerate(network.populations):
             self.spikes[index] = []
             if isinstance(pop, NeuronPopulation):
-                self.groups[index] = self._build_group(index, pop)
+                self.groups[index] = self._build_group(index, pop, seeds[index])
                 self.first[index] = n_cells
                 n_cells += pop.size
             elif isinstance(pop, PoissonPopulation):
                 constants = poisson_constants(pop.rate, pop.start, pop.duration, timing)
                 self.sources[index] = PoissonSources(constants,
                                                      np.random.default_rng(seeds[index]))
+                network.notes.extend(f"{pop.label}: {note}"
+                                     for note in rate_notes(pop.rate, timing))
             elif isinstance(pop, ArrayPopulation):
                 self.sources[index] = ArraySources(pop.spike_times, timing)
         self.n_cells = n_cells
@@ -149,7 +156,8 @@ class Engine:
         return (int(is_source) * len(self.network.populations) + spec.pre) \
             * (len(self.network.projections) + 1) + number
 
-    def _build_group(self, index: int, pop: NeuronPopulation) -> NeuronGroup:
+    def _build_group(self, index: int, pop: NeuronPopulation,
+                     seed: np.random.SeedSequence) -> NeuronGroup:
         scale = weight_scale(pop.model)
         if pop.max_expected_summed_weight is not None:
             summed = [w * scale for w in pop.max_expected_summed_weight]
@@ -158,15 +166,18 @@ class Engine:
                 [p.estimate for p in self._incoming(index)], scale, self.timing.ms,
                 spikes_per_second=pop.spikes_per_second,
                 ring_buffer_sigma=pop.ring_buffer_sigma)
-        return NeuronGroup(pop, self.timing,
-                           np.array([shifts.left_shift(m) for m in summed], dtype=np.int64))
+        group = NeuronGroup(pop, self.timing,
+                            np.array([shifts.left_shift(m) for m in summed], dtype=np.int64),
+                            np.random.default_rng(seed))
+        self.network.notes.extend(group.notes)
+        return group
 
     def _build_route(self, number: int, spec: ProjectionSpec
                      ) -> tuple[_Route, RouteSynapses]:
         post = self.groups.get(spec.post)
         if post is None:
             raise ValueError(f"projection {spec.label!r} targets a spike source; only "
-                             "IF_curr_exp and IF_cond_exp populations receive synapses")
+                             "neuron populations receive synapses")
         shift = int(post.shifts[spec.synapse_type])
         scale = weight_scale(post.spec.model)
         if spec.on_machine:

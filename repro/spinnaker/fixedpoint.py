@@ -99,15 +99,30 @@ def decay_s1615(x: int | np.ndarray, decay: int) -> int | np.ndarray:
 
 
 def decay_s1615_to_u032(x: int, decay: int) -> int:
-    """``decay_s1615_to_u032``: S16.15 times U0.32 giving a U0.32, (x * d) >> 15."""
-    return (int(x) * int(decay)) >> S1615_SHIFT
+    """``decay_s1615_to_u032``: S16.15 times U0.32 giving a U0.32.
+
+    C: ``ulrbits((uint_ulr_t)((s * u) >> 15))``: the product is truncated to its low
+    32 bits, so a result of 1.0 or more wraps (errata 8: slow synapses).
+    """
+    return ((int(x) * int(decay)) >> S1615_SHIFT) & U032_MAX
 
 
 def kdivk(a: int | np.ndarray, b: int | np.ndarray) -> int | np.ndarray:
-    """``kdivk``: S16.15 division floor((a << 15) / b), unsigned 64-bit (a >= 0, b > 0 only)."""
+    """``kdivk``: ``kbits((uint32_t) udiv64((uint64_t) a << 15, (uint64_t) b))``.
+
+    An unsigned 64-bit division whose quotient keeps only its low 32 bits, read as a
+    signed S16.15: a quotient of 65536 or more wraps (errata 9). Defined here for
+    a >= 0, b > 0, the only inputs sPyNNaker's models pass after their checks.
+    """
     if np.any(np.asarray(a) < 0) or np.any(np.asarray(b) <= 0):
         raise ValueError(f"kdivk is defined for a >= 0, b > 0 only (got {a}, {b})")
-    return (a << S1615_SHIFT) // b
+    return wrap32((a << S1615_SHIFT) // b)
+
+
+def kdivk_wraps(a: int | np.ndarray, b: int | np.ndarray) -> np.ndarray:
+    """Whether :func:`kdivk` wraps for these inputs (true quotient >= 2**31 raw)."""
+    a = np.asarray(a, dtype=np.int64)
+    return ((a << S1615_SHIFT) // np.asarray(b, dtype=np.int64)) > INT32_MAX
 
 
 def roundk(raw: int | np.ndarray, n: int) -> int | np.ndarray:
@@ -116,7 +131,8 @@ def roundk(raw: int | np.ndarray, n: int) -> int | np.ndarray:
 
 
 def ceil_s1615(raw: int | np.ndarray) -> int | np.ndarray:
-    """Integer part of a non-negative S16.15 plus one if any fractional bit is set."""
+    """``lif_ceil_accum``: ``bits >> 15`` (arithmetic, on the signed 32-bit word) plus one
+    if any fractional bit is set; a wrapped negative input gives a negative count."""
     return (raw >> S1615_SHIFT) + ((raw & (S1615_ONE - 1)) != 0)
 
 

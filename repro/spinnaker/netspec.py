@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from repro.spinnaker.current_sources import CurrentSourceSpec
 from repro.spinnaker.shifts import (
     DEFAULT_RING_BUFFER_SIGMA,
     DEFAULT_SPIKES_PER_SECOND,
@@ -19,7 +20,7 @@ from repro.spinnaker.shifts import (
 
 @dataclass
 class NeuronPopulation:
-    """A population of IF_curr_exp or IF_cond_exp neurons.
+    """A population of neurons of one of the cell types in :data:`repro.spinnaker.neurons.MODELS`.
 
     Attributes
     ----------
@@ -27,6 +28,10 @@ class NeuronPopulation:
         PyNN parameter name to per-neuron float array.
     v_init : numpy.ndarray
         Initial membrane potential (mV).
+    initial : dict
+        Other initial values per neuron (``u`` of the Izhikevich models).
+    current_sources : list of CurrentSourceSpec
+        Current sources injected into neurons of this population.
     spikes_per_second, ring_buffer_sigma : float
         sPyNNaker's planning parameters for the ring-buffer shifts.
     max_expected_summed_weight : tuple of float or None
@@ -41,11 +46,8 @@ class NeuronPopulation:
     spikes_per_second: float = DEFAULT_SPIKES_PER_SECOND
     ring_buffer_sigma: float = DEFAULT_RING_BUFFER_SIGMA
     max_expected_summed_weight: tuple[float, float] | None = None
-
-    @property
-    def conductance_based(self) -> bool:
-        """True for IF_cond_exp."""
-        return self.model == "IF_cond_exp"
+    initial: dict[str, np.ndarray] = field(default_factory=dict)
+    current_sources: list[CurrentSourceSpec] = field(default_factory=list)
 
 
 @dataclass

@@ -1,8 +1,15 @@
-"""A population of IF_curr_exp / IF_cond_exp neurons: state, constants and recording.
+"""A population of neurons as ``neuron_impl_standard.h`` composes it, vectorised.
 
-The engine calls :meth:`NeuronGroup.receive` with the ring-buffer cells of the tick, then
-:meth:`NeuronGroup.step`, which records, updates the membranes, tests the threshold and
-decays the synaptic state, in the order of the C code.
+A neuron model (LIF or Izhikevich), a synapse shaping (exponential, alpha, delta), an
+input type (current, conductance, delta), a static threshold inside the model, and the
+population's current sources. The engine calls :meth:`NeuronGroup.receive` with the
+ring-buffer cells of the tick, then :meth:`NeuronGroup.step`, which records, updates,
+tests the threshold and shapes the synaptic input in the order of the C code:
+
+1. synaptic values -> input type -> record V, gsyn_exc, gsyn_inh (first sub-step);
+2. convert to currents with V at the start of the step, add the current sources;
+3. neuron update and threshold test (spike stamped with this tick);
+4. synapse shaping (decay).
 """
 
 from __future__ import annotations
@@ -10,16 +17,33 @@ from __future__ import annotations
 import numpy as np
 
 from repro.spinnaker import fixedpoint as fp
-from repro.spinnaker import lif, synapses
+from repro.spinnaker import inputs, shaping, synapses
+from repro.spinnaker.current_sources import CurrentSources
+from repro.spinnaker.izhikevich import IzhikevichModel
+from repro.spinnaker.lif import LifModel
 from repro.spinnaker.netspec import NeuronPopulation
 from repro.spinnaker.timing import Timing
 
-_GLOBAL_WEIGHT_SCALE = {False: 1, True: 1024}
+#: Cell type -> (neuron model, synapse shaping, input type), as sPyNNaker builds them.
+MODELS = {
+    "IF_curr_exp": ("lif", "exponential", "current"),
+    "IF_cond_exp": ("lif", "exponential", "conductance"),
+    "IF_curr_alpha": ("lif", "alpha", "current"),
+    "IF_curr_delta": ("lif", "delta", "delta"),
+    "Izhikevich": ("izhikevich", "exponential", "current"),
+    "IZK_curr_exp": ("izhikevich", "exponential", "current"),
+    "IZK_cond_exp": ("izhikevich", "exponential", "conductance"),
+}
+RECORDABLE = ("v", "gsyn_exc", "gsyn_inh")
 
 
 def weight_scale(model: str) -> int:
     """Global weight scale g of a cell type (1024 for conductance input, else 1)."""
-    return _GLOBAL_WEIGHT_SCALE[model == "IF_cond_exp"]
+    return inputs.WEIGHT_SCALE[MODELS[model][2]]
+
+
+def _receptor_pair(params: dict[str, np.ndarray]) -> np.ndarray:
+    return np.stack([params["tau_syn_E"], params["tau_syn_I"]])
 
 
 class NeuronGroup:
@@ -28,11 +52,13 @@ class NeuronGroup:
     Parameters
     ----------
     spec : NeuronPopulation
-        Cell type, parameters and initial values.
+        Cell type, parameters, initial values and current sources.
     timing : Timing
         The simulation time step.
     shifts : numpy.ndarray
         Ring-buffer left shift per synapse type.
+    rng : numpy.random.Generator
+        Draws of noisy current sources.
 
     Raises
     ------
@@ -40,54 +66,79 @@ class NeuronGroup:
         On parameters SpiNNaker cannot represent.
     """
 
-    def __init__(self, spec: NeuronPopulation, timing: Timing, shifts: np.ndarray) -> None:
+    def __init__(self, spec: NeuronPopulation, timing: Timing, shifts: np.ndarray,
+                 rng: np.random.Generator) -> None:
+        if spec.model not in MODELS:
+            raise ValueError(f"no emulation of cell type {spec.model}")
+        kind, shape, input_kind = MODELS[spec.model]
         self.spec = spec
         self.size = spec.size
         self.shifts = shifts
         self.column_shifts = shifts[:, None]
-        self.constants = lif.lif_constants(spec.params, timing.ms, spec.conductance_based)
-        syn = [synapses.synapse_constants(spec.params[name], timing.ms)
-               for name in ("tau_syn_E", "tau_syn_I")]
-        self.decay = np.stack([s.decay for s in syn])
-        self.init = np.stack([s.init for s in syn])
-        self.v = fp.encode_values(spec.v_init, fp.S1615_SHIFT)
-        self.refract = np.zeros(spec.size, dtype=np.int64)
-        self.value = np.zeros((2, spec.size), dtype=np.int64)
+        params = spec.params
+        ts = fp.s1615(timing.ms)
+        if kind == "lif":
+            self.model = LifModel(params, spec.v_init, timing.ms)
+        else:
+            self.model = IzhikevichModel(params, spec.v_init, spec.initial["u"], timing.ms)
+        self.notes = list(getattr(getattr(self.model, "constants", None), "notes", ()))
+        if shape == "exponential":
+            syn = [synapses.synapse_constants(params[name], timing.ms)
+                   for name in ("tau_syn_E", "tau_syn_I")]
+            self.synapses = shaping.ExponentialShaping(np.stack([s.decay for s in syn]),
+                                                       np.stack([s.init for s in syn]))
+        elif shape == "alpha":
+            tau = fp.encode_values(_receptor_pair(params), fp.S1615_SHIFT)
+            if np.any(tau <= 0):
+                raise ValueError("synaptic time constants must be positive")
+            self.synapses = shaping.AlphaShaping(tau, ts)
+            if np.any(self.synapses.dt_tau_sq == 0):
+                self.notes.append(
+                    f"{spec.label}: IF_curr_alpha with dt/tau_syn**2 a whole number (e.g. "
+                    "tau_syn <= 1 ms at dt = 1 ms) keeps only the fraction on SpiNNaker: "
+                    "the synaptic input of those receptors is lost (reproduced)")
+        else:
+            self.synapses = shaping.DeltaShaping(spec.size)
+        if input_kind == "conductance":
+            self.input = inputs.ConductanceInput(
+                fp.encode_values(params["e_rev_E"], fp.S1615_SHIFT),
+                fp.encode_values(params["e_rev_I"], fp.S1615_SHIFT))
+        elif input_kind == "delta":
+            self.input = inputs.DeltaInput(ts)
+        else:
+            self.input = inputs.CurrentInput()
+        self.sources = (CurrentSources(spec.current_sources, spec.size, timing, rng)
+                        if spec.current_sources else None)
         self.recorded: set[str] = set()
         self.samples: dict[str, list[np.ndarray]] = {}
 
     def record(self, variables: set[str]) -> None:
-        """Start sampling ``variables`` (v, gsyn_exc, gsyn_inh)."""
+        """Start sampling ``variables`` (see :data:`RECORDABLE`)."""
         for name in variables:
             self.recorded.add(name)
             self.samples.setdefault(name, [])
 
     def receive(self, cells: np.ndarray) -> None:
         """Ring-buffer cells of this tick, (synapse types, neurons) uint16 values."""
-        self.value = fp.wrap32(self.value + synapses.transfer(cells, self.column_shifts,
-                                                              self.init))
+        if cells.any():
+            self.synapses.add(fp.wrap32(cells << self.column_shifts))
 
     def step(self, tick: int) -> np.ndarray:
-        """Record, update and decay one tick; return the indices of neurons that spiked."""
+        """Record, update and shape one tick; return the indices of neurons that spiked."""
+        values = self.synapses.values()
+        seen = self.input.recorded(values)
         if self.recorded:
-            self._sample()
-        if self.spec.conductance_based:
-            exc, inh = lif.conductance_input(self.constants, self.v, self.value[0],
-                                             self.value[1])
-        else:
-            exc, inh = self.value[0], self.value[1]
-        spiked = lif.membrane_step(self.constants, self.v, self.refract, exc, inh)
-        self.value = fp.decay_s1615(self.value, self.decay)
+            if "v" in self.recorded:
+                self.samples["v"].append(self.model.v.copy())
+            for receptor, name in enumerate(("gsyn_exc", "gsyn_inh")):
+                if name in self.recorded:
+                    self.samples[name].append(seen[receptor].copy())
+        currents = self.input.currents(values, self.model.v)
+        offset = self.sources.offset(tick) if self.sources is not None else 0
+        spiked = self.model.step(currents[0], currents[1], offset)
+        self.synapses.shape()
         return np.flatnonzero(spiked)
-
-    def _sample(self) -> None:
-        if "v" in self.recorded:
-            self.samples["v"].append(self.v.copy())
-        shift = lif.CONDUCTANCE_SHIFT if self.spec.conductance_based else 0
-        for receptor, name in enumerate(("gsyn_exc", "gsyn_inh")):
-            if name in self.recorded:
-                self.samples[name].append(self.value[receptor] >> shift)
 
     def provenance(self) -> dict:
         """Model facts for the run's provenance (JSON-ready)."""
-        return {"refractory_steps": sorted({int(s) for s in self.constants.refract_steps})}
+        return self.model.provenance()

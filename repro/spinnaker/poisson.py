@@ -122,17 +122,35 @@ def poisson_constants(rate_hz: np.ndarray, start_ms: np.ndarray, duration_ms: np
                             end_tick=np.minimum(end_tick, float(FOREVER)).astype(np.int64))
 
 
+def mean_slow_interval(mean_isi: int) -> float:
+    """Mean of the slow regime's interval in 1/1000 tick, as the core computes it.
+
+    ISI = (round_half_up(1000 E) * mean_isi) mod 2**32 with E ~ Exp(1) truncated to
+    S16.15. P(E raw = r) = exp(-r / 2**15) (1 - exp(-2**-15)); summing over the integer
+    k = round_half_up(1000 E) gives the exact mean including the truncation bias (errata
+    11) and the uint32 wrap at very low rates (errata 2).
+    """
+    k = np.arange(0, 40_001, dtype=np.int64)  # P(E > 40) = 4e-18
+    r_low = np.where(k == 0, 0, -(-(k * fp.S1615_ONE - (1 << 14)) // 1000))
+    r_next = -(-((k + 1) * fp.S1615_ONE - (1 << 14)) // 1000)
+    probability = np.exp(-r_low / fp.S1615_ONE) - np.exp(-r_next / fp.S1615_ONE)
+    interval = (k * int(mean_isi)) & _UINT32
+    return float(np.sum(probability * interval))
+
+
 def effective_rate(rate_hz: float, timing: Timing) -> float:
     """Mean output rate (Hz) the 7.4.1 algorithms produce for a requested rate.
 
-    Slow: 1 / (mean_isi * dt); fast: -ln(exp_minus_lambda) / dt; faster:
-    (sqrt_lambda**2 + 1/4) / dt. Quantisation of the draws themselves adds < 1e-4.
+    Slow: 1000 / (mean interval in 1/1000 tick, :func:`mean_slow_interval`) per tick,
+    with the integer mean_isi, the S16.15 truncation of E and the uint32 wrap; fast:
+    -ln(exp_minus_lambda) / dt; faster: (sqrt_lambda**2 + 1/4) / dt. Quantisation of the
+    uniform draws adds < 1e-4 relative.
     """
     c = poisson_constants(np.array([rate_hz]), np.zeros(1), np.full(1, np.inf), timing)
     regime = int(c.regime[0])
     if regime == SLOW:
         isi = int(c.mean_isi[0])
-        return 0.0 if isi == 0 else 1.0 / (isi * timing.seconds)
+        return 0.0 if isi == 0 else 1000.0 / (mean_slow_interval(isi) * timing.seconds)
     if regime == FAST:
         threshold = int(c.exp_minus_lambda[0])
         return 0.0 if threshold == 0 else -math.log(threshold / 2.0 ** 32) / timing.seconds
@@ -140,7 +158,21 @@ def effective_rate(rate_hz: float, timing: Timing) -> float:
     return (root * root + 0.25) / timing.seconds
 
 
-def _normal_table() -> np.ndarray:
+def rate_notes(rates_hz: np.ndarray, timing: Timing, tolerance: float = 0.01) -> list[str]:
+    """One note per requested rate whose SpiNNaker rate differs by more than ``tolerance``."""
+    notes = []
+    for rate in np.unique(np.asarray(rates_hz, dtype=float))[:50]:
+        if rate <= 0:
+            continue
+        actual = effective_rate(float(rate), timing)
+        if abs(actual / rate - 1.0) > tolerance:
+            notes.append(f"SpikeSourcePoisson rate {rate:g} Hz at dt = {timing.ms:g} ms: "
+                         f"SpiNNaker (7.4.1 algorithm) produces {actual:.6g} Hz "
+                         f"({actual / rate:.3g}x the requested rate)")
+    return notes
+
+
+def normal_table() -> np.ndarray:
     """z for each 16-bit probability q/65536 (q = 0 gives -7.0, as the library's table)."""
     normal = NormalDist()
     z = [-7.0] + [normal.inv_cdf(q / 65536.0) for q in range(1, 65536)]
@@ -197,7 +229,7 @@ class PoissonSources:
         self.slow = np.flatnonzero((constants.regime == SLOW) & (constants.mean_isi > 0))
         self.fast = np.flatnonzero(constants.regime == FAST)
         self.faster = np.flatnonzero(constants.regime == FASTER)
-        self._z_table = _normal_table() if self.faster.size else None
+        self._z_table = normal_table() if self.faster.size else None
         # Time to next spike (1/1000 tick, uint32), drawn when the rate is set.
         self.time_to_spike = self._intervals(self.slow)
 

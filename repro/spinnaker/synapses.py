@@ -58,14 +58,6 @@ def synapse_constants(tau_syn_ms: np.ndarray, timestep_ms: float) -> SynapseCons
                             init=pairs[inverse, 1].reshape(tau_raw.shape))
 
 
-def transfer(cells: np.ndarray, shift: int, init: np.ndarray) -> np.ndarray:
-    """Synaptic input added at the start of a step from ring-buffer cells (uint16 values).
-
-    ``decay_s1615((int32)(W << L), init)``: the shifted integer is read as an S16.15.
-    """
-    return fp.decay_s1615(fp.wrap32(cells << shift), init)
-
-
 def weight_field(integers: np.ndarray) -> np.ndarray:
     """The 16-bit weight field of a synaptic word: the low 16 bits (no clipping)."""
     return np.asarray(integers, dtype=np.int64) & WEIGHT_MAX

@@ -146,7 +146,7 @@ def test_seeded_rngs_are_noted_and_can_be_refused_as_spynnaker_does():
         sim.run(1.0)
 
 
-@pytest.mark.parametrize("name", ["IF_cond_alpha", "Izhikevich", "HH_cond_exp"])
+@pytest.mark.parametrize("name", ["IF_cond_alpha", "EIF_cond_exp_isfa_ista", "HH_cond_exp"])
 def test_unsupported_cell_types_are_named(name):
     with pytest.raises(UnsupportedFeatureError, match=name):
         getattr(sim, name)()
@@ -160,8 +160,8 @@ def test_unsupported_synapse_connector_and_receptor_are_named():
         from pyNN.connectors import DistanceDependentProbabilityConnector
 
         sim.Projection(a, a, DistanceDependentProbabilityConnector("d < 1"), sim.StaticSynapse())
-    with pytest.raises(UnsupportedFeatureError, match="DCSource"):
-        sim.DCSource(amplitude=1.0)
+    with pytest.raises(UnsupportedFeatureError, match="GutigWeightDependence"):
+        sim.GutigWeightDependence()
 
 
 def test_unsupported_setup_option_is_named():
@@ -178,9 +178,10 @@ def test_network_changes_after_run_need_a_reset():
     sim.Population(2, sim.IF_curr_exp())
 
 
-def test_gsyn_is_recordable_for_conductance_cells_only():
-    cond = sim.Population(2, sim.IF_cond_exp())
-    cond.record(["gsyn_exc", "gsyn_inh"])
-    curr = sim.Population(2, sim.IF_curr_exp())
-    with pytest.raises(Exception, match="gsyn_exc"):
-        curr.record("gsyn_exc")
+def test_gsyn_is_recordable_for_every_neuron_model_as_on_spinnaker():
+    """sPyNNaker records gsyn_exc/gsyn_inh for current models too (the input in nA)."""
+    for cell in (sim.IF_cond_exp(), sim.IF_curr_exp(), sim.IF_curr_alpha(),
+                 sim.IF_curr_delta(), sim.Izhikevich()):
+        sim.Population(2, cell).record(["v", "gsyn_exc", "gsyn_inh"])
+    with pytest.raises(Exception, match="u"):
+        sim.Population(2, sim.Izhikevich()).record("u")

@@ -16,7 +16,7 @@ from repro.spinnaker.timing import Timing
 def _lif(tau_m, cm, dt, tau_refrac=2.0):
     params = {"v_rest": [-65.0], "cm": [cm], "tau_m": [tau_m], "i_offset": [0.0],
               "v_reset": [-65.0], "tau_refrac": [tau_refrac], "v_thresh": [-50.0]}
-    return lif.lif_constants({k: np.array(v) for k, v in params.items()}, dt, False)
+    return lif.lif_constants({k: np.array(v) for k, v in params.items()}, dt)
 
 
 @pytest.mark.parametrize(("tau_m", "cm", "dt", "exp_tc", "r_membrane"), [
@@ -117,3 +117,18 @@ def test_spike_source_array_ticks_round_up():
 def test_timestep_is_whole_microseconds():
     assert Timing.from_ms(0.1).timestep_us == 100
     assert Timing.from_ms(0.1001).timestep_us == 101
+
+
+def test_membrane_resistance_and_refractory_count_wrap_with_a_warning():
+    """Errata 9: R >= 65536 MOhm and tau_refrac/dt >= 65536 wrap as on the chip."""
+    params = {"v_rest": [-65.0], "cm": [0.001], "tau_m": [100.0], "i_offset": [0.0],
+              "v_reset": [-65.0], "tau_refrac": [7000.0], "v_thresh": [-50.0]}
+    with pytest.warns(RuntimeWarning, match="wraps"):
+        c = lif.lif_constants({k: np.array(v) for k, v in params.items()}, 0.1)
+    r_true = (3276800 << 15) // 33  # 100 ms / s1615(0.001) = 33 raw
+    assert c.r_membrane[0] == r_true - (1 << 32) < 0
+    refract_true = ((7000 * 32768) << 15) // 3277
+    assert refract_true >= 1 << 31
+    wrapped = refract_true - (1 << 32)
+    assert c.refract_steps[0] == (wrapped >> 15) + bool(wrapped & 0x7FFF) < 0
+    assert len(c.notes) == 2

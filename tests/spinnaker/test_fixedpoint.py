@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from repro.spinnaker import fixedpoint as fp
+from repro.spinnaker import synapses
 
 INT32 = st.integers(min_value=-(1 << 31), max_value=(1 << 31) - 1)
 
@@ -71,3 +72,29 @@ def test_kdivk_truncates():
 def test_roundk_rounds_half_up():
     assert fp.roundk(3 << 14, 15) == 2  # 1.5 -> 2
     assert fp.roundk((1 << 14) - 1, 15) == 0
+
+
+def test_decay_to_u032_keeps_the_low_32_bits():
+    """Errata 8: ulrbits((uint_ulr_t)((s * u) >> 15)) wraps a product of 2**32 or more."""
+    s, u = 0x0A000000, 0xF0000000  # 1280.0 times ~0.94: far beyond 1.0
+    assert fp.decay_s1615_to_u032(s, u) == ((s * u) >> 15) % (1 << 32)
+
+
+def test_slow_synapse_init_wraps_on_the_chip():
+    """tau_syn = 81.92 ms at dt = 0.1 ms: (tau/dt) * (1 - decay) reaches 1.0 and wraps."""
+    ts, tau = 3277, round(81.92 * 32768)
+    decay = fp.expulr(-((ts << 15) // int(tau)))
+    exact = ((int(tau) << 15) // ts) * (0xFFFFFFFF - decay) >> 15
+    assert exact >= 1 << 32  # the ideal ~0.9994 * 2**32 rounds past 1.0 here
+    init = synapses.synapse_constants(np.array([81.92]), 0.1).init[0]
+    assert init == exact - (1 << 32)
+    assert init < 1e-3 * 2 ** 32
+
+
+def test_kdivk_wraps_to_a_signed_32_bit_word():
+    """Errata 9: kbits((uint32_t) udiv64(a << 15, b))."""
+    a, b = fp.s1615(100.0), fp.s1615(0.001)  # 100 ms / 0.001 nF = 100,000 MOhm
+    quotient = (a << 15) // b
+    assert quotient > 2 ** 31
+    assert fp.kdivk(a, b) == quotient - (1 << 32)
+    assert bool(fp.kdivk_wraps(a, b))

@@ -11,7 +11,9 @@ from repro.spinnaker.poisson import (
     SLOW,
     PoissonSources,
     effective_rate,
+    mean_slow_interval,
     poisson_constants,
+    rate_notes,
 )
 from repro.spinnaker.timing import Timing
 
@@ -94,3 +96,23 @@ def test_zero_rate_is_silent():
     c = poisson_constants(np.zeros(10), np.zeros(10), np.full(10, 1e10), MS1)
     source = PoissonSources(c, np.random.default_rng(5))
     assert all(source.step(t)[0].size == 0 for t in range(100))
+
+
+def test_very_low_rate_overflows_the_interval_and_says_so():
+    """Errata 2/11: at 0.001 Hz and 0.1 ms, mean_isi = 1e7 ticks; 1000 E mean_isi wraps in
+    uint32 (the intervals are in 1/1000 tick), so the rate comes out ~5x too high."""
+    e = np.random.default_rng(3).exponential(size=2_000_000)
+    intervals = (np.floor(1000 * e + 0.5).astype(np.int64) * 10_000_000) % (1 << 32)
+    monte_carlo = 1000.0 / (intervals.mean() * 1e-4)
+    rate = effective_rate(0.001, MS01)
+    assert rate == pytest.approx(monte_carlo, rel=0.01)
+    assert 4.5 < rate / 0.001 < 5.5
+    (note,) = rate_notes(np.array([0.001, 5.0]), MS01)
+    assert "0.001 Hz" in note and f"{rate / 0.001:.3g}x" in note
+
+
+def test_slow_regime_mean_includes_the_s1615_truncation():
+    """Errata 11: E truncated to S16.15 biases the mean interval by about -1.5e-5."""
+    isi = 333  # 3 Hz at 1 ms
+    mean = mean_slow_interval(isi)
+    assert mean / (1000 * isi) - 1.0 == pytest.approx(-0.5 / 32768, abs=3e-6)

@@ -5,9 +5,11 @@ An emulation in numpy: nothing runs on SpiNNaker hardware. Use it like any PyNN 
     import repro.spinnaker.pynn_backend as sim
     sim.setup(timestep=1.0, rng_seed=1)
 
-Supported: IF_curr_exp, IF_cond_exp, SpikeSourcePoisson, SpikeSourceArray, StaticSynapse,
+Supported: IF_curr_exp, IF_cond_exp, IF_curr_alpha, IF_curr_delta, Izhikevich (and
+sPyNNaker's IZK_curr_exp / IZK_cond_exp), SpikeSourcePoisson, SpikeSourceArray, DCSource,
+ACSource, StepCurrentSource, NoisyCurrentSource, StaticSynapse,
 AllToAll/OneToOne/FixedProbability/FixedNumberPre/FromList connectors, Population,
-PopulationView, Assembly, recording of spikes, v and (conductance models) gsyn.
+PopulationView, Assembly, recording of spikes, v, gsyn_exc and gsyn_inh.
 Everything else raises :class:`UnsupportedFeatureError` naming it. ``repro_simulator_info()``
 and ``repro_hardware_provenance()`` are read by repro's harness.
 """
@@ -48,6 +50,12 @@ from repro.spinnaker.pynn_backend.control import (  # noqa: F401
     run_until,
     setup,
 )
+from repro.spinnaker.pynn_backend.electrodes import (  # noqa: F401
+    ACSource,
+    DCSource,
+    NoisyCurrentSource,
+    StepCurrentSource,
+)
 from repro.spinnaker.pynn_backend.populations import Assembly, Population, PopulationView  # noqa: F401
 from repro.spinnaker.pynn_backend.procedural_api import connect, create, record  # noqa: F401
 from repro.spinnaker.pynn_backend.projections import Projection  # noqa: F401
@@ -55,7 +63,12 @@ from repro.spinnaker.pynn_backend.standardmodels import (  # noqa: F401
     SUPPORTED_CELL_TYPES,
     UNSUPPORTED,
     IF_cond_exp,
+    IF_curr_alpha,
+    IF_curr_delta,
     IF_curr_exp,
+    Izhikevich,
+    IZK_cond_exp,
+    IZK_curr_exp,
     SpikeSourceArray,
     SpikeSourcePoisson,
     StaticSynapse,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from repro.spinnaker.current_sources import CurrentSourceSpec
 from repro.spinnaker.engine import Engine
 from repro.spinnaker.netspec import (
     ArrayPopulation,
@@ -12,6 +13,7 @@ from repro.spinnaker.netspec import (
     PoissonPopulation,
     ProjectionSpec,
 )
+from repro.spinnaker.neurons import MODELS
 from repro.spinnaker.pynn_backend.estimates import estimate, seeded_random_sources
 from repro.spinnaker.pynn_backend.populations import Assembly
 from repro.spinnaker.pynn_backend.projections import RECEPTOR_TYPES
@@ -36,9 +38,11 @@ def _neuron_population(pop) -> NeuronPopulation:
                 f"SpiNNaker emulator (population {pop.label!r})")
     extras = pop.additional_parameters
     summed = extras.get("max_expected_summed_weight")
+    initial = {name: pop.initial_array(name).copy() for name in ("u",)
+               if name in pop.initial_values}
     return NeuronPopulation(
         label=pop.label, size=pop.size, model=type(pop.celltype).__name__, params=params,
-        v_init=pop.initial_array("v").copy(),
+        v_init=pop.initial_array("v").copy(), initial=initial,
         spikes_per_second=float(extras.get("spikes_per_second", 30.0)),
         ring_buffer_sigma=float(extras.get("ring_buffer_sigma", 5.0)),
         max_expected_summed_weight=None if summed is None else tuple(float(w) for w in summed))
@@ -68,6 +72,25 @@ def _locate(cells: np.ndarray, first_ids: np.ndarray) -> tuple[np.ndarray, np.nd
     return owner, cells - first_ids[owner]
 
 
+def _attach_current_sources(state, network: Network, first_ids: np.ndarray) -> None:
+    """Hand every injected current source to the populations of its cells."""
+    for source, ids in state.current_sources:
+        model = type(source).__name__
+        params = source.parameter_values()
+        owner, index = _locate(ids, first_ids)
+        for population in np.unique(owner):
+            pop = network.populations[int(population)]
+            if not isinstance(pop, NeuronPopulation):
+                raise UnsupportedFeatureError(
+                    f"{model} injected into spike source {pop.label!r}")
+            pop.current_sources.append(CurrentSourceSpec(
+                model=model, params=params, targets=index[owner == population]))
+        if "stop" in params and params["stop"] <= params["start"]:
+            network.notes.append(
+                f"{model} with stop ({params['stop']} ms) <= start ({params['start']} ms) "
+                "never switches on; sPyNNaker 7.4.1 defaults stop to 0 ms")
+
+
 def build_network(state) -> Network:
     """Capture the populations and projections of the current simulation.
 
@@ -81,11 +104,12 @@ def build_network(state) -> Network:
     """
     network = Network()
     for pop in state.populations:
-        if type(pop.celltype).__name__ in ("IF_curr_exp", "IF_cond_exp"):
+        if type(pop.celltype).__name__ in MODELS:
             network.populations.append(_neuron_population(pop))
         else:
             network.populations.append(_source_population(pop))
     first_ids = np.array([int(p.first_id) for p in state.populations], dtype=np.int64)
+    _attach_current_sources(state, network, first_ids)
     seeded: list[str] = []
     for projection in state.projections:
         arrays = projection.connection_arrays()

@@ -42,6 +42,7 @@ class State(common.control.BaseState):
         self.options: dict[str, Any] = {}
         self.populations: list[Any] = []
         self.projections: list[Any] = []
+        self.current_sources: list[Any] = []
         self.engine: Engine | None = None
         self.tick = 0
         self.segment_counter = -1
@@ -91,6 +92,7 @@ class State(common.control.BaseState):
         self.recorders = set()
         self.populations = []
         self.projections = []
+        self.current_sources = []
         self.id_counter = 0
         self.segment_counter = -1
         self.reset()

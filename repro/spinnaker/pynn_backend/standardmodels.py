@@ -11,7 +11,13 @@ from pyNN.standardmodels import build_translations, cells, synapses
 
 from repro.spinnaker.pynn_backend.simulator import state
 
-SUPPORTED_CELL_TYPES = ("IF_curr_exp", "IF_cond_exp", "SpikeSourcePoisson", "SpikeSourceArray")
+SUPPORTED_CELL_TYPES = ("IF_curr_exp", "IF_cond_exp", "IF_curr_alpha", "IF_curr_delta",
+                        "Izhikevich", "IZK_curr_exp", "IZK_cond_exp", "SpikeSourcePoisson",
+                        "SpikeSourceArray")
+#: Every sPyNNaker neuron model records these (``neuron_impl_standard.h``).
+NEURON_RECORDABLE = ["spikes", "v", "gsyn_exc", "gsyn_inh"]
+#: sPyNNaker's Izhikevich builds add exponential synapses to PyNN's parameters.
+IZK_SYNAPSE_DEFAULTS = {"tau_syn_E": 5.0, "tau_syn_I": 5.0}
 
 
 class UnsupportedFeatureError(NotImplementedError):
@@ -23,14 +29,57 @@ def _identity(cell_class: type) -> dict:
     return build_translations(*[(name, name) for name in names])
 
 
+def _current_units(cell_class: type) -> dict:
+    return {**cell_class.units, "gsyn_exc": "nA", "gsyn_inh": "nA"}
+
+
 class IF_curr_exp(cells.IF_curr_exp):  # noqa: N801 - PyNN's name
     __doc__ = cells.IF_curr_exp.__doc__
     translations = _identity(cells.IF_curr_exp)
+    recordable = NEURON_RECORDABLE
+    units = _current_units(cells.IF_curr_exp)
 
 
 class IF_cond_exp(cells.IF_cond_exp):  # noqa: N801 - PyNN's name
     __doc__ = cells.IF_cond_exp.__doc__
     translations = _identity(cells.IF_cond_exp)
+
+
+class IF_curr_alpha(cells.IF_curr_alpha):  # noqa: N801 - PyNN's name
+    __doc__ = cells.IF_curr_alpha.__doc__
+    translations = _identity(cells.IF_curr_alpha)
+    recordable = NEURON_RECORDABLE
+    units = _current_units(cells.IF_curr_alpha)
+
+
+class IF_curr_delta(cells.IF_curr_delta):  # noqa: N801 - PyNN's name
+    __doc__ = cells.IF_curr_delta.__doc__
+    translations = _identity(cells.IF_curr_delta)
+    recordable = NEURON_RECORDABLE
+    units = _current_units(cells.IF_curr_delta)
+
+
+class Izhikevich(cells.Izhikevich):
+    """PyNN's Izhikevich as sPyNNaker runs it: IZK_curr_exp (exponential current synapses
+    with tau_syn_E/I, default 5 ms; threshold 30 mV; i_offset added to dv/dt unscaled)."""
+
+    default_parameters = {**cells.Izhikevich.default_parameters, **IZK_SYNAPSE_DEFAULTS}
+    units = {**_current_units(cells.Izhikevich), "tau_syn_E": "ms", "tau_syn_I": "ms"}
+    translations = build_translations(*[(n, n) for n in default_parameters])
+    recordable = NEURON_RECORDABLE
+
+
+class IZK_curr_exp(Izhikevich):  # noqa: N801 - sPyNNaker's name
+    """sPyNNaker's ``extra_models.Izhikevich_cond``'s current twin (IzkCurrExpBase)."""
+
+
+class IZK_cond_exp(Izhikevich):  # noqa: N801 - sPyNNaker's name
+    """sPyNNaker's IzkCondExpBase: Izhikevich with conductance input (e_rev_E/I)."""
+
+    default_parameters = {**Izhikevich.default_parameters, "e_rev_E": 0.0, "e_rev_I": -70.0}
+    units = {**cells.Izhikevich.units, "tau_syn_E": "ms", "tau_syn_I": "ms",
+             "e_rev_E": "mV", "e_rev_I": "mV", "gsyn_exc": "uS", "gsyn_inh": "uS"}
+    translations = build_translations(*[(n, n) for n in default_parameters])
 
 
 class SpikeSourcePoisson(cells.SpikeSourcePoisson):
@@ -65,9 +114,9 @@ def _unsupported(name: str, kind: str) -> type:
 #: PyNN standard models that exist as names here but refuse to be used.
 UNSUPPORTED = {
     **{name: "cell type" for name in (
-        "IF_curr_alpha", "IF_curr_delta", "IF_cond_alpha", "IF_cond_exp_gsfa_grr",
+        "IF_cond_alpha", "IF_cond_exp_gsfa_grr",
         "IF_facets_hardware1", "HH_cond_exp", "EIF_cond_alpha_isfa_ista",
-        "EIF_cond_exp_isfa_ista", "Izhikevich", "GIF_cond_exp", "SpikeSourceGamma",
+        "EIF_cond_exp_isfa_ista", "GIF_cond_exp", "SpikeSourceGamma",
         "SpikeSourceInhGamma", "PointNeuron", "LIF", "AdExp")},
     **{name: "synapse type" for name in (
         "ElectricalSynapse", "TsodyksMarkramSynapse", "SimpleStochasticSynapse",
@@ -75,8 +124,6 @@ UNSUPPORTED = {
         "AdditiveWeightDependence", "MultiplicativeWeightDependence",
         "AdditivePotentiationMultiplicativeDepression", "GutigWeightDependence",
         "SpikePairRule", "Vogels2011Rule")},
-    **{name: "current source" for name in (
-        "DCSource", "ACSource", "StepCurrentSource", "NoisyCurrentSource")},
 }
 
 globals().update({name: _unsupported(name, kind) for name, kind in UNSUPPORTED.items()})
