@@ -84,5 +84,14 @@ class TargetError(ReproError):
     exit_code = 1
 
 
+class SiteUnavailableError(TargetError):
+    """A remote site gave no definite answer (5xx, dropped connections) after every attempt.
+
+    The state of what was asked about is unknown, not gone.
+    """
+
+    exit_code = 1
+
+
 class AuthenticationError(TargetError):
     """A remote service rejected the credentials (expired or missing token)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,15 +12,13 @@ from rich.table import Table
 from repro.cli.common import console, parse_list, print_json
 from repro.config.experiment import Experiment, load_experiment
 from repro.errors import ReproError, TargetError
-from repro.targets import target_class
+from repro.targets import options_markdown, target_class
 from repro.targets.base import Target
+from repro.targets.options import Options
 from repro.targets.tables import available_targets, resolve_targets
 
 targets_app = typer.Typer(help="List execution targets and run their pre-flight checks.",
                           no_args_is_help=True)
-#: Target kinds that run on (or emulate) SpiNNaker: the check adds a virtual-board mapping
-#: for those whose own check does not map the experiment.
-SPINNAKER_KINDS = ("spinnaker_emulator",)
 
 
 @dataclass
@@ -51,15 +48,9 @@ def _target_names(experiment: Experiment | None) -> list[str]:
 
 
 def run_check(target: Target, experiment: Experiment | None) -> CheckResult:
-    """Run ``target.check`` (giving it the experiment where it takes one); never raises."""
+    """Run ``target.check(experiment)``; never raises."""
     try:
-        takes_experiment = len(inspect.signature(target.check).parameters) > 0
-        summary = target.check(experiment) if takes_experiment else target.check()
-        if experiment is not None and target.kind in SPINNAKER_KINDS and not takes_experiment:
-            from repro.targets.spinnaker_virtual import preflight_summary
-
-            summary = f"{summary}; {preflight_summary(experiment, target.timestep)}"
-        return CheckResult(target.name, target.kind, True, summary)
+        return CheckResult(target.name, target.kind, True, target.check(experiment))
     except ReproError as exc:
         return CheckResult(target.name, target.kind, False, str(exc))
     except Exception as exc:  # noqa: BLE001 - a broken check is a failed row, not a crash
@@ -125,23 +116,50 @@ def ls(
     if as_json:
         print_json(rows)
         return
-    out = Table(title="targets")
+    out = Table(title="targets (every kind's options: repro targets docs)")
     for column in ("target", "kind", "defined in", "options"):
         out.add_column(column, overflow="fold")
     for row in rows:
-        options = ", ".join(f"{k}={v!r}" for k, v in row["options"].items())
+        declared = _declared(row["kind"])
+        options = ", ".join(declared.text(k, v) if declared else f"{k}={v!r}"
+                            for k, v in row["options"].items())
         out.add_row(row["target"], row["kind"], row["source"], options)
     console.print(out)
 
 
+@targets_app.command("docs")
+def docs(
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write the Markdown here (docs/targets.md) instead of "
+                                     "printing it."),
+) -> None:
+    """Every target kind with its options (type, default, unit, identity, old names), as
+    Markdown generated from the option declarations.
+
+    Example:
+
+      repro targets docs --output docs/targets.md
+    """
+    text = options_markdown()
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+
+
+def _declared(kind: str) -> Options | None:
+    try:
+        return target_class(kind).declared
+    except (KeyError, ImportError):
+        return None
+
+
 def _public_options(kind: str, table: dict[str, Any]) -> dict[str, Any]:
-    """Options of a target table without ``kind`` and without secret options.
+    """Options of a target table under current names, without secret options.
 
     For a kind that does not exist only the option names are shown (its secrets are unknown).
     """
     options = {k: v for k, v in table.items() if k != "kind"}
-    try:
-        secret = target_class(kind).secret_options
-    except (KeyError, ImportError, AttributeError):
-        return {k: "?" for k in options}
-    return {k: v for k, v in options.items() if k not in secret}
+    declared = _declared(kind)
+    return declared.public(options) if declared else {k: "?" for k in options}

@@ -27,6 +27,7 @@ from repro.records.store import RunRecord, Store
 from repro.site.envinfo import environment_digest
 from repro.site.runspec import RunSpec
 from repro.targets.base import JobHandle, JobState, JobStatus, RunBundle, Target
+from repro.targets.polling import PollSchedule
 
 #: Progress callback: ``progress(event, **info)`` with events
 #: ``planned`` (total=), ``cached`` / ``submitted`` / ``finished`` (target=, seed=, ...).
@@ -66,8 +67,7 @@ class _Pending:
     handle: JobHandle | None = None
     submitted_at: float = 0.0
     running_since: float | None = None
-    next_poll: float = 0.0
-    interval: float = POLL_START_S
+    poll: PollSchedule = field(default_factory=lambda: PollSchedule(POLL_START_S, POLL_MAX_S))
 
 
 def new_run_id(target: str, seed: int) -> str:
@@ -143,7 +143,7 @@ def _execute(experiment: Experiment, queue: list[_Pending], store: Store, model:
                     running.extend(batch)
                     waiting = [p for p in waiting if p not in batch]
             now = time.monotonic()
-            for pending in [p for p in running if p.next_poll <= now]:
+            for pending in [p for p in running if p.poll.due(now)]:
                 status = _over_wall_limit(pending) or _poll(pending)
                 if status.state.terminal:
                     running.remove(pending)
@@ -153,7 +153,7 @@ def _execute(experiment: Experiment, queue: list[_Pending], store: Store, model:
                            run_id=pending.run_id, status=outcome.record.status,
                            message=status.message)
             if running:
-                time.sleep(max(0.0, min(p.next_poll for p in running) - time.monotonic()))
+                time.sleep(max(0.0, min(p.poll.next_at for p in running) - time.monotonic()))
     except BaseException as exc:
         unconfirmed = cancel_all([p for p in running if p.handle is not None])
         if unconfirmed:
@@ -224,7 +224,7 @@ def _submit(experiment: Experiment, batch: list[_Pending], scratch: Path, model:
     for pending, handle in zip(batch, handles, strict=True):
         pending.handle = handle
         pending.submitted_at = time.monotonic()
-        pending.next_poll = pending.submitted_at + POLL_START_S
+        pending.poll.next_at = pending.submitted_at + POLL_START_S
         notify("submitted", target=pending.target.name, seed=pending.seed,
                run_id=pending.run_id, job_id=handle.job_id)
 
@@ -253,8 +253,7 @@ def _poll(pending: _Pending) -> JobStatus:
         status = JobStatus(JobState.FAILED, f"{type(exc).__name__}: {exc}")
     if status.state is JobState.RUNNING and pending.running_since is None:
         pending.running_since = time.monotonic()
-    pending.interval = min(POLL_MAX_S, pending.interval * 1.5)
-    pending.next_poll = time.monotonic() + pending.interval
+    pending.poll.polled(time.monotonic(), changed=False)
     return status
 
 
@@ -280,8 +279,10 @@ def _collect(experiment: Experiment, pending: _Pending, status: JobStatus, store
         target_kind=pending.target.kind, site=pending.target.site, seed=pending.seed,
         model_hash=model, run_key=run_key(model, identity, pending.seed, digest),
         request_key=pending.request_key, env_digest=digest, target_identity=identity,
-        job=dict(pending.handle.info), params=dict(pending.bundle.spec.params),
-        status_message=message)
+        job={**pending.handle.info, **({"option_notes": list(pending.target.notes)}
+                                       if pending.target.notes else {})},
+        params=dict(pending.bundle.spec.params),
+        status_message=message, output_files=dict(pending.target.output_files))
     dest = store.new_run_dir(experiment.name, pending.run_id)
     write_run_crate(dest, outputs, pending.bundle.directory, facts)
     result = _load_json(dest / "result.json") or {}

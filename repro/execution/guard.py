@@ -4,10 +4,10 @@ The estimate is biological time x neurons (from the experiment) x targets x seed
 wall time per run with an *optimistic* update rate per backend (so the estimate is a lower
 bound: a legitimate run is not refused, ``duration = 1e15`` is) and into bytes of recorded
 spikes (at a generous firing rate). Each target's wall limit is its ``max_wall`` option, else
-the limit its kind already has (Slurm ``time``, UNICORE ``time_minutes``, SpiNNaker
-real time), else :data:`DEFAULT_MAX_WALL_S`. The recorded data of all runs must fit in this
-machine's memory (it is fetched and compared here). Pure functions, no I/O besides reading
-the machine's memory size.
+the limit its kind already has (the ``time`` of the kinds that end in a Slurm job,
+SpiNNaker real time), else :data:`DEFAULT_MAX_WALL_S`. The recorded data of all runs must
+fit in this machine's memory (it is fetched and compared here). Pure functions, no I/O
+besides reading the machine's memory size.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 from repro.config.experiment import Experiment, _line_of
 from repro.errors import InputError
 from repro.targets.base import Target
+from repro.targets.options import time_limit_s
 
 #: Neuron updates per second and thread a backend reaches at best (optimistic on purpose).
 UPDATES_PER_S = {"nest": 2e7, "spinnaker_emulator": 5e6}
@@ -116,23 +117,14 @@ def wall_limit(target: Target) -> tuple[float, str]:
     InputError
         If ``max_wall`` (or the kind's own limit option) cannot be read as a duration.
     """
-    candidates = [("max_wall", 1.0)]
-    if target.kind == "slurm":
-        candidates.append(("time", 1.0))
-    elif target.kind == "unicore":
-        candidates.append(("time_minutes", 60.0))
-    for option, scale in candidates:
-        if option not in target.option_types:
-            continue
-        value = target.option(option)
-        if value in ("", None):
-            continue
+    value = target.option("max_wall")
+    if value not in ("", None):
         try:
-            seconds = (parse_wall_s(value) if option != "time"
-                       else parse_wall_s(str(value)))
+            return parse_wall_s(value), f"targets.{target.name}.max_wall"
         except ValueError as exc:
-            raise InputError(str(exc), field=f"targets.{target.name}.{option}") from None
-        return seconds * scale, f"targets.{target.name}.{option}"
+            raise InputError(str(exc), field=f"targets.{target.name}.max_wall") from None
+    if "time" in target.declared:  # kinds whose runs end in a Slurm job: its time limit
+        return time_limit_s(target.option("time")), f"targets.{target.name}.time"
     return DEFAULT_MAX_WALL_S, "the default max_wall"
 
 

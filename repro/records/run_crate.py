@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,10 +60,7 @@ OUTPUT_DESCRIPTIONS = {
     "provenance.json": "Hardware provenance counters reported by the backend",
     PORTABILITY_FILE: "Portability notes: what the script asked for, what the target did "
                       "instead, and why (feature, script line, action, numerical effect)",
-    "launcher.log": "Output of the process that launched the harness",
     "job.json": "Facts the target reported about the job",
-    "nmpi.log": "Log of the NMPI job as the platform reported it",
-    "slurm.out": "Output of the Slurm job",
 }
 COMPLETED = "http://schema.org/CompletedActionStatus"
 FAILED = "http://schema.org/FailedActionStatus"
@@ -118,6 +115,9 @@ class RunFacts:
         Model parameters.
     status_message : str
         The target's last word on the run (empty on success).
+    output_files : dict
+        Files the target kind adds to the outputs, with their descriptions (the kind's
+        ``output_files``), so no kind needs to be known here.
     """
 
     run_id: str
@@ -134,6 +134,7 @@ class RunFacts:
     job: dict[str, Any]
     params: dict[str, Any]
     status_message: str = ""
+    output_files: dict[str, str] = field(default_factory=dict)
 
 
 def _instrument(crate: ROCrate, simulator: dict[str, Any], packages: dict[str, str],
@@ -236,7 +237,7 @@ def _build_run_metadata(root: Path, result: dict, manifest: dict, completed: boo
                        or datetime.now(UTC).isoformat())
     crate.root_dataset["datePublished"] = end_time
     objects = _run_inputs(crate, root, facts)
-    results = _run_outputs(crate, root)
+    results = _run_outputs(crate, root, facts.output_files)
     instrument = _instrument(crate, simulator, manifest.get("packages", {}),
                              uses_nestml=bool(result.get("nestml_modules")))
     site = add_context(crate, f"#site-{facts.site}", "Place", name=facts.site,
@@ -274,11 +275,13 @@ def _run_inputs(crate: ROCrate, root: Path, facts: RunFacts) -> list[Any]:
     return objects
 
 
-def _run_outputs(crate: ROCrate, root: Path) -> list[Any]:
-    """Every file in ``root`` that is not an input: described outputs first, then the rest."""
+def _run_outputs(crate: ROCrate, root: Path, output_files: dict[str, str]) -> list[Any]:
+    """Every file in ``root`` that is not an input: described outputs first (the harness's,
+    then the target kind's ``output_files``), then the rest."""
+    described = {**OUTPUT_DESCRIPTIONS, **output_files}
     results = [add_file(crate, root, name, description=text)
-               for name, text in OUTPUT_DESCRIPTIONS.items() if (root / name).is_file()]
-    known = {*OUTPUT_DESCRIPTIONS, METADATA_FILE, "run_spec.json"}
+               for name, text in described.items() if (root / name).is_file()]
+    known = {*described, METADATA_FILE, "run_spec.json"}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         relative = path.relative_to(root).as_posix()
         if relative not in known and relative.split("/", 1)[0] not in RESERVED_DIRS:

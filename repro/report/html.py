@@ -358,6 +358,18 @@ def _hardware(run: RunView) -> str:
     return "; ".join(parts)
 
 
+def _remote_faults(runs: list[RunView]) -> str:
+    """Retries and outages the remote targets met, summed over the runs that count them."""
+    counted = [r.job for r in runs if "remote_retries" in r.job]
+    if not counted:
+        return "not counted (no remote runs)"
+    retries = sum(int(job.get("remote_retries", 0)) for job in counted)
+    outages = sum(int(job.get("remote_outages", 0)) for job in counted)
+    seconds = sum(float(job.get("remote_outage_s", 0)) for job in counted)
+    return (f"{retries} retried requests, {outages} outages ({seconds:g} s without an "
+            f"answer) over {len(counted)} remote runs")
+
+
 def provenance_section(view: CampaignView, link: Callable[[RunView], str | None]) -> str:
     """Model, environments, sites, containers, job ids, timings and links to run crates."""
     models = sorted({r.model_hash for r in view.runs if r.model_hash})
@@ -377,6 +389,7 @@ def provenance_section(view: CampaignView, link: Callable[[RunView], str | None]
         ("sites", ", ".join(sites)),
         ("container digests", ", ".join(containers) or "none (no container)"),
         ("ESD releases", ", ".join(releases) or "none recorded"),
+        ("remote faults", _remote_faults(view.runs)),
         ("statistics settings", ", ".join(f"{k}={v}" for k, v in settings.items())),
     ])]
     head = "".join(f"<th class='l'>{h}</th>" for h in (

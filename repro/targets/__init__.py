@@ -18,6 +18,14 @@ TARGET_KINDS: dict[str, str] = {
 }
 
 
+def options_markdown() -> str:
+    """Every kind's declared options as Markdown (the text of ``docs/targets.md``)."""
+    from repro.targets.options import markdown
+
+    classes = {kind: target_class(kind) for kind in TARGET_KINDS}
+    return markdown({kind: (cls.summary, cls.declared) for kind, cls in classes.items()})
+
+
 def target_class(kind: str) -> type[Target]:
     """Return the Target subclass for ``kind``.
 

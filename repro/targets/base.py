@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from repro.errors import InputError
 from repro.site.runspec import RunSpec
+from repro.targets.options import COMMON, Options
 
 #: Files the harness writes into its output directory.
 HARNESS_OUTPUTS = ("spikes.npz", "environment.json", "result.json", "harness.log")
@@ -44,6 +46,10 @@ class RunBundle:
     SPEC_FILE: ClassVar[str] = "run_spec.json"
     SITE_DIR: ClassVar[str] = "site"
     OUTPUT_DIR: ClassVar[str] = "output"
+    #: Written by a batch script when the job starts (holds the batch job id).
+    START_MARKER: ClassVar[str] = "repro.started"
+    #: Written by a batch script when the harness has exited (holds its exit code).
+    EXIT_MARKER: ClassVar[str] = "repro.exitcode"
 
     def harness_argv(self, python: str = "python3", output_dir: str | None = None) -> list[str]:
         """Command line (relative to the bundle directory) that runs the harness."""
@@ -62,6 +68,8 @@ class JobState(enum.Enum):
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    #: The site gave no definite answer (outage): the job may be anywhere but gone.
+    UNKNOWN = "unknown"
 
     @property
     def terminal(self) -> bool:
@@ -113,29 +121,33 @@ class Target(ABC):
     kind: ClassVar[str]
     #: Backend the harness uses on this target (key of ``runspec.BACKEND_MODULES``).
     backend: ClassVar[str] = "nest"
-    #: Options accepted in the TOML table, with their types and defaults.
-    option_types: ClassVar[Mapping[str, tuple[type | tuple[type, ...], Any]]] = {
-        "threads": (int, 1),
-        "timestep": ((int, float), 0.1),
-        "site": (str, ""),
-        "parallel": (int, 1),
-        # Wall limit of one run: seconds, or "[D-]HH:MM[:SS]" (repro.execution.guard).
-        "max_wall": ((int, float, str), ""),
-    }
-    #: Option names that hold secrets and never enter a hash, crate or log.
-    secret_options: ClassVar[frozenset[str]] = frozenset()
-    #: Option names whose values are passed to the backend's ``setup()`` (backend_options).
-    setup_options: ClassVar[tuple[str, ...]] = ()
-    #: Option names that cannot change a result and stay out of the run key.
-    run_neutral_options: ClassVar[frozenset[str]] = frozenset({"parallel", "max_wall"})
+    #: False for pre-flight-only kinds, whose ``submit`` refuses every run.
+    runs: ClassVar[bool] = True
+    #: One line saying what the kind is (``repro targets ls``, docs/targets.md).
+    summary: ClassVar[str] = ""
+    #: Options accepted in the TOML table (see :mod:`repro.targets.options`).
+    declared: ClassVar[Options] = COMMON
+    #: Files this kind adds to a run's outputs, with the words the run crate uses for them.
+    output_files: ClassVar[Mapping[str, str]] = {
+        "launcher.log": "Output of the process that launched the harness"}
 
     def __init__(self, name: str, options: Mapping[str, Any]) -> None:
+        """Check ``options`` against :attr:`declared`.
+
+        Raises
+        ------
+        InputError
+            For an unknown option or a value of the wrong type or range.
+        """
         self.name = name
-        self.options = dict(options)
+        for option, message in self.declared.problems(options):
+            raise InputError(message, field=f"targets.{name}.{option}")
+        #: Options under their current names (old names converted, see ``notes``).
+        self.options, self.notes = self.declared.canonical(name, options)
 
     def option(self, name: str) -> Any:
         """Value of option ``name``: the user's, else the kind's default."""
-        return self.options.get(name, self.option_types[name][1])
+        return self.options.get(name, self.declared[name].default)
 
     @property
     def threads(self) -> int:
@@ -159,8 +171,11 @@ class Target(ABC):
 
     def identity(self) -> dict[str, Any]:
         """Canonical description of the target that enters the run key (no secrets)."""
-        public = {k: v for k, v in self.options.items()
-                  if k not in self.secret_options and k not in self.run_neutral_options}
+        def counts(name: str) -> bool:
+            option = self.declared.get(name)
+            return option is None or (option.identity and not option.secret)
+
+        public = {k: v for k, v in self.options.items() if counts(k)}
         return {"kind": self.kind, "backend": self.backend, **public}
 
     def prepare(self, spec: RunSpec) -> RunSpec:
@@ -170,7 +185,9 @@ class Target(ABC):
         spec.threads = self.threads
         spec.target = self.name
         spec.site = self.site
-        spec.backend_options.update({name: self.option(name) for name in self.setup_options})
+        spec.backend_options.update({option.name: self.option(option.name)
+                                     for option in self.declared.values()
+                                     if option.backend_setup})
         return spec
 
     def probe_environment(self) -> dict[str, Any] | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,15 +12,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from repro.errors import TargetError
-from repro.targets.base import (
-    HARNESS_OUTPUTS,
-    PROVENANCE_OUTPUT,
-    JobHandle,
-    JobState,
-    JobStatus,
-    RunBundle,
-    Target,
-)
+from repro.targets.base import JobHandle, JobState, JobStatus, RunBundle, Target
+from repro.targets.fetch import LAUNCHER_LOG, fetch_directory
+from repro.targets.options import Option, Options
 
 
 def probe_cache_path(python: str) -> Path | None:
@@ -46,18 +39,18 @@ def probe_cache_path(python: str) -> Path | None:
 class LocalTarget(Target):
     """Run the harness in a child process of this Python interpreter.
 
-    Options: ``threads`` (NEST threads, default 1), ``timestep`` (ms, default 0.1),
-    ``parallel`` (runs at once, default 1), ``python`` (interpreter, default this one),
-    ``spike_precision`` (``off_grid``, pyNN.nest's default: spike times between grid points;
-    ``on_grid``: spikes on the time grid, as on SpiNNaker).
+    Options: see ``declared`` (and docs/targets.md).
     """
 
     kind: ClassVar[str] = "local"
     backend: ClassVar[str] = "nest"
-    option_types = {**Target.option_types, "python": (str, ""),
-                    "spike_precision": (str, "off_grid")}
-    run_neutral_options = Target.run_neutral_options | {"python"}
-    setup_options: ClassVar[tuple[str, ...]] = ("spike_precision",)
+    summary: ClassVar[str] = "NEST in this machine's Python, one harness process per run."
+    declared: ClassVar[Options] = Target.declared.with_(
+        Option("python", str, "", "Interpreter that runs the harness (default: the one "
+                                  "repro runs in).", identity=False),
+        Option("spike_precision", str, "off_grid", "`off_grid` (pyNN.nest's default: spike "
+               "times between grid points) or `on_grid` (spikes on the time grid, as on "
+               "SpiNNaker).", backend_setup=True))
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         super().__init__(name, options)
@@ -100,7 +93,7 @@ class LocalTarget(Target):
     def submit(self, bundle: RunBundle) -> JobHandle:
         """Start the harness for ``bundle`` in a new process group."""
         env = {**os.environ, **bundle.harness_env()}
-        log = (bundle.directory / "launcher.log").open("wb")
+        log = (bundle.directory / LAUNCHER_LOG).open("wb")
         try:
             process = subprocess.Popen(
                 bundle.harness_argv(python=self.python), cwd=bundle.directory, env=env,
@@ -128,14 +121,8 @@ class LocalTarget(Target):
 
     def fetch(self, handle: JobHandle, dest: Path) -> None:
         """Copy the harness outputs (whatever exists of them) into ``dest``."""
-        output = Path(handle.state["bundle"]) / RunBundle.OUTPUT_DIR
-        dest.mkdir(parents=True, exist_ok=True)
-        for name in (*HARNESS_OUTPUTS, PROVENANCE_OUTPUT):
-            if (output / name).is_file():
-                shutil.copy2(output / name, dest / name)
-        launcher = Path(handle.state["bundle"]) / "launcher.log"
-        if launcher.is_file() and launcher.stat().st_size:
-            shutil.copy2(launcher, dest / "launcher.log")
+        bundle = Path(handle.state["bundle"])
+        fetch_directory(bundle / RunBundle.OUTPUT_DIR, dest, bundle / LAUNCHER_LOG)
 
     def cancel(self, handle: JobHandle) -> None:
         """Terminate the harness process group."""

@@ -16,6 +16,7 @@ from typing import ClassVar
 from repro.site.runspec import RunSpec
 from repro.targets.base import JobHandle, RunBundle
 from repro.targets.local import LocalTarget
+from repro.targets.options import Option, Options
 
 
 class NestmlCellsTarget(LocalTarget):
@@ -25,7 +26,11 @@ class NestmlCellsTarget(LocalTarget):
     """
 
     kind: ClassVar[str] = "local_nestml"
-    option_types = {**LocalTarget.option_types, "cell_implementation": (str, "nestml")}
+    summary: ClassVar[str] = ("Local NEST with the network's LIF cells taken from NESTML "
+                              "(sets params.cell_implementation).")
+    declared: ClassVar[Options] = LocalTarget.declared.with_(
+        Option("cell_implementation", str, "nestml", "Value written into "
+               "params.cell_implementation of every run."))
 
     @property
     def cell_implementation(self) -> str:

@@ -10,7 +10,7 @@ code is the one way the 0.11.2 client can ship files without an EBRAINS Drive up
 Client quirks handled here:
 
 * the token comes from ``$EBRAINS_TOKEN`` / ``$NMPI_TOKEN`` (or the variable named by the
-  ``token_env`` option) or from the EBRAINS JupyterLab helper, and is passed as ``token=``;
+  ``token_variable`` option) or from the EBRAINS JupyterLab helper, and is passed as ``token=``;
   the client's token file is pointed at ``os.devnull``, so the token is never written;
 * ``user_info_endpoint`` is always passed, and checked by us first: a rejected token gives
   one :class:`~repro.errors.AuthenticationError` instead of the client's ``getpass`` prompt;
@@ -31,18 +31,23 @@ import os
 import re
 import shutil
 import tarfile
-import time
 import urllib.error
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import requests
 
-from repro.errors import AuthenticationError, InputError, TargetError
+from repro.errors import (
+    AuthenticationError,
+    InputError,
+    ReproError,
+    SiteUnavailableError,
+    TargetError,
+)
 from repro.targets import nmpi_launcher
 from repro.targets.base import (
-    HARNESS_OUTPUTS,
     PROVENANCE_OUTPUT,
     JobHandle,
     JobState,
@@ -50,6 +55,18 @@ from repro.targets.base import (
     RunBundle,
     Target,
 )
+from repro.targets.fetch import FETCHED_OUTPUTS
+from repro.targets.options import (
+    OUTAGE_LIMIT,
+    VERIFY_TLS,
+    Option,
+    Options,
+    attempts_option,
+    polling_options,
+    token_variable_option,
+)
+from repro.targets.polling import PollSchedule, fault_log, polled_status, record_faults
+from repro.targets.retry import Classified, Fault, FaultLog, RetryPolicy, recording
 
 DEFAULT_JOB_SERVICE = "https://nmpi-v3.hbpneuromorphic.eu"
 DEFAULT_USER_INFO = "https://iam.ebrains.eu/auth/realms/hbp/protocol/openid-connect/userinfo"
@@ -65,6 +82,8 @@ UNSHIPPED = (RunBundle.OUTPUT_DIR, "launcher.log", "__pycache__")
 COUNTER_WORDS = ("saturat", "rounded_to_zero", "dropped", "overran", "over_ran", "late",
                  "lost", "overflow")
 _ERROR = re.compile(r"^Error (\d{3}): (.*)$", re.S)
+#: A Python exception line (``RuntimeError: ...``) in a job log.
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)\b")
 
 
 class NoPrompt:
@@ -83,7 +102,7 @@ def token_from_environment(variable: str = "") -> tuple[str | None, str]:
     Parameters
     ----------
     variable : str
-        Name of an environment variable to read first (the ``token_env`` option).
+        Name of an environment variable to read first (the ``token_variable`` option).
     """
     for name in (variable, *TOKEN_VARIABLES):
         if name and os.environ.get(name, "").strip():
@@ -96,39 +115,58 @@ def token_from_environment(variable: str = "") -> tuple[str | None, str]:
     return (token, "EBRAINS JupyterLab (clb_nb_utils)") if token else (None, "")
 
 
-def classify(exc: BaseException) -> tuple[str, int | None, str]:
+def classify(exc: BaseException) -> Classified | None:
     """Sort a client exception into ``auth``, ``transient``, ``missing`` or ``fatal``.
 
     Returns
     -------
-    tuple
-        (category, HTTP status or None, message)
+    Classified or None
+        None for repro's own errors other than authentication (they pass through).
     """
     if isinstance(exc, AuthenticationError):
-        return "auth", 401, str(exc)
+        return Classified(Fault.AUTH, str(exc), 401)
+    if isinstance(exc, ReproError):
+        return None
     if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout |
                   requests.exceptions.ChunkedEncodingError):
-        return "transient", None, f"connection failed ({type(exc).__name__})"
+        return Classified(Fault.TRANSIENT, f"connection failed ({type(exc).__name__})")
     if isinstance(exc, urllib.error.HTTPError):  # result downloads go through urllib
-        category = "transient" if exc.code >= 500 or exc.code == 429 else "fatal"
-        return category, exc.code, f"download failed: {exc.reason}"
+        fault = Fault.TRANSIENT if exc.code >= 500 or exc.code == 429 else Fault.FATAL
+        return Classified(fault, f"download failed: {exc.reason}", exc.code)
     if isinstance(exc, urllib.error.URLError | urllib.error.ContentTooShortError |
                   ConnectionError | TimeoutError):
-        return "transient", None, f"download failed ({type(exc).__name__})"
+        return Classified(Fault.TRANSIENT, f"download failed ({type(exc).__name__})")
     text = str(exc)
     if text.startswith("No such job"):
-        return "missing", 404, text
+        return Classified(Fault.MISSING, text, 404)
     match = _ERROR.match(text)
     if match is None:
-        return "fatal", None, f"{type(exc).__name__}: {text}"
+        return Classified(Fault.FATAL, f"{type(exc).__name__}: {text}")
     status, message = int(match.group(1)), match.group(2).strip()
     if status == 401 or (status == 403 and "Not authenticated" in message):
-        return "auth", status, message
+        return Classified(Fault.AUTH, message, status)
     if status >= 500 or status == 429:
-        return "transient", status, message[:200]
+        return Classified(Fault.TRANSIENT, message[:200], status)
     if status == 404:
-        return "missing", status, message
-    return "fatal", status, message
+        return Classified(Fault.MISSING, message, status)
+    return Classified(Fault.FATAL, message, status)
+
+
+def error_reason(log: str) -> str:
+    """The reason an NMPI job ended in ``error``, from its log.
+
+    The last Python exception line (``RuntimeError: ...``), else the runner's last line.
+
+    Examples
+    --------
+    >>> error_reason("started\nTraceback (most recent call last):\nValueError: bad n\ndone")
+    'ValueError: bad n'
+    """
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if _EXCEPTION_LINE.match(line):
+            return line[:300]
+    return lines[-1][:300] if lines else ""
 
 
 def safe_relative(path: Any) -> PurePosixPath | None:
@@ -175,39 +213,37 @@ def summarise_provenance(data: Any) -> dict[str, int]:
 class NmpiTarget(Target):
     """Submit runs as NMPI jobs (default platform SpiNNaker) with the unmodified client.
 
-    Options (TOML): ``url`` (job service), ``user_info_url``, ``collab`` (required),
-    ``platform``, ``spynnaker_version``, ``config`` (extra ``hardware_config``), ``command``,
-    ``tags``, ``token_env``, ``poll_interval`` / ``poll_max`` (s), ``retries``, ``verify``,
-    ``preflight`` (map on a virtual board in ``check``), ``timestep`` (default 1 ms),
-    ``spynnaker_cfg`` (``{section: {key: value}}`` shipped as the job's local
-    ``spynnaker.cfg``).
-    The token is never an option.
+    Options: see ``declared`` (and docs/targets.md). The token is never an option.
     """
 
     kind: ClassVar[str] = "nmpi"
     backend: ClassVar[str] = nmpi_launcher.HARDWARE_BACKEND[0]
-    option_types = {
-        **Target.option_types,
-        "timestep": ((int, float), 1.0),
-        "url": (str, DEFAULT_JOB_SERVICE),
-        "user_info_url": (str, DEFAULT_USER_INFO),
-        "collab": ((str, int), ""),
-        "platform": (str, "SpiNNaker"),
-        "spynnaker_version": (str, "7.4.1"),
-        "config": (dict, {}),
-        "command": (str, "run.py {system}"),
-        "tags": (list, []),
-        "token_env": (str, ""),
-        "poll_interval": ((int, float), 2.0),
-        "poll_max": ((int, float), 60.0),
-        "retries": (int, 6),
-        "verify": (bool, True),
-        "preflight": (bool, True),
-        "spynnaker_cfg": (dict, {}),
-    }
-    run_neutral_options = Target.run_neutral_options | {
-        "user_info_url", "tags", "token_env", "poll_interval", "poll_max", "retries",
-        "verify", "preflight"}
+    summary: ClassVar[str] = ("The EBRAINS Neuromorphic Computing Platform job queue "
+                              "(SpiNNaker) through the unmodified nmpi client.")
+    output_files: ClassVar[Mapping[str, str]] = {
+        **Target.output_files, "nmpi.log": "Log of the NMPI job as the platform reported it"}
+    declared: ClassVar[Options] = Target.declared.with_(
+        Option("url", str, DEFAULT_JOB_SERVICE, "Job service URL."),
+        Option("user_info_url", str, DEFAULT_USER_INFO, "EBRAINS userinfo endpoint the "
+                                                        "token is checked at.",
+               identity=False),
+        Option("collab", (str, int), "", "EBRAINS collab the jobs run in (required)."),
+        Option("platform", str, "SpiNNaker", "NMPI hardware platform."),
+        Option("spynnaker_version", str, "7.4.1", "sPyNNaker version asked for in "
+                                                  "hardware_config."),
+        Option("config", dict, {}, "Further hardware_config entries."),
+        Option("command", str, "run.py {system}", "Job command."),
+        Option("tags", list, [], "Further job tags.", identity=False),
+        token_variable_option("token_env", "$EBRAINS_TOKEN, then $NMPI_TOKEN"),
+        *polling_options(2.0, 60.0),
+        attempts_option(7, retries_meant_attempts=False),
+        VERIFY_TLS,
+        Option("preflight", bool, True, "Map the network on a virtual SpiNN-5 board in "
+                                        "`repro targets check`.", identity=False),
+        Option("spynnaker_cfg", dict, {}, "{section: {key: value}} shipped as the job's "
+                                          "local spynnaker.cfg."),
+        OUTAGE_LIMIT,
+        timestep=1.0)
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         super().__init__(name, options)
@@ -239,9 +275,13 @@ class NmpiTarget(Target):
         return "\n".join(lines) + ("\n" if lines else "")
 
     # -- client --------------------------------------------------------------------------
-    def _fail(self, message: str, status: int | None = None) -> TargetError:
+    def _fail(self, message: str, status: int | None = None,
+              found: Classified | None = None) -> TargetError:
+        """The target's error; unavailable (state unknown) when ``found`` was transient."""
         code = f" (HTTP {status})" if status else ""
-        return TargetError(f"target {self.name!r}: {message}{code}")
+        transient = found is not None and found.fault is Fault.TRANSIENT
+        cls = SiteUnavailableError if transient else TargetError
+        return cls(f"target {self.name!r}: {message}{code}")
 
     def _auth_error(self, where: str) -> AuthenticationError:
         return AuthenticationError(
@@ -260,9 +300,9 @@ class NmpiTarget(Target):
         """
         if self._client is not None:
             return self._client
-        token, source = token_from_environment(str(self.option("token_env")))
+        token, source = token_from_environment(str(self.option("token_variable")))
         if not token:
-            names = " or ".join(f"${v}" for v in filter(None, (self.option("token_env"),
+            names = " or ".join(f"${v}" for v in filter(None, (self.option("token_variable"),
                                                              *TOKEN_VARIABLES)))
             raise AuthenticationError(
                 f"target {self.name!r}: no EBRAINS access token; export it as {names} "
@@ -277,57 +317,59 @@ class NmpiTarget(Target):
             with contextlib.redirect_stdout(io.StringIO()):
                 client = nmpi.Client(token=token, job_service=self.job_service,
                                      user_info_endpoint=user_info_url,
-                                     verify=bool(self.option("verify")))
+                                     verify=bool(self.option("verify_tls")))
         except Exception as exc:
-            category, status, message = classify(exc)
-            if category == "auth":
+            found = classify(exc)
+            if found is None:
+                raise
+            if found.fault is Fault.AUTH:
                 raise self._auth_error(user_info_url) from None
-            raise self._fail(f"cannot start the nmpi client: {message}", status) from None
+            raise self._fail(f"cannot start the nmpi client: {found.message}", found.status,
+                             found) from None
         self._client = client
         self._username = client.user_info.get("username", "")
         self._token_source = source
         return client
 
     def _check_token(self, token: str, user_info_url: str) -> None:
-        headers = {"Authorization": f"Bearer {token}"}
-        for attempt in range(int(self.option("retries")) + 1):
-            try:
-                reply = requests.get(user_info_url, headers=headers, timeout=30)
-            except requests.exceptions.RequestException as exc:
-                if attempt == int(self.option("retries")):
-                    raise self._fail(f"cannot reach the EBRAINS identity service "
-                                     f"{user_info_url} ({type(exc).__name__})") from None
-                time.sleep(self._backoff(attempt))
-                continue
-            if reply.status_code in (401, 403):
-                raise self._auth_error(user_info_url)
-            if reply.status_code < 500:
-                return
-            if attempt == int(self.option("retries")):
-                raise self._fail(f"the identity service {user_info_url} keeps failing",
-                                 reply.status_code)
-            time.sleep(self._backoff(attempt))
+        def ask() -> requests.Response:
+            reply = requests.get(user_info_url, headers={"Authorization": f"Bearer {token}"},
+                                 timeout=30)
+            if reply.status_code >= 500:
+                reply.raise_for_status()
+            return reply
 
-    def _backoff(self, attempt: int) -> float:
-        return min(float(self.option("poll_max")),
-                   float(self.option("poll_interval")) * 0.5 * 2 ** attempt)
+        def fail(found: Classified, attempts: int) -> Exception:
+            if found.status:
+                return self._fail(f"the identity service {user_info_url} keeps failing",
+                                  found.status, found)
+            return self._fail(f"cannot reach the EBRAINS identity service {user_info_url} "
+                              f"({found.message})", None, found)
+
+        reply = self._policy().call(ask, _classify_identity, fail)
+        if reply.status_code in (401, 403):
+            raise self._auth_error(user_info_url)
+
+    def _policy(self) -> RetryPolicy:
+        """``attempts`` tries; waits from half ``poll_interval`` doubling to ``poll_max``."""
+        return RetryPolicy(int(self.option("attempts")),
+                           first_delay_s=float(self.option("poll_interval")) * 0.5,
+                           max_delay_s=float(self.option("poll_max")))
 
     def _call(self, what: str, function: Any, *args: Any, retry: bool = True,
               **kwargs: Any) -> Any:
         """Call the client; retry transient failures (only where ``retry``); map errors."""
-        attempts = int(self.option("retries")) + 1 if retry else 1
-        for attempt in range(attempts):
-            try:
-                with contextlib.redirect_stdout(io.StringIO()):
-                    return function(*args, **kwargs)
-            except Exception as exc:
-                category, status, message = classify(exc)
-                if category == "auth":
-                    raise self._auth_error(self.job_service) from None
-                if category != "transient" or attempt == attempts - 1:
-                    raise self._fail(f"{what} failed: {message}", status) from exc
-                time.sleep(self._backoff(attempt))
-        raise AssertionError("unreachable")
+        def action() -> Any:
+            with contextlib.redirect_stdout(io.StringIO()):
+                return function(*args, **kwargs)
+
+        def fail(found: Classified, attempts: int) -> Exception:
+            if found.fault is Fault.AUTH:
+                return self._auth_error(self.job_service)
+            return self._fail(f"{what} failed: {found.message}", found.status, found)
+
+        policy = self._policy() if retry else self._policy().once()
+        return policy.call(action, classify, fail)
 
     # -- submission ----------------------------------------------------------------------
     def job_code(self, bundle: RunBundle) -> tuple[str, str, int]:
@@ -379,92 +421,85 @@ class NmpiTarget(Target):
         tags = self.job_tags(bundle)
         run_tag = tags[1]
         platform = str(self.option("platform"))
-        attempts = int(self.option("retries")) + 1
-        job_id: int | None = None
-        for attempt in range(attempts):
-            try:
-                with contextlib.redirect_stdout(io.StringIO()):
-                    uri = client.submit_job(
-                        source=code, platform=platform, collab_id=self.collab,
-                        config=self.hardware_config(), command=str(self.option("command")),
-                        tags=tags)
-                job_id = int(str(uri).rstrip("/").rsplit("/", 1)[-1])
-                break
-            except Exception as exc:
-                category, status, message = classify(exc)
-                if category == "auth":
-                    raise self._auth_error(self.job_service) from None
-                if category != "transient":
-                    raise self._fail(f"NMPI refused the job: {message}", status) from None
-                # The job may exist although the reply was lost: look before resubmitting.
-                job_id = self._find_submitted(run_tag)
-                if job_id is not None:
-                    break
-                if attempt == attempts - 1:
-                    raise self._fail(f"submitting failed {attempts} times: {message}",
-                                     status) from None
-                time.sleep(self._backoff(attempt))
-        assert job_id is not None
+
+        def post() -> int:
+            with contextlib.redirect_stdout(io.StringIO()):
+                uri = client.submit_job(
+                    source=code, platform=platform, collab_id=self.collab,
+                    config=self.hardware_config(), command=str(self.option("command")),
+                    tags=tags)
+            return int(str(uri).rstrip("/").rsplit("/", 1)[-1])
+
+        def fail(found: Classified, attempts: int) -> Exception:
+            if found.fault is Fault.AUTH:
+                return self._auth_error(self.job_service)
+            if found.fault is Fault.TRANSIENT:
+                return self._fail(f"submitting failed {attempts} times: {found.message}",
+                                  found.status, found)
+            return self._fail(f"NMPI refused the job: {found.message}", found.status)
+
+        # The job may exist although the reply was lost: look before resubmitting.
+        faults = FaultLog()
+        with recording(faults):
+            job_id = self._policy().call(post, classify, fail,
+                                         created=lambda: self._find_submitted(run_tag))
         info = {"nmpi_job_id": job_id, "nmpi_job_uri": f"{self.job_service}/jobs/{job_id}",
                 "job_service": self.job_service, "platform": platform,
                 "collab": self.collab, "hardware_config": self.hardware_config(),
                 "nmpi_user": self._username, "tags": tags, "bundle_sha256": digest,
                 "bundle_bytes": size, "nmpi_client": _client_version()}
-        return JobHandle(target=self.name, job_id=str(job_id), info=info,
-                         state={"model_hash": bundle.spec.model_hash, "seed": bundle.spec.seed,
-                                "status": JobStatus(JobState.QUEUED), "next_poll": 0.0,
-                                "interval": float(self.option("poll_interval")),
-                                "failures": 0})
+        handle = JobHandle(target=self.name, job_id=str(job_id), info=info,
+                           state={"model_hash": bundle.spec.model_hash,
+                                  "seed": bundle.spec.seed, "faults": faults})
+        record_faults(handle, faults)
+        return handle
 
     # -- tracking ------------------------------------------------------------------------
     def status(self, handle: JobHandle) -> JobStatus:
-        """Poll NMPI (at most every ``interval`` s, backing off while nothing changes)."""
-        state = handle.state
-        now = time.monotonic()
-        if now < state["next_poll"]:
-            return state["status"]
+        """Poll NMPI (at most every ``interval`` s, backing off while nothing changes).
+
+        A failed request makes the state ``UNKNOWN`` (an outage, counted in the crate); only
+        the job service's definite answer moves the run on.
+        """
+        def schedule() -> PollSchedule:
+            return PollSchedule(float(self.option("poll_interval")),
+                                float(self.option("poll_max")))
+
+        return polled_status(handle, schedule, lambda: self._probe(handle),
+                             float(self.option("outage_limit")))
+
+    def _probe(self, handle: JobHandle) -> JobStatus:
         client = self.connect()
         try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                job = client.get_job(int(handle.job_id), with_log=False)
-        except Exception as exc:
-            category, status, message = classify(exc)
-            if category == "auth":
-                raise self._auth_error(self.job_service) from None
-            if category == "missing":
-                return self._remember(handle, JobStatus(
-                    JobState.CANCELLED, f"NMPI job {handle.job_id} is gone (removed from the "
-                                        "queue or no longer visible to this user)"), now)
-            if category == "transient":
-                state["failures"] += 1
-                if state["failures"] > int(self.option("retries")):
-                    raise self._fail(f"NMPI keeps failing while tracking job {handle.job_id}: "
-                                     f"{message}", status) from None
-                state["next_poll"] = now + self._backoff(state["failures"])
-                return state["status"]
-            raise self._fail(f"tracking job {handle.job_id} failed: {message}",
-                             status) from None
-        state["failures"] = 0
+            job = self._call(f"tracking job {handle.job_id}", client.get_job,
+                             int(handle.job_id), with_log=False, retry=False)
+        except TargetError as exc:
+            if "(HTTP 404)" not in str(exc) or isinstance(exc, SiteUnavailableError):
+                raise
+            return JobStatus(JobState.CANCELLED, f"NMPI job {handle.job_id} is gone (removed "
+                                                 "from the queue or no longer visible to "
+                                                 "this user)")
         nmpi_status = str(job.get("status"))
         handle.info["nmpi_status"] = nmpi_status
         mapped = STATES.get(nmpi_status)
         if mapped is None:
-            return self._remember(handle, JobStatus(JobState.FAILED,
-                                                    f"unknown NMPI status {nmpi_status!r}"), now)
-        message = {JobState.FAILED: f"NMPI job {handle.job_id} ended in status 'error'",
-                   JobState.CANCELLED: f"NMPI job {handle.job_id} was removed from the queue"
-                   }.get(mapped, f"NMPI job {handle.job_id}: {nmpi_status}")
-        return self._remember(handle, JobStatus(mapped, message), now)
+            return JobStatus(JobState.FAILED, f"unknown NMPI status {nmpi_status!r}")
+        if mapped is JobState.FAILED:
+            return JobStatus(mapped, f"NMPI job {handle.job_id} ended in status 'error'"
+                                     + self._reason(handle))
+        if mapped is JobState.CANCELLED:
+            return JobStatus(mapped, f"NMPI job {handle.job_id} was removed from the queue")
+        return JobStatus(mapped, f"NMPI job {handle.job_id}: {nmpi_status}")
 
-    def _remember(self, handle: JobHandle, status: JobStatus, now: float) -> JobStatus:
-        state = handle.state
-        if status.state == state["status"].state:
-            state["interval"] = min(float(self.option("poll_max")), state["interval"] * 1.5)
-        else:
-            state["interval"] = float(self.option("poll_interval"))
-        state["status"] = status
-        state["next_poll"] = now + state["interval"]
-        return status
+    def _reason(self, handle: JobHandle) -> str:
+        """``": <reason>"`` from the log of a job in status error ("" if none can be read)."""
+        try:
+            job = self._call(f"reading the log of job {handle.job_id}",
+                             self.connect().get_job, int(handle.job_id), with_log=True)
+        except TargetError:
+            return ""
+        reason = error_reason(str(job.get("log") or ""))
+        return f": {reason}" if reason else ""
 
     # -- results -------------------------------------------------------------------------
     def fetch(self, handle: JobHandle, dest: Path) -> None:
@@ -473,6 +508,11 @@ class NmpiTarget(Target):
         Harness outputs land directly in ``dest``; other result files under
         ``dest/nmpi_outputs/``; the job log in ``dest/nmpi.log``.
         """
+        with recording(fault_log(handle)):
+            self._fetch(handle, dest)
+        record_faults(handle)
+
+    def _fetch(self, handle: JobHandle, dest: Path) -> None:
         client = self.connect()
         job = self._call(f"reading job {handle.job_id}", client.get_job, int(handle.job_id),
                          with_log=True)
@@ -534,7 +574,7 @@ class NmpiTarget(Target):
 
     def _place(self, handle: JobHandle, items: list[dict[str, Any]], staging: Path,
                dest: Path) -> None:
-        harness_names = (*HARNESS_OUTPUTS, PROVENANCE_OUTPUT)
+        harness_names = FETCHED_OUTPUTS
         for item in items:
             relative = safe_relative(item["path"])
             assert relative is not None
@@ -616,6 +656,15 @@ class NmpiTarget(Target):
             parts.append(report.summary() if report.status == "mapped" else
                          f"virtual-board pre-flight skipped: {report.summary()}")
         return "; ".join(parts)
+
+
+def _classify_identity(exc: BaseException) -> Classified | None:
+    """Failures of the userinfo request: 5xx and connection problems are transient."""
+    if isinstance(exc, requests.exceptions.HTTPError) and exc.response is not None:
+        return Classified(Fault.TRANSIENT, str(exc), exc.response.status_code)
+    if isinstance(exc, requests.exceptions.RequestException):
+        return Classified(Fault.TRANSIENT, type(exc).__name__)
+    return None
 
 
 def _client_version() -> str:

@@ -20,47 +20,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from repro.errors import InputError, TargetError
-from repro.targets.base import (
-    HARNESS_OUTPUTS,
-    PROVENANCE_OUTPUT,
-    JobHandle,
-    JobState,
-    JobStatus,
-    RunBundle,
-    Target,
-)
+from repro.errors import InputError, SiteUnavailableError, TargetError
+from repro.targets.base import JobHandle, JobState, JobStatus, RunBundle, Target
+from repro.targets.fetch import fetch_directory
+from repro.targets.options import OUTAGE_LIMIT, SLURM_RESOURCES, Option, Options
+from repro.targets.polling import PollSchedule, polled_status
+from repro.targets.slurm_states import STATE_WORDS, STATES
 
-#: Slurm job states and what they mean for a run.
-STATE_MAP: dict[str, JobState] = {
-    "PENDING": JobState.QUEUED, "CONFIGURING": JobState.QUEUED, "REQUEUED": JobState.QUEUED,
-    "REQUEUE_HOLD": JobState.QUEUED, "REQUEUE_FED": JobState.QUEUED,
-    "RESV_DEL_HOLD": JobState.QUEUED, "SPECIAL_EXIT": JobState.QUEUED,
-    "RUNNING": JobState.RUNNING, "COMPLETING": JobState.RUNNING, "SUSPENDED": JobState.RUNNING,
-    "STOPPED": JobState.RUNNING, "SIGNALING": JobState.RUNNING, "STAGE_OUT": JobState.RUNNING,
-    "RESIZING": JobState.RUNNING,
-    "COMPLETED": JobState.DONE,
-    "CANCELLED": JobState.CANCELLED,
-    "FAILED": JobState.FAILED, "TIMEOUT": JobState.FAILED, "NODE_FAIL": JobState.FAILED,
-    "OUT_OF_MEMORY": JobState.FAILED, "BOOT_FAIL": JobState.FAILED,
-    "DEADLINE": JobState.FAILED, "PREEMPTED": JobState.FAILED, "REVOKED": JobState.FAILED,
-}
-#: Plain words for the failure states.
-STATE_WORDS = {
-    "FAILED": "the job failed",
-    "TIMEOUT": "the job reached its time limit",
-    "NODE_FAIL": "a node of the job failed",
-    "OUT_OF_MEMORY": "the job ran out of memory",
-    "BOOT_FAIL": "the job's nodes failed to boot",
-    "DEADLINE": "the job reached its deadline",
-    "PREEMPTED": "the job was preempted",
-    "CANCELLED": "the job was cancelled",
-}
 #: Name of the batch script and of the file the script writes the harness exit code to.
 SCRIPT_NAME = "repro-job.sh"
-EXIT_MARKER = "repro-exit-code"
+EXIT_MARKER = RunBundle.EXIT_MARKER
 LOG_NAME = "slurm.out"
-_TIME = re.compile(r"^(\d+-)?\d{1,2}(:\d{2}){0,2}$|^\d+$")
 _JOB_ID = re.compile(r"^\d+(_\d+)?$")
 
 
@@ -97,39 +67,33 @@ def read_jobcomp_record(path: Path, job_id: str) -> str | None:
 class SlurmTarget(Target):
     """Submit runs with ``sbatch``; track them with ``scontrol``, ``sacct`` or the jobcomp log.
 
-    Options: ``threads`` (``--cpus-per-task``), ``nodes``, ``ntasks``, ``time`` (``--time``,
-    e.g. ``"00:30:00"`` or minutes), ``partition``, ``account``, ``qos``, ``workdir``
-    (shared directory the bundles are staged into; default ``~/.cache/repro/slurm``),
-    ``python`` (interpreter on the compute nodes; default this one), ``setup`` (shell
-    lines run before the harness, e.g. ``module load ebrains/24.10``), ``srun`` (start the
-    harness as a job step), ``mpi`` (``srun --mpi`` plugin), ``sbatch_options`` (further
-    ``sbatch`` options), ``slurm_conf`` (``SLURM_CONF`` for the clients), ``parallel``
-    (runs submitted at once; they go out as one job array).
+    Options: see ``declared`` (and docs/targets.md). The environment of a Slurm run cannot
+    be probed before it starts, so everything that chooses it (cluster, partition,
+    interpreter, setup lines) stays in the run identity.
     """
 
     kind: ClassVar[str] = "slurm"
     backend: ClassVar[str] = "nest"
-    option_types = {
-        **Target.option_types,
-        "parallel": (int, 256),
-        "nodes": (int, 1),
-        "ntasks": (int, 1),
-        "time": ((str, int), "00:30:00"),
-        "partition": (str, ""),
-        "account": (str, ""),
-        "qos": (str, ""),
-        "workdir": (str, ""),
-        "python": (str, ""),
-        "setup": (str, ""),
-        "srun": (bool, False),
-        "mpi": (str, ""),
-        "sbatch_options": (list, []),
-        "slurm_conf": (str, ""),
-    }
-    # The environment of a Slurm run cannot be probed before it starts, so everything that
-    # chooses it (cluster, partition, interpreter, setup lines) stays in the run identity.
-    run_neutral_options = Target.run_neutral_options | {
-        "time", "account", "qos", "workdir", "sbatch_options"}
+    summary: ClassVar[str] = ("Batch jobs on a SLURM cluster reachable from here (sbatch; "
+                              "several runs go out as one job array).")
+    declared: ClassVar[Options] = Target.declared.with_(
+        Option("parallel", int, 256, "Runs submitted at once; they go out as one job array.",
+               identity=False),
+        *SLURM_RESOURCES,
+        Option("qos", str, "", "Slurm quality of service.", identity=False),
+        Option("workdir", str, "", "Directory shared with the compute nodes that the "
+                                   "bundles are staged into (default ~/.cache/repro/slurm).",
+               identity=False),
+        Option("python", str, "", "Interpreter on the compute nodes (default: the one repro "
+                                  "runs in)."),
+        Option("setup", str, "", "Shell lines run before the harness, e.g. `module load "
+                                 "ebrains/24.10`."),
+        Option("srun", bool, False, "Start the harness as a job step with srun."),
+        Option("mpi", str, "", "srun --mpi plugin (with srun = true)."),
+        Option("sbatch_options", list, [], "Further sbatch options, e.g. "
+                                           "[\"--constraint=mc\"].", identity=False),
+        Option("slurm_conf", str, "", "SLURM_CONF for the Slurm clients (default: theirs)."),
+        OUTAGE_LIMIT)
 
     def __init__(self, name: str, options: Mapping[str, Any]) -> None:
         super().__init__(name, options)
@@ -139,20 +103,10 @@ class SlurmTarget(Target):
     # -- options ---------------------------------------------------------------------------
 
     def _check_options(self) -> None:
-        def bad(option: str, message: str) -> InputError:
-            return InputError(message, field=f"targets.{self.name}.{option}")
-
-        for option in ("nodes", "ntasks"):
-            if int(self.option(option)) < 1:
-                raise bad(option, f"{option} must be at least 1")
-        limit = str(self.option("time"))
-        if not _TIME.match(limit):
-            raise bad("time", f"{limit!r} is not a Slurm time limit (minutes, MM:SS, "
-                              "HH:MM:SS or D-HH:MM:SS)")
         extra = self.option("sbatch_options")
         if not all(isinstance(item, str) and item.startswith("-") for item in extra):
-            raise bad("sbatch_options", "must be a list of sbatch options such as "
-                                        "[\"--constraint=mc\"]")
+            raise InputError("must be a list of sbatch options such as [\"--constraint=mc\"]",
+                             field=f"targets.{self.name}.sbatch_options")
 
     @property
     def max_concurrent(self) -> int:
@@ -188,8 +142,8 @@ class SlurmTarget(Target):
             raise TargetError(f"target {self.name!r}: {argv[0]} not found; the slurm target "
                               "runs where the Slurm client commands are installed") from None
         except subprocess.TimeoutExpired:
-            raise TargetError(f"target {self.name!r}: {' '.join(argv[:3])} did not answer "
-                              "within 120 s") from None
+            raise SiteUnavailableError(f"target {self.name!r}: {' '.join(argv[:3])} did not "
+                                       "answer within 120 s") from None
         if check and done.returncode != 0:
             raise TargetError(f"target {self.name!r}: {' '.join(argv[:3])} failed: "
                               f"{(done.stderr or done.stdout).strip()[-500:]}")
@@ -383,13 +337,22 @@ class SlurmTarget(Target):
             return done.stdout.strip().splitlines()[0], "scontrol"
         said = (done.stderr + done.stdout).lower()
         if "invalid job id" not in said and "not found" not in said:
-            raise TargetError(f"target {self.name!r}: scontrol show job {job_id} failed: "
-                              f"{(done.stderr or done.stdout).strip()[-300:]}")
+            raise SiteUnavailableError(
+                f"target {self.name!r}: scontrol show job {job_id} failed: "
+                f"{(done.stderr or done.stdout).strip()[-300:]}")
         return self.completion_record(job_id)
 
     def completion_record(self, job_id: str) -> tuple[str, str]:
-        """Record of a job the controller has forgotten: sacct, else the jobcomp log."""
+        """Record of a job the controller has forgotten: sacct, else the jobcomp log.
+
+        Raises
+        ------
+        SiteUnavailableError
+            When ``sacct`` failed and the jobcomp log does not know the job either: the job's
+            end is unknown, not absent.
+        """
         config = self.controller_config()
+        sacct_failure = ""
         if config.get("AccountingStorageType", "accounting_storage/none") != (
                 "accounting_storage/none"):
             done = self._run("sacct", "-n", "-P", "-X", "-j", job_id, "--format",
@@ -400,16 +363,26 @@ class SlurmTarget(Target):
                 return (f"JobId={jid} JobState={state.split()[0]} ExitCode={code} "
                         f"NodeList={nodes} Partition={partition} Reason={reason or 'None'}",
                         "sacct")
+            if done.returncode != 0:
+                sacct_failure = (done.stderr or done.stdout).strip()[-300:]
         if config.get("JobCompType") == "jobcomp/filetxt" and config.get("JobCompLoc"):
             path = Path(config["JobCompLoc"])
             if path.is_file():
                 record = read_jobcomp_record(path, job_id)
                 if record:
                     return record, "jobcomp"
+        if sacct_failure:
+            raise SiteUnavailableError(f"target {self.name!r}: sacct -j {job_id} failed: "
+                                       f"{sacct_failure}")
         return "", ""
 
     def status(self, handle: JobHandle) -> JobStatus:
-        """State of the job from the scheduler's freshest record."""
+        """State of the job from the scheduler's freshest record (unknown while the Slurm
+        clients get no answer from the controller)."""
+        return polled_status(handle, lambda: PollSchedule(0.0, 0.0),
+                             lambda: self._probe(handle), float(self.option("outage_limit")))
+
+    def _probe(self, handle: JobHandle) -> JobStatus:
         record, source = self.job_record(handle.job_id)
         if not record:
             return self._status_from_marker(handle)
@@ -421,7 +394,7 @@ class SlurmTarget(Target):
             handle.info["node_list"] = nodes
         if _field(record, "Partition"):
             handle.info["partition"] = _field(record, "Partition")
-        job_state = STATE_MAP.get(state)
+        job_state = STATES.get(state)
         if job_state is None:
             return JobStatus(JobState.RUNNING, f"Slurm state {state} (not known to repro)")
         if not job_state.terminal:
@@ -466,15 +439,8 @@ class SlurmTarget(Target):
 
     def fetch(self, handle: JobHandle, dest: Path) -> None:
         """Copy the harness outputs and the job's Slurm output into ``dest``."""
-        staged = Path(handle.state["staged"])
-        output = staged / RunBundle.OUTPUT_DIR
-        dest.mkdir(parents=True, exist_ok=True)
-        for name in (*HARNESS_OUTPUTS, PROVENANCE_OUTPUT):
-            if (output / name).is_file():
-                shutil.copy2(output / name, dest / name)
-        log = Path(handle.state["log"])
-        if log.is_file() and log.stat().st_size:
-            shutil.copy2(log, dest / "launcher.log")
+        fetch_directory(Path(handle.state["staged"]) / RunBundle.OUTPUT_DIR, dest,
+                        Path(handle.state["log"]))
 
     def cancel(self, handle: JobHandle) -> None:
         """``scancel`` the job (an array task cancels only itself)."""

@@ -14,6 +14,7 @@ from typing import ClassVar
 from repro.errors import TargetError
 from repro.spinnaker import EMULATED_SPYNNAKER_VERSION
 from repro.targets.local import LocalTarget
+from repro.targets.options import Option, Options
 
 DEFAULT_TIMESTEP_MS = 1.0
 
@@ -21,20 +22,21 @@ DEFAULT_TIMESTEP_MS = 1.0
 class SpinnakerEmulatorTarget(LocalTarget):
     """Local harness processes on the SpiNNaker emulator backend.
 
-    Options: ``timestep`` (ms, default 1.0; 0.1 is SpiNNaker's other usual value),
-    ``parallel`` (runs at once, default 1), ``python`` (interpreter, default this one),
-    ``site``, ``error_on_non_spynnaker_pynn`` (refuse PyNN usages sPyNNaker 7.4.1 refuses
-    under its default configuration, such as seeded RNGs; default false: accept and note
-    them). ``threads`` is accepted and recorded; the emulator uses one core.
+    Options: see ``declared`` (and docs/targets.md). ``threads`` is accepted and
+    recorded; the emulator uses one core.
     """
 
     kind: ClassVar[str] = "spinnaker_emulator"
     backend: ClassVar[str] = "spinnaker_emulator"
-    option_types = {**LocalTarget.option_types,
-                    "timestep": ((int, float), DEFAULT_TIMESTEP_MS),
-                    "error_on_non_spynnaker_pynn": (bool, False)}
-    #: Target options handed to the backend's ``setup()``.
-    setup_options: ClassVar[tuple[str, ...]] = ("error_on_non_spynnaker_pynn",)
+    summary: ClassVar[str] = ("Local runs with a numpy emulation of sPyNNaker 7.4.1 "
+                              "fixed-point numerics (nothing runs on SpiNNaker).")
+    declared: ClassVar[Options] = LocalTarget.declared.with_(
+        Option("error_on_non_spynnaker_pynn", bool, False, "Refuse PyNN usages sPyNNaker "
+               "7.4.1 refuses under its default configuration (else accept and note them).",
+               backend_setup=True),
+        Option("spike_precision", str, "off_grid", "Accepted as for `local` and recorded; "
+               "not handed to the emulator, whose spikes lie on the time grid."),
+        timestep=DEFAULT_TIMESTEP_MS)
 
     def check(self, experiment: object = None) -> str:
         """Confirm the harness interpreter can load the emulator backend.

@@ -35,6 +35,7 @@ from typing import Any, ClassVar
 
 from repro.errors import TargetError
 from repro.targets.base import JobHandle, JobStatus, RunBundle, Target
+from repro.targets.options import Option, Options
 
 SPYNNAKER_REQUIREMENT = "spynnaker==1!7.4.1"
 INSTALL_HINT = ("sPyNNaker is not installed; install the extra with "
@@ -219,29 +220,25 @@ def experiment_request(experiment: Any, timestep_ms: float, seed: int | None = N
             "record": list(experiment.record)}
 
 
-def preflight_summary(experiment: Any, timestep_ms: float = 1.0) -> str:
-    """One-line virtual-board report for ``experiment`` (used by SpiNNaker targets' check)."""
-    return map_network(experiment_request(experiment, timestep_ms)).summary()
-
-
 class SpinnakerVirtualTarget(Target):
     """Pre-flight only: maps the experiment on a virtual SpiNN-5 board; produces no spikes.
 
-    Options: ``timestep`` (ms, default 1), ``python`` (interpreter with sPyNNaker),
-    ``timeout`` (s), ``strict`` (treat PyNN features sPyNNaker refuses by default as errors).
+    Options: see ``declared`` (and docs/targets.md).
     """
 
     kind: ClassVar[str] = "spinnaker_virtual"
     backend: ClassVar[str] = "spinnaker"
-    option_types = {**Target.option_types, "timestep": ((int, float), 1.0),
-                    "python": (str, ""), "timeout": ((int, float), 600.0),
-                    "strict": (bool, False)}
-    run_neutral_options = Target.run_neutral_options | {"python", "timeout"}
-
-    @property
-    def timestep(self) -> float:
-        """Time step in ms (SpiNNaker's default 1 ms unless the table sets one)."""
-        return float(self.options.get("timestep", self.option_types["timestep"][1]))
+    runs: ClassVar[bool] = False
+    summary: ClassVar[str] = ("Pre-flight only: maps the experiment on a virtual SpiNN-5 "
+                              "board with sPyNNaker; runs nothing.")
+    declared: ClassVar[Options] = Target.declared.with_(
+        Option("python", str, "", "Interpreter with sPyNNaker (default: the one repro runs "
+                                  "in).", identity=False),
+        Option("timeout", (int, float), 600.0, "Longest mapping time.", unit="s",
+               identity=False),
+        Option("strict", bool, False, "Treat PyNN features sPyNNaker refuses by default as "
+                                      "errors."),
+        timestep=1.0)
 
     def mapping(self, experiment: Any) -> MappingReport:
         """Map ``experiment`` with this target's time step."""

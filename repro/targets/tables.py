@@ -6,7 +6,8 @@ Targets are looked up, later sources overriding earlier ones, in
 2. ``targets.toml`` in the working directory (or the file named by ``$REPRO_TARGETS``),
 3. the ``[targets.<name>]`` tables of the experiment file.
 
-Each table has ``kind = "<kind>"`` and options checked against the kind's ``option_types``.
+Each table has ``kind = "<kind>"`` and options checked against the kind's declared options
+(:mod:`repro.targets.options`).
 """
 
 from __future__ import annotations
@@ -84,19 +85,9 @@ def make_target(name: str, table: dict[str, Any], source: Path | None) -> Target
                    "kind")
     cls = target_class(kind)
     options = {k: v for k, v in table.items() if k != "kind"}
-    for option, value in options.items():
-        if option not in cls.option_types:
-            known = ", ".join(sorted(cls.option_types))
-            raise fail(f"unknown option {option!r} for kind {kind!r} (known: {known})", option)
-        types, _ = cls.option_types[option]
-        kinds = types if isinstance(types, tuple) else (types,)
-        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
-            raise fail(f"expected {' or '.join(k.__name__ for k in kinds)}, got {value!r}",
-                       option)
-    if int(options.get("threads", 1)) < 1:
-        raise fail("threads must be at least 1", "threads")
-    if float(options.get("timestep", 0.1)) <= 0:
-        raise fail("timestep must be positive", "timestep")
+    for option, message in cls.declared.problems(options):
+        raise fail(message.replace("unknown option", f"unknown option for kind {kind!r}:"),
+                   option)
     return cls(name, options)
 
 

@@ -16,7 +16,6 @@ the environment on every request (:mod:`repro.targets.tokens`) and kept nowhere 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import re
 import ssl
@@ -24,6 +23,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -32,16 +32,30 @@ from pyunicore.client import Client, Job, PathFile, Registry, Storage, Transport
 from pyunicore.credentials import AuthenticationFailedException, OIDCToken, RefreshHandler
 
 from repro.containers.apptainer import ImageReference, require_pinned
-from repro.errors import AuthenticationError, InputError, ReproError, TargetError
-from repro.targets.base import (
-    HARNESS_OUTPUTS,
-    PROVENANCE_OUTPUT,
-    JobHandle,
-    JobState,
-    JobStatus,
-    RunBundle,
-    Target,
+from repro.errors import (
+    AuthenticationError,
+    InputError,
+    ReproError,
+    SiteUnavailableError,
+    TargetError,
 )
+from repro.targets.base import JobHandle, JobState, JobStatus, RunBundle, Target
+from repro.targets.fetch import FETCHED_OUTPUTS, LAUNCHER_LOG
+from repro.targets.options import (
+    OUTAGE_LIMIT,
+    SLURM_RESOURCES,
+    VERIFY_TLS,
+    Alias,
+    Option,
+    Options,
+    attempts_option,
+    polling_options,
+    time_limit_minutes,
+    token_variable_option,
+)
+from repro.targets.polling import PollSchedule, fault_log, polled_status, record_faults
+from repro.targets.retry import Classified, Fault, FaultLog, RetryPolicy, recording, unavailable
+from repro.targets.slurm_states import is_final
 from repro.targets.tokens import find_token
 from repro.targets.unicore_jobs import (
     EXIT_MARKER,
@@ -61,9 +75,6 @@ _STATES = {"UNDEFINED": JobState.QUEUED, "READY": JobState.QUEUED,
            "STAGINGIN": JobState.QUEUED, "QUEUED": JobState.QUEUED,
            "RUNNING": JobState.RUNNING, "STAGINGOUT": JobState.RUNNING,
            "SUCCESSFUL": JobState.DONE, "FAILED": JobState.FAILED}
-#: Slurm states after which a job will not write anything any more.
-_SLURM_FINAL = ("COMPLETED", "FAILED", "TIMEOUT", "CANCELLED", "NODE_FAIL", "OUT_OF_MEMORY",
-                "PREEMPTED", "BOOT_FAIL", "DEADLINE", "SPECIAL_EXIT")
 #: A file name the site may list in a directory we download from.
 _SAFE_NAME = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9._+@=,-]{1,255}$")
 _HTTP_STATUS = re.compile(r"^(\d{3}) ")
@@ -86,33 +97,41 @@ class _TokenFromEnvironment(RefreshHandler):
 class UnicoreTarget(Target):
     """Run the harness at a UNICORE site (see the module docstring for the modes).
 
-    Options (besides ``threads``, ``timestep``, ``site``, ``parallel``): ``url`` (site base
-    URL) or ``registry`` (registry URL, with ``site`` = site name); ``mode``; ``module`` (ESD
-    module, required for ``native``); ``image`` (``oras://registry/name@sha256:…``, required
-    for ``container``; ``allow_tag`` admits a tag-only reference); ``python``; ``nodes``,
-    ``tasks``, ``time_minutes``, ``partition``, ``project``; ``mpi`` (``srun --mpi`` plugin of
-    the container step); ``token_variable`` (environment variable holding the token);
-    ``ca_bundle`` / ``verify_tls``; ``poll_interval`` / ``poll_max`` (seconds between status
-    requests, growing by half each unchanged poll); ``slurm_check`` (seconds between
-    ``squeue`` checks in batch mode); ``retries`` (attempts per request).
+    Options: see ``declared`` (and docs/targets.md).
     """
 
     kind: ClassVar[str] = "unicore"
     backend: ClassVar[str] = "nest"
-    option_types = {
-        **Target.option_types,
-        "url": (str, ""), "registry": (str, ""), "mode": (str, "native"),
-        "module": (str, ""), "image": (str, ""), "allow_tag": (bool, False),
-        "python": (str, "python3"), "nodes": (int, 1), "tasks": (int, 1),
-        "time_minutes": (int, 30), "partition": (str, ""), "project": (str, ""),
-        "mpi": (str, "pspmix"), "token_variable": (str, ""), "ca_bundle": (str, ""),
-        "verify_tls": (bool, True), "poll_interval": ((int, float), 2.0),
-        "poll_max": ((int, float), 30.0), "slurm_check": ((int, float), 30.0),
-        "retries": (int, 5),
-    }
-    run_neutral_options = Target.run_neutral_options | {
-        "token_variable", "ca_bundle", "verify_tls", "poll_interval", "poll_max",
-        "slurm_check", "retries"}
+    summary: ClassVar[str] = ("An HPC site through UNICORE/X (pyunicore): the site's ESD "
+                              "module, a login-node sbatch, or a pinned Apptainer image.")
+    declared: ClassVar[Options] = Target.declared.with_(
+        Option("url", str, "", "Site base URL (https://host:port/SITE/rest/core); or give "
+                               "registry."),
+        Option("registry", str, "", "Registry URL, with site = the site name."),
+        Option("mode", str, "native", "native (the site's ESD module), batch (our sbatch "
+                                      "script on the login node) or container."),
+        Option("module", str, "", "ESD module to load (required for native mode)."),
+        Option("image", str, "", "oras://registry/name@sha256:... (required for container "
+                                 "mode)."),
+        Option("allow_tag", bool, False, "Admit a tag-only image reference (resolved to its "
+                                         "digest at submission where possible)."),
+        Option("python", str, "python3", "Python interpreter at the site."),
+        *SLURM_RESOURCES[:1],
+        replace(SLURM_RESOURCES[1], aliases=(Alias("tasks"),)),
+        replace(SLURM_RESOURCES[2], aliases=(Alias("time_minutes"),)),
+        SLURM_RESOURCES[3],
+        replace(SLURM_RESOURCES[4], aliases=(Alias("project"),)),
+        Option("mpi", str, "pspmix", "srun --mpi plugin of the container step."),
+        token_variable_option("token_variable", "$UNICORE_TOKEN, then $EBRAINS_TOKEN"),
+        Option("ca_bundle", str, "", "CA certificate file to verify the site with.",
+               identity=False),
+        VERIFY_TLS,
+        *polling_options(2.0, 30.0),
+        Option("slurm_check", (int, float), 30.0, "Seconds between squeue checks in batch "
+                                                  "mode.", unit="s", identity=False,
+               positive=True),
+        attempts_option(5, retries_meant_attempts=True),
+        OUTAGE_LIMIT)
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         super().__init__(name, options)
@@ -149,12 +168,6 @@ class UnicoreTarget(Target):
             self.image = require_pinned(self.option("image"),
                                         allow_tag=bool(self.option("allow_tag")),
                                         field=f"targets.{self.name}.image")
-        for option in ("nodes", "tasks", "time_minutes", "retries"):
-            if int(self.option(option)) < 1:
-                raise self._bad(option, f"{option} must be at least 1")
-        for option in ("poll_interval", "poll_max", "slurm_check"):
-            if float(self.option(option)) <= 0:
-                raise self._bad(option, f"{option} must be positive")
         ca = self.option("ca_bundle")
         if ca and not Path(ca).is_file():
             raise self._bad("ca_bundle", f"CA bundle {ca!r} does not exist")
@@ -171,9 +184,9 @@ class UnicoreTarget(Target):
         """The job settings of this target, with the given job tags."""
         return JobSettings(
             mode=self.mode, python=str(self.option("python")), threads=self.threads,
-            nodes=int(self.option("nodes")), tasks=int(self.option("tasks")),
-            time_minutes=int(self.option("time_minutes")),
-            partition=str(self.option("partition")), project=str(self.option("project")),
+            nodes=int(self.option("nodes")), tasks=int(self.option("ntasks")),
+            time_minutes=time_limit_minutes(self.option("time")),
+            partition=str(self.option("partition")), project=str(self.option("account")),
             module=str(self.option("module")), image=self.image,
             mpi=str(self.option("mpi")), tags=tags)
 
@@ -204,37 +217,24 @@ class UnicoreTarget(Target):
             self._client_cache = self._retry("connecting to the site", connect)
         return self._client_cache
 
-    def _retry(self, what: str, action: Callable[[], T]) -> T:
+    def _policy(self) -> RetryPolicy:
+        return RetryPolicy(int(self.option("attempts")), first_delay_s=0.5, max_delay_s=8.0)
+
+    def _retry(self, what: str, action: Callable[[], T],
+               created: Callable[[], T | None] | None = None) -> T:
         """Run ``action``; retry 5xx answers and dropped connections with backoff."""
-        attempts = int(self.option("retries"))
-        delay = 0.5
-        for attempt in range(1, attempts + 1):
-            try:
-                return action()
-            except AuthenticationFailedException as exc:
-                raise AuthenticationError(
-                    f"target {self.name!r}: UNICORE site {self.site!r} did not accept the "
-                    f"access token ({exc}); get a fresh token") from None
-            except httpx.HTTPError as exc:
-                text = str(exc)
-                match = _HTTP_STATUS.match(text)
-                code = int(match.group(1)) if match else None
-                if code in (401, 403):
-                    reason = text.split("Server Error:", 1)[-1].split(" for url:")[0].strip()
-                    raise AuthenticationError(
-                        f"target {self.name!r}: UNICORE site {self.site!r} rejected the "
-                        f"access token ({reason}); get a fresh token and try again") from None
-                if "CERTIFICATE_VERIFY_FAILED" in text:
-                    raise TargetError(
-                        f"target {self.name!r}: the TLS certificate of the site could not be "
-                        f"verified ({text}); give its CA in ca_bundle") from None
-                transient = code is None or code >= 500 or code in (408, 429)
-                if not transient or attempt == attempts:
-                    raise TargetError(f"target {self.name!r}: {what} failed after {attempt} "
-                                      f"attempt(s): {text}") from None
-            time.sleep(delay)
-            delay = min(delay * 2, 8.0)
-        raise AssertionError("unreachable")
+        def fail(found: Classified, attempts: int) -> Exception:
+            if found.fault is Fault.AUTH:
+                return AuthenticationError(
+                    f"target {self.name!r}: UNICORE site {self.site!r} {found.message}")
+            if "CERTIFICATE_VERIFY_FAILED" in found.message:
+                return TargetError(
+                    f"target {self.name!r}: the TLS certificate of the site could not be "
+                    f"verified ({found.message}); give its CA in ca_bundle")
+            return unavailable(found, f"target {self.name!r}: {what} failed after {attempts} "
+                                      f"attempt(s): {found.message}")
+
+        return self._policy().call(action, classify, fail, created=created)
 
     def _job(self, url: str) -> Job:
         """The job at ``url`` (one object per job, so its security session is reused)."""
@@ -249,25 +249,54 @@ class UnicoreTarget(Target):
         return self._resources[url]
 
     def _create_job(self, description: dict[str, Any], tag: str) -> Job:
-        """POST a job once: before any retry, look for a job the site created already."""
+        """POST a job once: after a failed POST, look for a job the site created already."""
         client = self._client()
-        tries = {"count": 0}
 
-        def attempt() -> Job:
-            tries["count"] += 1
-            if tries["count"] > 1:
-                existing = client.get_jobs(tags=[tag])
-                if existing:
-                    return self._job(existing[0].resource_url)
+        def create() -> Job:
             created = client.new_job(dict(description, Tags=[*description.get("Tags", []),
                                                              tag]), autostart=False)
             return self._job(created.resource_url)
 
-        return self._retry("submitting the job", attempt)
+        def already_created() -> Job | None:
+            existing = self._retry("looking for the job", lambda: client.get_jobs(tags=[tag]))
+            return self._job(existing[0].resource_url) if existing else None
+
+        return self._retry("submitting the job", create, created=already_created)
+
+    def _start_or_remove(self, job: Job, steps: Callable[[], None]) -> None:
+        """Run ``steps`` (confirm, upload, start) on a created job; if they fail, abort and
+        delete the job on the site so it cannot start later, and say so in the error."""
+        try:
+            steps()
+        except BaseException as exc:
+            removed = self._remove(job)
+            if not isinstance(exc, TargetError):
+                raise
+            note = ("the job was aborted and deleted on the site" if removed else
+                    f"the job could not be deleted: delete {job.resource_url} by hand")
+            raise type(exc)(f"{exc}; {note}") from None
+
+    def _remove(self, job: Job) -> bool:
+        """Abort and delete ``job`` without reading it first; True if the site confirmed."""
+        transport = self._transport()
+        with contextlib.suppress(TargetError):
+            self._retry("aborting the unconfirmed job", lambda: transport.post(
+                url=f"{job.resource_url}/actions/abort", json={}))
+        try:
+            self._retry("deleting the unconfirmed job", job.delete)
+        except TargetError:
+            return False
+        return True
 
     # -- Target interface -------------------------------------------------------------------
-    def check(self) -> str:
-        """Connect, authenticate and report the site, server version, user and mode."""
+    def check(self, experiment: Any = None) -> str:
+        """Connect, authenticate and report the site, server version, user and mode.
+
+        Parameters
+        ----------
+        experiment : Experiment, optional
+            Not needed: the site runs any experiment the harness can run.
+        """
         client = self._client()
         access = self._retry("reading the site", client.access_info)
         version = ".".join(map(str, self._retry("reading the server version",
@@ -309,19 +338,26 @@ class UnicoreTarget(Target):
         tag = f"repro-submission-{uuid.uuid4().hex}"
         info: dict[str, Any] = {}
         image = self._pinned_image(info)
-        settings = dataclasses.replace(self.settings(["repro", f"repro-run-{bundle.run_id}"]),
+        settings = replace(self.settings(["repro", f"repro-run-{bundle.run_id}"]),
                                        image=image)
         job_spec = site_job(settings, name=f"repro-{bundle.run_id}"[:120])
-        job = self._create_job(job_spec.description, tag)
-        links = self._retry("reading the new job", lambda: job.links)
-        storage = self._storage(links["workingDirectory"])
-        for relative, local in _bundle_files(bundle.directory):
-            self._retry(f"uploading {relative}",
-                        lambda r=relative, p=local: storage.upload(str(p), destination=r))
-        for relative, text in job_spec.generated.items():
-            self._retry(f"uploading {relative}",
-                        lambda r=relative, t=text: storage.put(t.encode(), r))
-        self._retry("starting the job", job.start)
+        faults = FaultLog()
+        links: dict[str, str] = {}
+
+        def stage_and_start() -> None:
+            links.update(self._retry("reading the new job", lambda: job.links))
+            storage = self._storage(links["workingDirectory"])
+            for relative, local in _bundle_files(bundle.directory):
+                self._retry(f"uploading {relative}",
+                            lambda r=relative, p=local: storage.upload(str(p), destination=r))
+            for relative, text in job_spec.generated.items():
+                self._retry(f"uploading {relative}",
+                            lambda r=relative, t=text: storage.put(t.encode(), r))
+            self._retry("starting the job", job.start)
+
+        with recording(faults):
+            job = self._create_job(job_spec.description, tag)
+            self._start_or_remove(job, stage_and_start)
         info.update({
             "executor": "UNICORE", "site": self.site, "site_url": self._client().resource_url,
             "job_url": job.resource_url, "unicore_job_id": job.job_id, "mode": self.mode,
@@ -330,24 +366,26 @@ class UnicoreTarget(Target):
         if settings.module:
             info["esd_module"] = settings.module
         state = {"job_url": job.resource_url, "wd_url": links["workingDirectory"],
-                 "interval": float(self.option("poll_interval")), "next_poll": 0.0,
-                 "submitted": time.time()}
-        return JobHandle(target=self.name, job_id=job.resource_url, info=info, state=state)
+                 "faults": faults}
+        handle = JobHandle(target=self.name, job_id=job.resource_url, info=info, state=state)
+        record_faults(handle, faults)
+        return handle
 
     def status(self, handle: JobHandle) -> JobStatus:
-        """Current state; asks the site at most every ``poll_interval``…``poll_max`` s."""
-        state = handle.state
-        now = time.time()
-        if "last_state" in state and now < state["next_poll"]:
-            return JobStatus(JobState(state["last_state"]), state.get("last_message", ""))
-        status = (self._batch_status(handle) if self.mode == "batch"
-                  else self._unicore_status(handle))
-        changed = state.get("last_state") != status.state.value
-        state["interval"] = (float(self.option("poll_interval")) if changed else
-                             min(state["interval"] * 1.5, float(self.option("poll_max"))))
-        state["next_poll"] = now + state["interval"]
-        state["last_state"], state["last_message"] = status.state.value, status.message
-        return status
+        """Current state; asks the site at most every ``poll_interval``…``poll_max`` s.
+
+        A site that gives no definite answer makes the state ``UNKNOWN`` (counted as an
+        outage in the crate) until it answers again or ``outage_limit`` s have passed.
+        """
+        def probe() -> JobStatus:
+            return (self._batch_status(handle) if self.mode == "batch"
+                    else self._unicore_status(handle))
+
+        def schedule() -> PollSchedule:
+            return PollSchedule(float(self.option("poll_interval")),
+                                float(self.option("poll_max")))
+
+        return polled_status(handle, schedule, probe, float(self.option("outage_limit")))
 
     def _unicore_status(self, handle: JobHandle) -> JobStatus:
         props = self._retry("reading the job status",
@@ -378,17 +416,17 @@ class UnicoreTarget(Target):
             if slurm_id is None:
                 return JobStatus(JobState.FAILED, f"sbatch printed no job id: {output[-300:]}")
             state["slurm_id"] = slurm_id
-            state["slurm_checked"] = time.time()
+            state["slurm_checked"] = time.monotonic()
             handle.info["batch_system_id"] = slurm_id
         names = self._listing(handle, "")
         if EXIT_MARKER in names:
             return self._exit_status(handle)
         if state.get("cancelled"):
             return JobStatus(JobState.CANCELLED, "cancelled")
-        if time.time() - state["slurm_checked"] >= float(self.option("slurm_check")):
-            state["slurm_checked"] = time.time()
+        if time.monotonic() - state["slurm_checked"] >= float(self.option("slurm_check")):
+            state["slurm_checked"] = time.monotonic()
             slurm_state = self._slurm_state(state["slurm_id"])
-            if slurm_state in ("", *_SLURM_FINAL):
+            if slurm_state == "" or is_final(slurm_state):
                 if EXIT_MARKER in self._listing(handle, ""):
                     return self._exit_status(handle)
                 ended = slurm_state or "no longer known to Slurm"
@@ -405,28 +443,54 @@ class UnicoreTarget(Target):
                          f"{handle.state['slurm_id']}")
 
     def _slurm_state(self, slurm_id: str) -> str:
-        """``squeue`` state of a Slurm job, asked through a login-node job."""
-        output = self._login_command(["squeue", "-h", "-t", "all", "-j", slurm_id, "-o", "%T"])
-        lines = [line.strip() for line in output.splitlines() if line.strip()]
-        return lines[0] if lines and lines[0].isupper() else ""
+        """``squeue`` state of a Slurm job, asked through a login-node job.
 
-    def _login_command(self, argv: list[str], timeout: float = 120.0) -> str:
-        """Run a short command on the login node; return its stdout, delete the job."""
+        Returns "" only on a definite "not known": ``squeue`` succeeded and listed nothing,
+        or said the job id is invalid.
+
+        Raises
+        ------
+        SiteUnavailableError
+            When ``squeue`` failed otherwise (the state is unknown, not gone).
+        """
+        argv = ["squeue", "-h", "-t", "all", "-j", slurm_id, "-o", "%T"]
+        code, output, errors = self._login_command(argv)
+        lines = [line.strip() for line in output.splitlines() if line.strip()]
+        if code == 0 and lines and lines[0].isupper():
+            return lines[0]
+        if (code == 0 and not lines) or "invalid job id" in errors.lower():
+            return ""
+        said = (errors.strip() or output.strip() or "no output")[-300:]
+        raise SiteUnavailableError(f"target {self.name!r}: squeue on the login node failed "
+                                   f"(exit code {code}): {said}")
+
+    def _login_command(self, argv: list[str], timeout: float = 120.0
+                       ) -> tuple[int | None, str, str]:
+        """Run a short command on the login node; return (exit code, stdout, stderr).
+
+        The exit code is None when the site did not report one. The job is deleted after.
+        """
         tag = f"repro-submission-{uuid.uuid4().hex}"
         job = self._create_job(login_command_job(argv, ["repro"]), tag)
-        self._retry("starting a login-node command", job.start)
+        self._start_or_remove(job, lambda: self._retry("starting a login-node command",
+                                                       job.start))
         deadline = time.monotonic() + timeout
         while self._retry("reading a login-node command", job.is_running):
             if time.monotonic() > deadline:
-                raise TargetError(f"target {self.name!r}: {argv[0]} on the login node did "
-                                  f"not finish within {timeout:.0f} s")
+                self._remove(job)
+                raise SiteUnavailableError(f"target {self.name!r}: {argv[0]} on the login "
+                                           f"node did not finish within {timeout:.0f} s")
             time.sleep(0.3)
-        wd = self._retry("reading a login-node command",
-                         lambda: self._storage(job.links["workingDirectory"]))
+        props = self._retry("reading a login-node command", lambda: job.properties)
+        wd = self._storage(props["_links"]["workingDirectory"]["href"])
         output = self._download_text(wd, "stdout") or ""
+        errors = self._download_text(wd, "stderr") or ""
         with contextlib.suppress(TargetError):
             self._retry("deleting a login-node command", job.delete)
-        return output
+        code = str(props.get("exitCode") or "")
+        if code.lstrip("-").isdigit():
+            return int(code), output, errors
+        return (None if props.get("status") == "SUCCESSFUL" else 1), output, errors
 
     def fetch(self, handle: JobHandle, dest: Path) -> None:
         """Download ``output/*`` into ``dest`` and the site's logs into ``launcher.log``.
@@ -437,10 +501,15 @@ class UnicoreTarget(Target):
             If the site lists a file name that is not a plain name (``../x``, ``/etc/x``,
             ``a/b``): nothing of that listing is downloaded.
         """
+        with recording(fault_log(handle)):
+            self._fetch(handle, dest)
+        record_faults(handle)
+
+    def _fetch(self, handle: JobHandle, dest: Path) -> None:
         storage = self._storage(handle.state["wd_url"])
         outputs = self._listing(handle, RunBundle.OUTPUT_DIR, missing_ok=True)
         dest.mkdir(parents=True, exist_ok=True)
-        wanted = set(HARNESS_OUTPUTS) | {PROVENANCE_OUTPUT}
+        wanted = set(FETCHED_OUTPUTS)
         for name, meta in sorted(outputs.items()):
             if not meta["isDirectory"] and name in wanted:
                 self._download(storage, f"{RunBundle.OUTPUT_DIR}/{name}", dest, name,
@@ -455,7 +524,7 @@ class UnicoreTarget(Target):
                 sections.append(f"===== {remote} (UNICORE working directory) =====\n"
                                 + (text or "(empty)\n"))
         if sections:
-            (dest / "launcher.log").write_text("\n".join(sections))
+            (dest / LAUNCHER_LOG).write_text("\n".join(sections))
         if self.mode == "container":
             sif_sha = self._read_text(handle, SIF_SHA_FILE).split()
             if sif_sha:
@@ -539,6 +608,26 @@ class UnicoreTarget(Target):
                 Path(partial).unlink(missing_ok=True)
 
         self._retry(f"downloading {remote}", download)
+
+
+def classify(exc: BaseException) -> Classified | None:
+    """Sort a pyunicore/httpx exception; other exceptions are not the site's (None)."""
+    if isinstance(exc, AuthenticationFailedException):
+        return Classified(Fault.AUTH, f"did not accept the access token ({exc}); get a fresh "
+                                      "token")
+    if not isinstance(exc, httpx.HTTPError):
+        return None
+    text = str(exc)
+    match = _HTTP_STATUS.match(text)
+    code = int(match.group(1)) if match else None
+    if code in (401, 403):
+        reason = text.split("Server Error:", 1)[-1].split(" for url:")[0].strip()
+        return Classified(Fault.AUTH, f"rejected the access token ({reason}); get a fresh "
+                                      "token and try again", code)
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return Classified(Fault.FATAL, text, code)
+    transient = code is None or code >= 500 or code in (408, 429)
+    return Classified(Fault.TRANSIENT if transient else Fault.FATAL, text, code)
 
 
 def _raise_for_status(response: httpx.Response) -> None:

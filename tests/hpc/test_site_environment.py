@@ -18,7 +18,7 @@ from repro.site.envinfo import (
 )
 from repro.targets.base import JobState
 from repro.targets.slurm import SlurmTarget
-from tests.hpc.helpers import bundles_for, sleepy_experiment, wait_terminal
+from tests.targets.jobs import bundles_for, sleepy_experiment, wait_terminal
 
 
 def test_pmix_launch_gives_rank_rank_count_and_pmix_version():

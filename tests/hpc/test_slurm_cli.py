@@ -16,8 +16,8 @@ import pytest
 from repro.records.run_crate import verify_crate
 from repro.records.validation import PROCESS_RUN_CRATE, validate_crate
 from tests.foundation.helpers import REFERENCE, repro, run_dirs
-from tests.hpc.helpers import sleepy_experiment
 from tests.infra.slurm_cluster import SlurmCluster
+from tests.targets.jobs import sleepy_experiment
 
 pytestmark = [pytest.mark.infra, pytest.mark.slow]
 

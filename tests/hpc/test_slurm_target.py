@@ -15,8 +15,8 @@ import pytest
 from repro.errors import InputError, TargetError
 from repro.targets.base import JobState
 from repro.targets.slurm import EXIT_MARKER, SCRIPT_NAME, SlurmTarget, read_jobcomp_record
-from tests.hpc.helpers import bundles_for, sleepy_experiment, wait_for, wait_terminal
 from tests.infra.slurm_cluster import PARTITION, SlurmCluster
+from tests.targets.jobs import bundles_for, sleepy_experiment, wait_for, wait_terminal
 
 pytestmark = pytest.mark.infra
 

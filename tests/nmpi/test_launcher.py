@@ -132,11 +132,11 @@ def test_accepted_result_paths_stay_inside_the_destination(path):
     ("Error 422: [{'type': 'string_type'}]", "fatal"),
     ("No such job: 7", "missing")])
 def test_client_errors_are_classified(message, category):
-    assert classify(Exception(message))[0] == category
+    assert classify(Exception(message)).fault.value == category
 
 
 def test_prompt_refusal_counts_as_authentication_failure():
-    assert classify(AuthenticationError("no prompt"))[0] == "auth"
+    assert classify(AuthenticationError("no prompt")).fault.value == "auth"
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ from repro.errors import AuthenticationError, InputError, TargetError
 from repro.site.spikefile import read_spikes
 from repro.targets.base import JobState
 from repro.targets.nmpi import NmpiTarget
-from tests.nmpi.conftest import wait_until_terminal
+from tests.targets.jobs import wait_terminal
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +30,7 @@ def test_run_completes_and_results_land_in_dest(nmpi_queue, nmpi_user, make_bund
     target = NmpiTarget("spinnaker-nmpi", nmpi_queue.target_options())
     bundle = make_bundle(target)
     handle = target.submit(bundle)
-    status = wait_until_terminal(target, handle)
+    status = wait_terminal(target, handle)
     assert status.state is JobState.DONE, status.message
     dest = tmp_path / "run"
     target.fetch(handle, dest)
@@ -60,9 +60,9 @@ def test_failing_script_ends_failed_with_its_error_recorded(nmpi_queue, nmpi_use
                                                            make_bundle, tmp_path):
     target = NmpiTarget("spinnaker-nmpi", nmpi_queue.target_options())
     handle = target.submit(make_bundle(target, network="broken"))
-    status = wait_until_terminal(target, handle)
+    status = wait_terminal(target, handle)
     assert status.state is JobState.FAILED
-    assert "error" in status.message
+    assert "ended in status 'error': RuntimeError: deliberate failure" in status.message
     target.fetch(handle, tmp_path / "run")
     result = json.loads((tmp_path / "run" / "result.json").read_text())
     assert result["status"] == "failed"
@@ -94,7 +94,7 @@ def test_polling_rides_out_5xx_and_dropped_connections(nmpi_queue, nmpi_user, ma
                        "count": 2},
                       {"method": "GET", "path": "/jobs/*", "action": "drop_before",
                        "count": 2})
-    status = wait_until_terminal(target, handle)
+    status = wait_terminal(target, handle)
     assert status.state is JobState.DONE, status.message
     nmpi_queue.faults({"method": "GET", "path": "/data/*", "action": "status",
                        "status": 500, "count": 1})
@@ -106,7 +106,7 @@ def test_polling_rides_out_5xx_and_dropped_connections(nmpi_queue, nmpi_user, ma
 def test_persistent_server_failure_gives_a_clear_error(nmpi_queue, nmpi_user, make_bundle):
     nmpi_queue.faults({"method": "POST", "path": "/jobs/", "action": "status", "status": 503,
                        "count": 50})
-    target = NmpiTarget("spinnaker-nmpi", nmpi_queue.target_options(retries=2))
+    target = NmpiTarget("spinnaker-nmpi", nmpi_queue.target_options(attempts=3))
     with pytest.raises(TargetError, match=r"submitting failed 3 times.*maintenance.*HTTP 503"):
         target.submit(make_bundle(target))
     assert _jobs(nmpi_queue) == []
@@ -118,7 +118,7 @@ def test_removed_job_is_reported_cancelled(nmpi_queue, nmpi_user, make_bundle):
     handle = target.submit(make_bundle(target))
     assert target.status(handle).state is JobState.QUEUED
     target.cancel(handle)
-    status = wait_until_terminal(target, handle, timeout=10)
+    status = wait_terminal(target, handle, timeout=10)
     assert status.state is JobState.CANCELLED
     assert "removed" in status.message
     assert _jobs(nmpi_queue)[0]["status"] == "removed"
@@ -128,7 +128,7 @@ def test_job_removed_by_the_platform_when_it_starts(nmpi_queue, nmpi_user, make_
     nmpi_queue.configure(remove_on_start=True)
     target = NmpiTarget("spinnaker-nmpi", nmpi_queue.target_options())
     handle = target.submit(make_bundle(target))
-    status = wait_until_terminal(target, handle, timeout=20)
+    status = wait_terminal(target, handle, timeout=20)
     assert status.state is JobState.CANCELLED
 
 
@@ -165,7 +165,7 @@ def test_hostile_result_names_are_refused_and_nothing_escapes(nmpi_queue, nmpi_u
     nmpi_queue.configure(hostile_files=["../../x", "repro-test/job_1/../../../y"])
     target = NmpiTarget("spinnaker-nmpi", nmpi_queue.target_options())
     handle = target.submit(make_bundle(target))
-    assert wait_until_terminal(target, handle).state is JobState.DONE
+    assert wait_terminal(target, handle).state is JobState.DONE
     run_dir = tmp_path / "deep" / "run"
     run_dir.mkdir(parents=True)
     before = sorted(p for p in tmp_path.rglob("*"))
@@ -183,7 +183,7 @@ def test_token_is_written_nowhere(nmpi_queue, nmpi_user, make_bundle, tmp_path):
     target = NmpiTarget("spinnaker-nmpi", nmpi_queue.target_options())
     bundle = make_bundle(target)
     handle = target.submit(bundle)
-    assert wait_until_terminal(target, handle).state is JobState.DONE
+    assert wait_terminal(target, handle).state is JobState.DONE
     target.fetch(handle, tmp_path / "run")
     assert not (nmpi_user / ".hbptoken").exists()
     assert not real_token_file.exists() or nmpi_queue.token not in real_token_file.read_text()
@@ -234,8 +234,8 @@ def test_spynnaker_cfg_option_is_shipped_as_the_runs_local_cfg(nmpi_queue, nmpi_
         spynnaker_cfg={"Machine": {"time_scale_factor": 4}})
     target = NmpiTarget("spinnaker-nmpi", options)
     handle = target.submit(make_bundle(target, network="cfgprobe"))
-    status = wait_until_terminal(target, handle)
+    status = wait_terminal(target, handle)
     assert status.state is JobState.DONE, status.message
     bare = NmpiTarget("spinnaker-nmpi", nmpi_queue.target_options())
     handle = bare.submit(make_bundle(bare, network="cfgprobe"))
-    assert wait_until_terminal(bare, handle).state is JobState.FAILED
+    assert wait_terminal(bare, handle).state is JobState.FAILED

@@ -18,9 +18,10 @@ size, content type and sha1; the job ends ``finished`` or ``error`` with a log,
 
 Fault injection for tests goes through ``/_admin/*`` (header ``x-admin-key``): answer a
 matching request with a 5xx, drop the connection before or after handling it, remove jobs
-when they start, hold jobs in the queue, expire tokens, and add hostile file names to the
-output list. Standard library only, so it runs as ``python nmpi_server.py --port 0 ...`` and
-prints one JSON line ``{"url": ..., "pid": ...}`` when it is ready.
+when they start, fail them on the provider side when they start, hold jobs in the queue,
+expire tokens, and add hostile file names to the output list. Standard library only, so it
+runs as ``python nmpi_server.py --port 0 ...`` and prints one JSON line
+``{"url": ..., "pid": ...}`` when it is ready.
 """
 
 from __future__ import annotations
@@ -114,6 +115,9 @@ class JobQueue:
         self.faults: list[dict[str, Any]] = []
         self.hold = False
         self.remove_on_start = False
+        #: A provider-side failure: a job taken from the queue goes to ``error`` with this log
+        #: line instead of running (what a hardware provider's kill looks like, B7).
+        self.error_on_start = ""
         self.hostile_files: list[str] = []
         self.requests_seen: list[tuple[str, str]] = []
         self.processes: dict[int, subprocess.Popen] = {}
@@ -211,6 +215,10 @@ class JobQueue:
                 job["status"] = "running"
                 if self.remove_on_start:
                     job["status"] = "removed"
+                    continue
+                if self.error_on_start:
+                    self._log(job, self.error_on_start)
+                    job.update(status="error", timestamp_completion=now_iso())
                     continue
             try:
                 self.execute(job)
@@ -560,7 +568,8 @@ class Handler(BaseHTTPRequestHandler):
                      mimetypes.guess_type(target.name)[0] or "application/octet-stream")
 
     def admin(self, method: str, action: str, raw: bytes) -> Reply:
-        """Test controls: faults, tokens, hold/release, removal, hostile names, state.
+        """Test controls: faults, tokens, hold/release, removal, provider errors, hostile names,
+        state.
 
         ``reset`` forgets every job (killing a running one) and clears faults, expired
         tokens and settings, so each test starts from an empty queue.
@@ -578,6 +587,7 @@ class Handler(BaseHTTPRequestHandler):
                 q.hold = bool(body.get("hold", q.hold))
                 q.remove_on_start = bool(body.get("remove_on_start", q.remove_on_start))
                 q.hostile_files = list(body.get("hostile_files", q.hostile_files))
+                q.error_on_start = str(body.get("error_on_start", q.error_on_start))
                 q.wake.notify_all()
             elif action == "reset" and method == "POST":
                 for job in q.jobs.values():
@@ -590,6 +600,7 @@ class Handler(BaseHTTPRequestHandler):
                 q.expired.clear()
                 q.hold = q.remove_on_start = False
                 q.hostile_files = []
+                q.error_on_start = ""
                 q.requests_seen.clear()
                 q.wake.notify_all()
             elif action == "state" and method == "GET":

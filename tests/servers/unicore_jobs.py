@@ -26,6 +26,7 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -139,9 +140,13 @@ class SiteSettings:
 class JobRunner:
     """Run UNICORE jobs on this machine (login-node processes, real Slurm batch jobs)."""
 
-    def __init__(self, settings: SiteSettings) -> None:
+    def __init__(self, settings: SiteSettings,
+                 login_fault: Callable[[str], dict[str, Any] | None] | None = None) -> None:
         self.settings = settings
         self.login_host = socket.gethostname()
+        #: ``login_fault(executable)`` -> a fault for this login-node command, or None: the
+        #: command then fails as a broken login node would (stderr text, non-zero exit).
+        self.login_fault = login_fault or (lambda _executable: None)
 
     # -- lifecycle ------------------------------------------------------------------------
     def launch(self, job: JobRecord) -> None:
@@ -239,7 +244,8 @@ class JobRunner:
         parts = [str(desc.get("Executable", ""))] + [str(a) for a in desc.get("Arguments", [])]
         return " ".join(p for p in parts if p)
 
-    def _script(self, job: JobRecord, directives: list[str], redirect: bool) -> str:
+    def _script(self, job: JobRecord, directives: list[str], redirect: bool,
+                command: str | None = None) -> str:
         desc = job.description
         lines = ["#!/bin/bash", *directives,
                  *export_lines({k: v for k, v in self.job_environment(job).items()
@@ -251,7 +257,7 @@ class JobRunner:
             lines += ["{ " + str(pre) + "\n}", "__uc_pre=$?",
                       f'if [ "$__uc_pre" -ne 0 ]; then echo "$__uc_pre" > {PRE_FAILED_FILE};'
                       " exit \"$__uc_pre\"; fi"]
-        command = self._command_line(job)
+        command = command or self._command_line(job)
         if redirect:
             stdout = shlex.quote(str(desc.get("Stdout", "stdout")))
             stderr = shlex.quote(str(desc.get("Stderr", "stderr")))
@@ -287,7 +293,10 @@ class JobRunner:
 
     def _run_on_login_node(self, job: JobRecord) -> None:
         script = job.workdir / ".UNICORE_job.sh"
-        script.write_text(self._script(job, [], redirect=True))
+        fault = self.login_fault(str(job.description.get("Executable", "")))
+        failing = (f"{{ echo {shlex.quote(str(fault.get('stderr', 'login node failure')))} >&2;"
+                   f" exit {int(fault.get('exit', 1))}; }}" if fault else None)
+        script.write_text(self._script(job, [], redirect=True, command=failing))
         job.process = self._popen(job, ["/bin/bash", str(script)],
                                   job.workdir / ".UNICORE_launcher.out",
                                   job.workdir / ".UNICORE_launcher.err")

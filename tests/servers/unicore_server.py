@@ -10,7 +10,8 @@ self-signed certificate. Jobs really run on this machine (see :mod:`unicore_jobs
 
 Test controls live under ``/__admin__/`` (fault injection: 5xx answers and dropped
 connections before or after a request is processed, rejected tokens, forgotten sessions,
-hostile names in directory listings; the request log). They are not part of UNICORE.
+hostile names in directory listings, login-node commands that fail as on a broken site;
+the request log). They are not part of UNICORE.
 
 Run as ``python -m tests.servers.unicore_server CONFIG.json``; it writes ``ready.json``
 (ports, pid) into its root directory once it listens, and stops on SIGTERM.
@@ -94,6 +95,20 @@ class Faults:
         self.rules: list[dict[str, Any]] = []
         self.hostile_names: list[str] = []
         self.reject_tokens = False
+        self.login_failures: list[dict[str, Any]] = []
+
+    def login_failure(self, executable: str) -> dict[str, Any] | None:
+        """The first ``login_failures`` rule for this login-node command (count decremented).
+
+        A rule ``{"executable": "squeue", "times": 2, "exit": 1, "stderr": "..."}`` makes that
+        command fail on the login node the way a broken site configuration does.
+        """
+        with self.lock:
+            for rule in self.login_failures:
+                if rule.get("executable") == executable and rule.get("times", 1) > 0:
+                    rule["times"] = rule.get("times", 1) - 1
+                    return dict(rule)
+        return None
 
     def take(self, method: str, path: str, phase: str) -> dict[str, Any] | None:
         """The first rule matching this request and phase (its count is decremented)."""
@@ -130,7 +145,7 @@ class UnicoreSite:
         self.runner = JobRunner(SiteSettings(
             site_name=self.site_name, partitions=tuple(config.get("partitions", ["batch"])),
             environment=dict(config["environment"]),
-            slurm_poll=float(config.get("slurm_poll", 0.5))))
+            slurm_poll=float(config.get("slurm_poll", 0.5))), self.faults.login_failure)
 
     # -- authentication ---------------------------------------------------------------------
     def user_of_token(self, token: str) -> User:
@@ -672,6 +687,7 @@ class Handler(BaseHTTPRequestHandler):
                 site.faults.rules = list(body.get("rules", []))
                 site.faults.hostile_names = list(body.get("hostile_names", []))
                 site.faults.reject_tokens = bool(body.get("reject_tokens", False))
+                site.faults.login_failures = list(body.get("login_failures", []))
             if body.get("drop_sessions"):
                 with site.lock:
                     site.sessions.clear()
@@ -683,6 +699,7 @@ class Handler(BaseHTTPRequestHandler):
             with site.faults.lock:
                 site.faults.rules, site.faults.hostile_names = [], []
                 site.faults.reject_tokens = False
+                site.faults.login_failures = []
             with site.lock:
                 site.requests.clear()
             return Response(204)

@@ -198,7 +198,7 @@ def test_unicore_soak(unicore_site, unicore_token, slurm_cluster, tmp_path, caps
     with FaultProxy(upstream, _unicore_plan(SEED + (mode == "batch"))) as proxy:
         table = {"kind": "unicore", "url": proxy.url + "/DEMO-SITE/rest/core", "mode": mode,
                  "module": "ebrains/24.10", "poll_interval": 0.2, "poll_max": 1.0,
-                 "slurm_check": 1.0, "time_minutes": 5, "mpi": "pmix", "parallel": 1}
+                 "slurm_check": 1.0, "time": 5, "mpi": "pmix", "parallel": 1}
         counts, crated = soak(tmp_path, f"uc-{mode}", table, proxy, [unicore_token], capsys)
     jobs = [j for j in unicore_site.jobs() if j["id"] not in before
             and any(t.startswith("repro-run-") for t in j["tags"])]

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-from repro.config.experiment import load_experiment
-from repro.execution.bundle import build_bundle
-from repro.execution.dispatch import make_spec
 from repro.targets.base import JobHandle, JobState, JobStatus, RunBundle
 from repro.targets.unicore import UnicoreTarget
+from tests.targets.jobs import experiment_bundle, wait_terminal
 
 REPO = Path(__file__).resolve().parents[2]
 EXPERIMENT = REPO / "experiments" / "balanced_random" / "experiment.toml"
@@ -26,7 +22,7 @@ def make_target(test_site: Any, mode: str, name: str = "", **options: Any) -> Un
     defaults: dict[str, Any] = {
         "url": test_site.https_url, "ca_bundle": str(test_site.ca_bundle), "mode": mode,
         "poll_interval": 0.2, "poll_max": 1.0, "slurm_check": 1.0, "mpi": "pmix",
-        "time_minutes": 5,
+        "time": 5,
     }
     if mode in ("native", "batch"):
         defaults["module"] = "ebrains/24.10"
@@ -36,24 +32,13 @@ def make_target(test_site: Any, mode: str, name: str = "", **options: Any) -> Un
 def make_bundle(target: UnicoreTarget, directory: Path, seed: int = 1,
                 **params: Any) -> RunBundle:
     """A bundle of the reference network, 100 neurons, 200 ms (``params`` override)."""
-    experiment = load_experiment(EXPERIMENT)
-    experiment.params.update({**SMALL, **params})
-    experiment.duration_ms = DURATION_MS
-    spec = make_spec(experiment, target, seed, "test-model-hash")
-    run_id = f"test-{target.mode}-s{seed}-{uuid.uuid4().hex[:8]}"
-    return build_bundle(directory, spec, experiment.directory, run_id)
+    return experiment_bundle(target, EXPERIMENT, seed, directory, duration_ms=DURATION_MS,
+                             **{**SMALL, **params})
 
 
 def wait(target: UnicoreTarget, handle: JobHandle, timeout: float = 180.0) -> JobStatus:
     """Poll ``status`` until the run is terminal."""
-    deadline = time.monotonic() + timeout
-    while True:
-        status = target.status(handle)
-        if status.state.terminal:
-            return status
-        if time.monotonic() > deadline:
-            raise AssertionError(f"run did not finish in {timeout} s: {status}")
-        time.sleep(0.2)
+    return wait_terminal(target, handle, timeout)
 
 
 def jobs_of_run(site: Any, bundle: RunBundle) -> list[dict[str, Any]]:

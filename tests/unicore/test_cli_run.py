@@ -34,7 +34,7 @@ def repro_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Com
 
 def targets_toml(site, image: str) -> str:
     common = (f'url = "{site.https_url}"\nca_bundle = "{site.ca_bundle}"\n'
-              'time_minutes = 10\npoll_interval = 0.5\npoll_max = 2.0\nslurm_check = 2.0\n')
+              'time = 10\npoll_interval = 0.5\npoll_max = 2.0\nslurm_check = 2.0\n')
     return (f'[targets.hpc-native]\nkind = "unicore"\nmode = "native"\n'
             f'module = "ebrains/24.10"\n{common}\n'
             f'[targets.hpc-batch]\nkind = "unicore"\nmode = "batch"\n'

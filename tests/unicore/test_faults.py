@@ -74,7 +74,7 @@ def test_polling_and_downloads_survive_5xx_and_dropped_connections(
 
 def test_a_site_that_keeps_failing_gives_one_clear_error(unicore_site, unicore_token,
                                                          tmp_path):
-    target = make_target(unicore_site, "native", retries=3)
+    target = make_target(unicore_site, "native", attempts=3)
     unicore_site.faults(rules=[{"method": "GET", "path": r"/rest/core$", "action": "503",
                                 "times": 100}])
     with pytest.raises(TargetError, match=r"target 'uc-native': connecting to the site "

@@ -95,7 +95,7 @@ def test_a_tag_only_image_is_refused_unless_allowed():
     ({"mode": "batch", "registry": "https://host/REGISTRY/rest/registries/default_registry"},
      "url", "either url"),
     ({"mode": "batch", "url": "", "registry": "https://r/x"}, "site", "needs site"),
-    ({"mode": "batch", "tasks": 0}, "tasks", "at least 1"),
+    ({"mode": "batch", "ntasks": 0}, "ntasks", "at least 1"),
     ({"mode": "batch", "ca_bundle": "/no/such/ca.pem"}, "ca_bundle", "does not exist"),
 ])
 def test_bad_options_name_the_field(options, field, text):
