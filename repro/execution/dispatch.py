@@ -6,12 +6,14 @@ Nothing here knows how a particular target works; everything goes through the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import shutil
+import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -139,8 +141,9 @@ def _execute(experiment: Experiment, queue: list[_Pending], store: Store, model:
                 free = target.max_concurrent - busy
                 batch = [p for p in waiting if p.target is target][:max(0, free)]
                 if batch:
-                    _submit(experiment, batch, scratch, model, notify, nestml)
-                    running.extend(batch)
+                    with interrupts_deferred():  # a job the site accepted gets its handle
+                        running.extend(batch)
+                        _submit(experiment, batch, scratch, model, notify, nestml)
                     waiting = [p for p in waiting if p not in batch]
             now = time.monotonic()
             for pending in [p for p in running if p.poll.due(now)]:
@@ -163,6 +166,31 @@ def _execute(experiment: Experiment, queue: list[_Pending], store: Store, model:
         for pending in queue:
             shutil.rmtree(scratch / pending.run_id, ignore_errors=True)
     return outcomes
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM until the block ends, then deliver them.
+
+    Submission is the one place where an interrupt would orphan a job: the site has accepted
+    it (``sbatch`` answered, the UNICORE job exists) but its handle has not reached the
+    dispatcher, so the cancel on the way out would miss it. Outside the main thread (where
+    signals are never delivered) this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    numbers = (signal.SIGINT, signal.SIGTERM)
+    previous = {n: signal.signal(n, lambda number, _frame: held.append(number))
+                for n in numbers}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for number in dict.fromkeys(held):
+            signal.raise_signal(number)
 
 
 def cancel_all(running: list[_Pending], budget_s: float = CANCEL_BUDGET_S) -> list[str]:

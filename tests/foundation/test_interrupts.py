@@ -94,3 +94,15 @@ def test_a_signal_stops_the_run_cancels_the_harness_and_keeps_no_crate(tmp_path,
     assert run_dirs(store) == []
     assert _harness_pids(store) == [], "the harness process survived the interrupt"
     print(f"{target}: {name} -> exit {code} after {elapsed:.2f} s")
+
+
+def test_an_interrupt_during_submission_is_delivered_once_the_handles_are_known():
+    """Submission is deferred-interrupt: the site's job id must reach the dispatcher."""
+    from repro.execution.dispatch import interrupts_deferred
+
+    reached = []
+    with pytest.raises(KeyboardInterrupt), interrupts_deferred():
+        signal.raise_signal(signal.SIGINT)
+        reached.append("the submission finished")
+    assert reached == ["the submission finished"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -21,7 +21,7 @@ from tests.hpc.test_slurm_cli import _project, _wait_running_job
 pytestmark = [pytest.mark.infra, pytest.mark.slow]
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_cancels_the_slurm_job_within_10_s_and_writes_no_crate(slurm_cluster,
                                                                          tmp_path, signum):
     name = signal.Signals(signum).name

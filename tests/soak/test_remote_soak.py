@@ -44,6 +44,8 @@ RUNS = int(os.environ.get("REPRO_SOAK_RUNS", "1"))
 SEED = int(os.environ.get("REPRO_SOAK_SEED", "20261203"))
 WORKERS = int(os.environ.get("REPRO_SOAK_WORKERS", "3"))
 SCALE = float(os.environ.get("REPRO_SOAK_FAULT_SCALE", "1"))
+#: File that gets one line per finished run (to follow a long soak while it runs).
+PROGRESS = os.environ.get("REPRO_SOAK_PROGRESS", "")
 NETWORK = Path(__file__).resolve().parents[1] / "nmpi" / "networks" / "tiny.py"
 #: Fault probabilities per request; high enough that most runs meet several faults.
 RATES = {k: v * SCALE for k, v in {
@@ -65,6 +67,7 @@ class SoakCounts:
     duplicates: int = 0
     orphans: int = 0
     token_leaks: int = 0
+    failed_but_site_succeeded: int = 0
     injected: Counter = field(default_factory=Counter)
     reasons: Counter = field(default_factory=Counter)
     lost_details: list[str] = field(default_factory=list)
@@ -77,7 +80,8 @@ class SoakCounts:
         return (f"soak {self.target}: runs {self.runs}, faults injected: {faults or 'none'}; "
                 f"completed {self.completed}, failed-with-reason {self.failed_with_reason}, "
                 f"lost {self.lost}, duplicates {self.duplicates}, orphans {self.orphans}, "
-                f"token leaks {self.token_leaks} ({self.seconds:.0f} s)")
+                f"token leaks {self.token_leaks}; failed although the site finished the job "
+                f"{self.failed_but_site_succeeded} ({self.seconds:.0f} s)")
 
 
 def _experiment(directory: Path) -> Path:
@@ -90,17 +94,22 @@ def _experiment(directory: Path) -> Path:
 
 
 def soak(tmp_path: Path, name: str, table: dict[str, Any], proxy: FaultProxy,
-         secrets: list[str], capsys: pytest.CaptureFixture) -> tuple[SoakCounts, set[str]]:
+         secrets: list[str], capsys: pytest.CaptureFixture) -> tuple[SoakCounts, dict[str, str]]:
     """Run RUNS seeds one ``run_experiment`` each (WORKERS at once); classify every run.
 
-    Returns the counts and the run ids that left a crate.
+    Returns the counts and ``{run id: status}`` of the runs that left a crate.
     """
     experiment = load_experiment(_experiment(tmp_path / "experiment"))
     store_root = tmp_path / "store"
     counts = SoakCounts(name, runs=RUNS)
-    crated: set[str] = set()
+    crated: dict[str, str] = {}
     lock = threading.Lock()
     messages: list[str] = []
+
+    def note(seed: int, outcome: str) -> None:
+        if PROGRESS:
+            with open(PROGRESS, "a", encoding="utf-8") as handle:
+                handle.write(f"{time.strftime('%H:%M:%S')} {name} seed {seed}: {outcome}\n")
 
     def one(seed: int) -> None:
         target = make_target(name, table, None)
@@ -109,6 +118,7 @@ def soak(tmp_path: Path, name: str, table: dict[str, Any], proxy: FaultProxy,
                                         force=True)
         except Exception as exc:  # noqa: BLE001 - a run that ends in an error is classified
             text = f"{type(exc).__name__}: {exc}"
+            note(seed, f"error {text[:300]}")
             with lock:
                 messages.append(text)
                 if str(exc).strip():
@@ -119,8 +129,9 @@ def soak(tmp_path: Path, name: str, table: dict[str, Any], proxy: FaultProxy,
                     counts.lost_details.append(f"seed {seed}: {text}")
             return
         record = outcome.record
+        note(seed, f"{record.status} {str(record.extra.get('error') or '')[:300]}")
         with lock:
-            crated.add(record.run_id)
+            crated[record.run_id] = record.status
             if record.status == "completed":
                 counts.completed += 1
             elif str(record.extra.get("error") or "").strip():
@@ -150,12 +161,15 @@ def _run_of(tags: list[str]) -> str | None:
                 None)
 
 
-def _check_jobs(counts: SoakCounts, jobs: list[dict[str, Any]], crated: set[str],
-                active: tuple[str, ...], live: Callable[[dict[str, Any]], bool]) -> None:
+def _check_jobs(counts: SoakCounts, jobs: list[dict[str, Any]], crated: dict[str, str],
+                active: tuple[str, ...], live: Callable[[dict[str, Any]], bool],
+                succeeded: str) -> None:
     """Count duplicates (live jobs per run > 1) and orphans (active, or owned by no run)."""
     per_run: Counter[str] = Counter()
     for job in jobs:
         run = _run_of(job.get("tags") or [])
+        if run in crated and crated[run] == "failed" and job["status"] == succeeded:
+            counts.failed_but_site_succeeded += 1
         if job["status"] in active:
             counts.orphans += 1
             counts.orphan_details.append(f"job {job['id']} still {job['status']} (run {run})")
@@ -202,7 +216,8 @@ def test_unicore_soak(unicore_site, unicore_token, slurm_cluster, tmp_path, caps
         counts, crated = soak(tmp_path, f"uc-{mode}", table, proxy, [unicore_token], capsys)
     jobs = [j for j in unicore_site.jobs() if j["id"] not in before
             and any(t.startswith("repro-run-") for t in j["tags"])]
-    _check_jobs(counts, jobs, crated, UNICORE_ACTIVE, live=lambda job: True)
+    _check_jobs(counts, jobs, crated, UNICORE_ACTIVE, live=lambda job: True,
+                succeeded="SUCCESSFUL")
     if mode == "batch":
         queued = slurm_cluster.run("squeue", "-h", "-o", "%i %j %T").stdout.strip()
         for line in filter(None, queued.splitlines()):
@@ -222,6 +237,6 @@ def test_nmpi_soak(nmpi_queue, nmpi_user, tmp_path, capsys):
         counts, crated = soak(tmp_path, "nmpi-soak", table, proxy, [nmpi_queue.token], capsys)
     jobs = nmpi_queue.state()["jobs"]
     _check_jobs(counts, jobs, crated, NMPI_ACTIVE,
-                live=lambda job: job["status"] != "removed")
+                live=lambda job: job["status"] != "removed", succeeded="finished")
     _report(counts, capsys)
     _assert_clean(counts)
