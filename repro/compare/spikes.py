@@ -146,7 +146,8 @@ def load_crate(crate_dir: Path) -> RunSpikes:
         "site": environment.get("site") or spec.get("site", ""),
         "threads": int(simulator.get("threads", spec.get("threads", 1))),
         "mpi_processes": int(simulator.get("mpi_processes", 1)),
-        "timestep_ms": float(spec.get("timestep_ms", float("nan"))),
+        "timestep_ms": float(_script_timestep(crate_dir) or spec.get("timestep_ms",
+                                                                      float("nan"))),
         "duration_ms": float(spec.get("duration_ms", float("nan"))),
         "params": spec.get("params", {}),
         "backend": spec.get("backend", ""),
@@ -161,6 +162,14 @@ def load_crate(crate_dir: Path) -> RunSpikes:
         spike_path, run_id=crate_dir.name, target=str(spec.get("target", "")),
         seed=int(spec.get("seed", -1)), model_hash=str(values.get("model_hash", "")),
         env_digest=str(values.get("environment_digest", "")), crate=crate_dir, facts=facts)
+
+
+def _script_timestep(crate_dir: Path) -> float | None:
+    """The time step a classic script chose itself (recorded by the harness), if any."""
+    result = _read_json_file(crate_dir / "result.json") if (
+        crate_dir / "result.json").is_file() else {}
+    value = result.get("timestep_ms")
+    return float(value) if isinstance(value, int | float) else None
 
 
 def load_runs(crate_dirs: Sequence[Path]) -> list[RunSpikes]:

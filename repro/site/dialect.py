@@ -547,11 +547,11 @@ class ScriptDialect:
                           f"of their own, seeded from the run's seed and {seed} (so they "
                           "still vary with the run's seed); NEST's spike-generation draws "
                           "come from its kernel RNG seeded with the run's seed",
-                          numerical_effect=True)
+                          numerical_effect=False)
         elif seed is not None and self.on_emulator:
             self.book.add(f"Population(seed={seed})", "translated",
                           "the emulator seeds each population's stream from the run's seed "
-                          "(it still varies with the run's seed)", numerical_effect=True)
+                          "(it still varies with the run's seed)", numerical_effect=False)
         for name in sorted(set(extras) - set(passed) - {"seed"}):
             self.book.add(f"additional_parameters {name}={extras[name]!r}", "ignored",
                           f"sPyNNaker-specific; no meaning on {self.backend.__name__}",

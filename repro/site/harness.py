@@ -250,6 +250,7 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
                                  spec.seed, spec.threads, spec.backend_options, book)
             timings["simulate_s"] = time.perf_counter() - t0
             populations = dialect.populations()
+            result["timestep_ms"] = float(sim.get_time_step())
             if not populations:
                 raise RuntimeError(f"{spec.script} recorded no spikes: call "
                                    "Population.record('spikes') on what should be compared")

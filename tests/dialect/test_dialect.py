@@ -56,7 +56,7 @@ def test_spynnaker_dialect_runs_on_nest_with_every_adaptation_noted(tmp_path: Pa
         "spike_times before min_delay + one step": ("adapted", True),
         "tau_refrac=0 ms": ("adapted", True),
         "delay=1.4 ms": ("adapted", False),
-        "Population(seed=5)": ("translated", True),
+        "Population(seed=5)": ("translated", False),
         "additional_parameters spikes_per_second=50.0": ("ignored", False),
         "Izhikevich(u, v=...)": ("translated", False),
         "extra_models.IFCurDelta": ("translated", False),
@@ -151,3 +151,53 @@ def test_notes_are_kept_once_per_feature(action: str) -> None:
     assert len(book.notes) == 1
     with pytest.raises(ValueError, match="unknown portability action"):
         book.add("feature", "bogus", "detail", numerical_effect=False)
+
+
+def repro_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "REPRO_STORE": str(cwd / "store"), "COLUMNS": "250"}
+    return subprocess.run([sys.executable, "-m", "repro.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+
+
+def test_refused_script_exits_2_before_any_run(tmp_path: Path) -> None:
+    done = repro_cli("run", "--script", str(SCRIPTS / "refused.py"), "--targets", "local",
+                     cwd=tmp_path)
+    assert done.returncode == 2
+    assert "refused.py:6: sim.extra_models.IFCurrExpCa2Adaptive cannot run on local" in \
+        done.stderr
+    assert not (tmp_path / "store" / "runs").exists()
+
+
+def test_cli_passes_script_arguments(tmp_path: Path) -> None:
+    done = repro_cli("run", "--script", str(SCRIPTS / "nest_on_emulator.py"), "--targets",
+                     "spinnaker_emulator", "--json", "--", "--cells", "4", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (record,) = json.loads(done.stdout)
+    crate = tmp_path / "store" / record["crate_path"]
+    assert json.loads((crate / "run_spec.json").read_text())["script_args"] == ["--cells", "4"]
+    assert json.loads((crate / "result.json").read_text())["populations"][0]["size"] == 4
+
+
+def test_portability_notes_in_crates_and_next_to_the_verdict(tmp_path: Path) -> None:
+    from repro.records.validation import PROCESS_RUN_CRATE, validate_crate
+
+    done = repro_cli("run", "--script", str(SCRIPTS / "compare_pair.py"), "--targets",
+                     "local,spinnaker_emulator", "--seeds", "1,2", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    records = {(r["target"], r["seed"]): r for r in json.loads(done.stdout)}
+    local = tmp_path / "store" / records[("local", 1)]["crate_path"]
+    notes = json.loads((local / "portability.json").read_text())["notes"]
+    clamp = next(n for n in notes if n["feature"] == "tau_refrac=0 ms")
+    assert clamp == {"feature": "tau_refrac=0 ms", "script_line": "compare_pair.py:11",
+                     "action": "adapted", "numerical_effect": True,
+                     "detail": "NEST requires at least one time step; set to 1 ms (sPyNNaker "
+                               "counts 0 refractory step(s))"}
+    assert validate_crate(local, PROCESS_RUN_CRATE).passed
+    metadata = json.loads((local / "ro-crate-metadata.json").read_text())
+    assert any(e.get("@id") == "portability.json" for e in metadata["@graph"])
+    compared = repro_cli("compare", "-e", "compare_pair", "-t", "local,spinnaker_emulator",
+                         "--no-record", cwd=tmp_path)
+    assert compared.returncode in (0, 1), compared.stderr
+    out = " ".join(compared.stdout.split())
+    assert ("local: the script's tau_refrac=0 ms (compare_pair.py:11) was adapted" in out)
+    assert "different time steps" not in out
