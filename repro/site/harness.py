@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from repro.site import fastconnect
 from repro.site.envinfo import capture_manifest
 from repro.site.portability import FeatureRefused, NoteBook
 from repro.site.runspec import RunSpec
@@ -235,6 +236,7 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
         t0 = time.perf_counter()
         sim = importlib.import_module(spec.backend_module)
         timings["import_s"] = time.perf_counter() - t0
+        result["array_connect"] = fastconnect.install(sim)
         result["nestml_modules"] = install_nestml_modules(spec, bundle_dir, sim)
         script_path = bundle_dir / spec.script
         if spec.mode == "build":
