@@ -38,6 +38,7 @@ from repro.spinnaker.poisson import (
 )
 from repro.spinnaker.ringbuffer import Events, Fanout, RingBuffer, RouteSynapses
 from repro.spinnaker.sources import ArraySources
+from repro.spinnaker.stdp import PlasticSynapses
 from repro.spinnaker.timing import Timing
 
 #: Ticks whose source packets and events are generated at once (bounds their memory).
@@ -74,6 +75,30 @@ class _SourceChunk:
     def at(self, tick: int) -> Events:
         i = tick - self.first_tick
         return self.events.take(slice(int(self.pointer[i]), int(self.pointer[i + 1])))
+
+
+@dataclass
+class _PlasticRoute:
+    """A plastic projection: its synapses with STDP state and a fan-out of its own."""
+
+    spec: ProjectionSpec
+    synapses: PlasticSynapses
+    fanout: Fanout
+    events: int = 0
+
+    def send(self, tick: int, senders: np.ndarray, counts: np.ndarray | None
+             ) -> list[Events]:
+        """Process the packets (a packet of k spikes is k row passes) and fan them out."""
+        out = []
+        repeats = 1 if counts is None else int(counts.max())
+        for k in range(repeats):
+            batch = senders if counts is None else senders[counts > k]
+            positions = self.synapses.pre_spikes(tick, batch)
+            self.fanout.weight[positions] = self.synapses.weight[
+                self.synapses.row_order[positions]]
+            self.events += int(positions.size)
+            out.append(self.fanout.events(batch, None))
+        return out
 
 
 class Engine:
@@ -124,24 +149,32 @@ class Engine:
         self.n_cells = n_cells
         self.routes: list[_Route] = []
         synapses_from: dict[int, list[RouteSynapses]] = {}
+        stride = 2 * n_cells
+        #: Plastic projections by route number (weights change at every pre spike).
+        self.plastic: dict[int, _PlasticRoute] = {}
         for number, spec in enumerate(network.projections):
             route, synapses_ = self._build_route(number, spec)
             self.routes.append(route)
-            synapses_from.setdefault(spec.pre, []).append(synapses_)
-        stride = 2 * n_cells
+            if spec.plasticity is None:
+                synapses_from.setdefault(spec.pre, []).append(synapses_)
+            else:
+                self.plastic[number] = self._build_plastic(spec, synapses_, stride)
         neuron_routes = [r for pre in self.groups for r in synapses_from.get(pre, [])]
         self.neuron_fanout = Fanout(n_cells, neuron_routes, stride) if neuron_routes else None
         self.source_fanouts = {index: Fanout(network.populations[index].size,
                                              synapses_from[index], stride)
                                for index in self.sources if index in synapses_from}
         longest = max([f.max_delay for f in self.source_fanouts.values()]
-                      + [self.neuron_fanout.max_delay if self.neuron_fanout else 0])
+                      + [self.neuron_fanout.max_delay if self.neuron_fanout else 0]
+                      + [p.fanout.max_delay for p in self.plastic.values()])
         self.ring = RingBuffer(n_cells, longest + 1, len(self.routes))
         #: Packets sent so far by every neuron (synaptic-event counters).
         self.neuron_packets = np.zeros(n_cells, dtype=np.int64)
         self.source_packets = {index: np.zeros(network.populations[index].size, np.int64)
                                for index in self.source_fanouts}
         self._chunks: dict[int, _SourceChunk] = {}
+        #: Raw (ticks, senders, counts) of the current chunk of sources with plastic routes.
+        self._source_spikes: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._chunk_end = 0
 
     # --- building ---------------------------------------------------------------------
@@ -203,6 +236,38 @@ class Engine:
         return route, RouteSynapses(route=number, rank=self._rank(spec, number), pre=pre,
                                     column=column, delay_steps=delay, weight=weight)
 
+    def _build_plastic(self, spec: ProjectionSpec, synapses_: RouteSynapses,
+                       stride: int) -> _PlasticRoute:
+        local = RouteSynapses(route=synapses_.route, rank=synapses_.rank,
+                              pre=np.asarray(spec.pre_index, np.int64),
+                              column=synapses_.column, delay_steps=synapses_.delay_steps,
+                              weight=synapses_.weight)
+        post = self.groups[spec.post]
+        n_pre = self.network.populations[spec.pre].size
+        synapses = PlasticSynapses(
+            spec.plasticity, spec.pre_index, spec.post_index, synapses_.delay_steps,
+            synapses_.weight, n_pre, post.size, int(post.shifts[spec.synapse_type]),
+            weight_scale(post.spec.model), self.timing.ms)
+        return _PlasticRoute(spec, synapses, Fanout(n_pre, [local], stride))
+
+    def learned_weights(self, route: int) -> np.ndarray:
+        """Current weight integers W of a plastic route (in the spec's connection order)."""
+        return self.plastic[route].synapses.weight.copy()
+
+    def _plastic_events(self, tick: int, pre: int, senders: np.ndarray,
+                        counts: np.ndarray | None) -> list[Events]:
+        """Update the plastic routes leaving ``pre`` for these packets; their events."""
+        events = []
+        for plastic in self.plastic.values():
+            if plastic.spec.pre == pre:
+                events.extend(plastic.send(tick, senders, counts))
+        return events
+
+    def _plastic_posts(self, tick: int, post: int, fired: np.ndarray) -> None:
+        for plastic in self.plastic.values():
+            if plastic.spec.post == post:
+                plastic.synapses.post_spikes(tick, fired)
+
     # --- recording ----------------------------------------------------------------------
 
     def record_signals(self, population: int, variables: set[str]) -> None:
@@ -233,6 +298,22 @@ class Engine:
             group.samples[variable] = []
         return data
 
+    def set_poisson_parameters(self, population: int, rate: np.ndarray, start: np.ndarray,
+                               duration: np.ndarray) -> None:
+        """New rates (and start/duration, ms from t = 0) of a Poisson population between runs.
+
+        As sPyNNaker reloads changed rates: every source is set up again from the current
+        tick (slow sources draw a fresh first interval) with its own new stream.
+        """
+        pop = self.network.populations[population]
+        pop.rate, pop.start, pop.duration = rate, start, duration
+        constants = poisson_constants(rate, start, duration, self.timing)
+        entropy = self.seed if isinstance(self.seed, int) else list(self.seed)
+        stream = np.random.SeedSequence(entropy, spawn_key=(population, self.tick))
+        self.sources[population] = PoissonSources(constants, np.random.default_rng(stream))
+        self.network.notes.extend(f"{pop.label} (from t = {self.tick * self.timing.ms:g} ms): "
+                                  f"{note}" for note in rate_notes(rate, self.timing))
+
     # --- the loop -------------------------------------------------------------------------
 
     def _generate_sources(self, tick: int, n_ticks: int) -> None:
@@ -242,6 +323,8 @@ class Engine:
             ticks, senders, counts = source.steps(tick, n_ticks)
             if ticks.size:
                 self.spikes[index].append((ticks, senders, counts))
+            if any(p.spec.pre == index for p in self.plastic.values()):
+                self._source_spikes[index] = (ticks, senders, counts)
             fanout = self.source_fanouts.get(index)
             if fanout is None:
                 continue
@@ -261,6 +344,7 @@ class Engine:
                 self._generate_sources(tick, min(SOURCE_CHUNK_TICKS, end - tick))
             cells = self.ring.take(tick)
             spiked = []
+            fired_by: dict[int, np.ndarray] = {}
             for index, group in self.groups.items():
                 first = self.first[index]
                 group.receive(cells[:, first:first + group.size])
@@ -268,14 +352,30 @@ class Engine:
                 if fired.size:
                     self.spikes[index].append((tick, fired, None))
                     spiked.append(fired + first)
+                    fired_by[index] = fired
+                    if self.plastic:
+                        self._plastic_posts(tick, index, fired)
             events = []
             if spiked and self.neuron_fanout is not None:
                 senders = np.concatenate(spiked) if len(spiked) > 1 else spiked[0]
                 self.neuron_packets[senders] += 1
                 events.append(self.neuron_fanout.events(senders, None))
             events.extend(chunk.at(tick) for chunk in self._chunks.values())
+            if self.plastic:
+                events.extend(self._plastic_tick(tick, fired_by))
             self.ring.add(tick, events)
         self.tick = end
+
+    def _plastic_tick(self, tick: int, fired_by: dict[int, np.ndarray]) -> list[Events]:
+        """Pre spikes of this tick through the plastic routes (neurons, then sources)."""
+        events = []
+        for index, fired in fired_by.items():
+            events.extend(self._plastic_events(tick, index, fired, None))
+        for index, (ticks, senders, counts) in self._source_spikes.items():
+            lo, hi = np.searchsorted(ticks, [tick, tick + 1])
+            if hi > lo:
+                events.extend(self._plastic_events(tick, index, senders[lo:hi], counts[lo:hi]))
+        return events
 
     # --- provenance -------------------------------------------------------------------------
 
@@ -289,6 +389,8 @@ class Engine:
                 continue
             for route, lengths in zip(fanout.routes, fanout.row_lengths, strict=True):
                 events[route] = int(lengths @ packets)
+        for route, plastic in self.plastic.items():
+            events[route] = plastic.events
         return events
 
     def provenance(self) -> dict:

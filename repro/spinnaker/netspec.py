@@ -16,6 +16,7 @@ from repro.spinnaker.shifts import (
     DEFAULT_SPIKES_PER_SECOND,
     ProjectionEstimate,
 )
+from repro.spinnaker.stdp import StdpRule
 
 
 @dataclass
@@ -95,6 +96,12 @@ class ProjectionSpec:
         The connector's statistics sPyNNaker plans the ring-buffer shift with.
     connector : str
         Connector class name (for provenance).
+    plasticity : StdpRule or None
+        The STDP rule of a plastic projection.
+    origin : int
+        Index of the script's projection this one comes from (-1 if none).
+    connection_index : numpy.ndarray or None
+        Positions of these connections in the script projection's connection arrays.
     """
 
     label: str
@@ -108,6 +115,9 @@ class ProjectionSpec:
     on_machine: bool
     estimate: ProjectionEstimate
     connector: str = ""
+    plasticity: StdpRule | None = None
+    origin: int = -1
+    connection_index: np.ndarray | None = None
 
 
 @dataclass

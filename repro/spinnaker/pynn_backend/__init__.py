@@ -7,7 +7,9 @@ An emulation in numpy: nothing runs on SpiNNaker hardware. Use it like any PyNN 
 
 Supported: IF_curr_exp, IF_cond_exp, IF_curr_alpha, IF_curr_delta, Izhikevich (and
 sPyNNaker's IZK_curr_exp / IZK_cond_exp), SpikeSourcePoisson, SpikeSourceArray, DCSource,
-ACSource, StepCurrentSource, NoisyCurrentSource, StaticSynapse,
+ACSource, StepCurrentSource, NoisyCurrentSource, StaticSynapse, STDPMechanism (SpikePairRule
+with AdditiveWeightDependence or MultiplicativeWeightDependence; learned weights via
+``Projection.get("weight")``),
 AllToAll/OneToOne/FixedProbability/FixedNumberPre/FromList connectors, Population,
 PopulationView, Assembly, recording of spikes, v, gsyn_exc and gsyn_inh.
 Everything else raises :class:`UnsupportedFeatureError` naming it. ``repro_simulator_info()``
@@ -62,6 +64,7 @@ from repro.spinnaker.pynn_backend.projections import Projection  # noqa: F401
 from repro.spinnaker.pynn_backend.standardmodels import (  # noqa: F401
     SUPPORTED_CELL_TYPES,
     UNSUPPORTED,
+    AdditiveWeightDependence,
     IF_cond_exp,
     IF_curr_alpha,
     IF_curr_delta,
@@ -69,9 +72,12 @@ from repro.spinnaker.pynn_backend.standardmodels import (  # noqa: F401
     Izhikevich,
     IZK_cond_exp,
     IZK_curr_exp,
+    MultiplicativeWeightDependence,
+    SpikePairRule,
     SpikeSourceArray,
     SpikeSourcePoisson,
     StaticSynapse,
+    STDPMechanism,
     UnsupportedFeatureError,
 )
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+from pyNN.random import RandomDistribution
 
 from repro.spinnaker.current_sources import CurrentSourceSpec
 from repro.spinnaker.engine import Engine
@@ -13,12 +16,13 @@ from repro.spinnaker.netspec import (
     PoissonPopulation,
     ProjectionSpec,
 )
-from repro.spinnaker.neurons import MODELS
+from repro.spinnaker.neurons import MODELS, weight_scale
 from repro.spinnaker.pynn_backend.estimates import estimate, seeded_random_sources
 from repro.spinnaker.pynn_backend.populations import Assembly
 from repro.spinnaker.pynn_backend.projections import RECEPTOR_TYPES
 from repro.spinnaker.pynn_backend.recording import population_index
-from repro.spinnaker.pynn_backend.standardmodels import UnsupportedFeatureError
+from repro.spinnaker.pynn_backend.standardmodels import STDPMechanism, UnsupportedFeatureError
+from repro.spinnaker.stdp import StdpRule
 
 #: What sPyNNaker 7.4.1 does by default with seeded RNGs, and what the emulator does instead.
 SEEDED_RNG_NOTE = (
@@ -91,6 +95,51 @@ def _attach_current_sources(state, network: Network, first_ids: np.ndarray) -> N
                 "never switches on; sPyNNaker 7.4.1 defaults stop to 0 ms")
 
 
+def _rule_value(component, name: str) -> float:
+    value = component.parameter_space[name].base_value
+    if isinstance(value, RandomDistribution) or np.ndim(value) != 0:
+        raise UnsupportedFeatureError(
+            f"{type(component).__name__}({name}=...) must be one number on SpiNNaker (the "
+            "rule's parameters are shared by all synapses of a projection)")
+    return float(value)
+
+
+def stdp_rule(synapse_type) -> StdpRule | None:
+    """The STDP rule of a projection's synapse type (None for static synapses)."""
+    if not isinstance(synapse_type, STDPMechanism):
+        return None
+    timing, weights = synapse_type.timing_dependence, synapse_type.weight_dependence
+    kind = ("additive" if type(weights).__name__ == "AdditiveWeightDependence"
+            else "multiplicative")
+    return StdpRule(weight_dependence=kind,
+                    **{name.lower(): _rule_value(timing, name)
+                       for name in ("tau_plus", "tau_minus", "A_plus", "A_minus")},
+                    **{name: _rule_value(weights, name) for name in ("w_min", "w_max")})
+
+
+def learned_weights(engine: Engine, projection, weights: np.ndarray) -> np.ndarray:
+    """Weights of a plastic projection as SpiNNaker holds them after the run (read back as
+    sPyNNaker's ``Projection.get`` does: W / (2**(15 - L) g), unsigned)."""
+    origin = engine_projection_origin(projection)
+    learned = np.asarray(weights, dtype=float).copy()
+    for number, spec in enumerate(engine.network.projections):
+        if spec.origin != origin or spec.plasticity is None:
+            continue
+        group = engine.groups[spec.post]
+        quantum = 2.0 ** (int(group.shifts[spec.synapse_type]) - 15) / weight_scale(
+            group.spec.model)
+        learned[spec.connection_index] = engine.learned_weights(number) * quantum
+    return learned
+
+
+def engine_projection_origin(projection) -> int:
+    """Position of a Projection in the simulator's list (the specs' ``origin``)."""
+    for index, candidate in enumerate(projection._simulator.state.projections):
+        if candidate is projection:
+            return index
+    raise KeyError(f"projection {projection.label!r} is not part of this simulation")
+
+
 def build_network(state) -> Network:
     """Capture the populations and projections of the current simulation.
 
@@ -111,10 +160,15 @@ def build_network(state) -> Network:
     first_ids = np.array([int(p.first_id) for p in state.populations], dtype=np.int64)
     _attach_current_sources(state, network, first_ids)
     seeded: list[str] = []
-    for projection in state.projections:
+    for origin, projection in enumerate(state.projections):
         arrays = projection.connection_arrays()
         synapse_type = RECEPTOR_TYPES.index(projection.receptor_type)
         on_machine, est = estimate(projection, synapse_type, arrays)
+        rule = stdp_rule(projection.synapse_type)
+        if rule is not None:
+            # SynapseDynamicsSTDP: mean = maximum = max(connector's, w_max), variance 0.
+            top = max(est.weight_max, rule.w_max)
+            est = dataclasses.replace(est, weight_mean=top, weight_variance=0.0, weight_max=top)
         seeded.extend(seeded_random_sources(projection))
         pre_ids = np.asarray(projection.pre.all_cells, dtype=np.int64)
         post_ids = np.asarray(projection.post.all_cells, dtype=np.int64)
@@ -135,7 +189,8 @@ def build_network(state) -> Network:
                 pre=int(pre), post=int(post), pre_index=pre_index[keep],
                 post_index=post_index[keep], weight=arrays["weight"][keep],
                 delay=arrays["delay"][keep], synapse_type=synapse_type, on_machine=on_machine,
-                estimate=est, connector=type(projection._connector).__name__))
+                estimate=est, connector=type(projection._connector).__name__,
+                plasticity=rule, origin=origin, connection_index=np.flatnonzero(keep)))
     seeded.extend(f"RandomDistribution for initial {variable} of {pop.label}"
                   for pop in state.populations for variable in ("v",)
                   if variable in pop.initial_values

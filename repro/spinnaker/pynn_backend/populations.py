@@ -15,7 +15,7 @@ from pyNN import common, errors
 from pyNN.parameters import ParameterSpace, simplify
 
 from repro.spinnaker.pynn_backend import simulator, standardmodels
-from repro.spinnaker.pynn_backend.recording import Recorder
+from repro.spinnaker.pynn_backend.recording import Recorder, population_index
 from repro.spinnaker.pynn_backend.standardmodels import (
     SUPPORTED_CELL_TYPES,
     UnsupportedFeatureError,
@@ -24,6 +24,11 @@ from repro.spinnaker.pynn_backend.standardmodels import (
 #: sPyNNaker ``additional_parameters`` the emulator honours on neuron populations.
 ADDITIONAL_PARAMETERS = ("spikes_per_second", "ring_buffer_sigma",
                          "max_expected_summed_weight")
+#: SpikeSourcePoisson's ``max_rate`` only sizes SDRAM and max spikes per tick in 7.4.1; its
+#: ring-buffer-shift branch is never taken for Poisson sources (numerics errata 10).
+POISSON_ADDITIONAL_PARAMETERS = ("max_rate",)
+#: Parameters sPyNNaker lets a script change between runs without a reset.
+POISSON_RUNTIME_PARAMETERS = frozenset({"rate", "start", "duration"})
 
 
 class Assembly(common.Assembly):
@@ -95,7 +100,10 @@ class Population(common.Population):
                 f"cell type {celltype.__name__} is not supported by the SpiNNaker emulator "
                 f"(supported: {', '.join(SUPPORTED_CELL_TYPES)})")
         extras = dict(additional_parameters or {})
-        unknown = sorted(set(extras) - set(ADDITIONAL_PARAMETERS) - {"seed"})
+        allowed = set(ADDITIONAL_PARAMETERS) | {"seed"}
+        if celltype is standardmodels.SpikeSourcePoisson:
+            allowed |= set(POISSON_ADDITIONAL_PARAMETERS)
+        unknown = sorted(set(extras) - allowed)
         if unknown:
             raise UnsupportedFeatureError(
                 f"additional_parameters {unknown} are not supported by the "
@@ -140,12 +148,22 @@ class Population(common.Population):
                               shape=(self.size,))
 
     def _set_parameters(self, parameter_space):
-        simulator.state.require_unbuilt("setting parameters")
+        state = simulator.state
+        between_runs = (state.engine is not None
+                        and isinstance(self.celltype, standardmodels.SpikeSourcePoisson)
+                        and set(parameter_space.keys()) <= POISSON_RUNTIME_PARAMETERS)
+        if not between_runs:
+            state.require_unbuilt("setting parameters")
         parameter_space.evaluate(simplify=False, mask=self._mask_local)
         for name, value in parameter_space.items():
             if name not in self._parameters:
                 raise errors.NonExistentParameterError(name, self.celltype)
             self._parameters[name] = value
+        if between_runs:
+            values = {name: np.broadcast_to(np.asarray(self._parameters[name], dtype=float),
+                                            (self.size,)).copy()
+                      for name in sorted(POISSON_RUNTIME_PARAMETERS)}
+            state.engine.set_poisson_parameters(population_index(self), **values)
 
     def parameter_array(self, name: str) -> np.ndarray:
         """Per-cell values of a native parameter (Sequences for spike times)."""

@@ -12,7 +12,11 @@ from pyNN.space import Space
 
 from repro.spinnaker.pynn_backend import simulator
 from repro.spinnaker.pynn_backend.estimates import check_connector
-from repro.spinnaker.pynn_backend.standardmodels import StaticSynapse, UnsupportedFeatureError
+from repro.spinnaker.pynn_backend.standardmodels import (
+    StaticSynapse,
+    STDPMechanism,
+    UnsupportedFeatureError,
+)
 
 RECEPTOR_TYPES = ("excitatory", "inhibitory")
 
@@ -25,10 +29,11 @@ class Projection(common.Projection):
     def __init__(self, presynaptic_population, postsynaptic_population, connector,
                  synapse_type=None, source=None, receptor_type=None, space=None, label=None):
         simulator.state.require_unbuilt("creating a Projection")
-        if synapse_type is not None and not isinstance(synapse_type, StaticSynapse):
+        if synapse_type is not None and not isinstance(synapse_type,
+                                                       (StaticSynapse, STDPMechanism)):
             raise UnsupportedFeatureError(
                 f"synapse type {type(synapse_type).__name__} is not supported by the SpiNNaker "
-                "emulator (supported: StaticSynapse)")
+                "emulator (supported: StaticSynapse, STDPMechanism)")
         if source is not None:
             raise UnsupportedFeatureError(
                 "Projection(source=...) is not supported by the SpiNNaker "
@@ -51,7 +56,10 @@ class Projection(common.Projection):
         if location_selector is not None:
             raise UnsupportedFeatureError("multi-compartment connections are not supported by the "
                                      "SpiNNaker emulator")
-        unknown = set(connection_parameters) - {"weight", "delay"}
+        rule = set()
+        if isinstance(self.synapse_type, STDPMechanism):
+            rule = set(self.synapse_type.get_parameter_names())
+        unknown = set(connection_parameters) - {"weight", "delay"} - rule
         if unknown:
             raise UnsupportedFeatureError(
                 f"synapse parameters {sorted(unknown)} are not supported by "
@@ -80,13 +88,23 @@ class Projection(common.Projection):
         """Not supported: the emulator takes weights and delays as connected."""
         raise UnsupportedFeatureError("Projection.set() is not supported by the SpiNNaker emulator")
 
-    def _get_attributes_as_list(self, names):
+    def _current_arrays(self) -> dict[str, np.ndarray]:
+        """Connection arrays with the learned weights of a plastic projection after run()."""
         arrays = self.connection_arrays()
+        engine = simulator.state.engine
+        if engine is None or not isinstance(self.synapse_type, STDPMechanism):
+            return arrays
+        from repro.spinnaker.pynn_backend.network import learned_weights
+
+        return {**arrays, "weight": learned_weights(engine, self, arrays["weight"])}
+
+    def _get_attributes_as_list(self, names):
+        arrays = self._current_arrays()
         columns = [arrays[name] for name in names]
         return list(zip(*[c.tolist() for c in columns], strict=True))
 
     def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
-        arrays = self.connection_arrays()
+        arrays = self._current_arrays()
         pre, post = arrays["presynaptic_index"], arrays["postsynaptic_index"]
         result = []
         for name in names:

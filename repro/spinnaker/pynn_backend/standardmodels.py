@@ -100,13 +100,70 @@ class StaticSynapse(synapses.StaticSynapse):
         return state.dt
 
 
+class STDPMechanism(synapses.STDPMechanism):
+    """PyNN's STDPMechanism as sPyNNaker 7.4.1 runs it: the whole delay is dendritic
+    (``dendritic_delay_fraction`` must be 1) and weights change only when a pre-synaptic
+    spike is processed."""
+
+    __doc__ = synapses.STDPMechanism.__doc__
+    base_translations = build_translations(
+        ("weight", "weight"), ("delay", "delay"),
+        ("dendritic_delay_fraction", "dendritic_delay_fraction"))
+
+    def __init__(self, timing_dependence=None, weight_dependence=None,
+                 voltage_dependence=None, dendritic_delay_fraction=1.0, weight=0.0,
+                 delay=None):
+        if voltage_dependence is not None:
+            raise UnsupportedFeatureError("STDPMechanism(voltage_dependence=...) is not "
+                                          "supported by sPyNNaker 7.4.1 or the emulator")
+        if dendritic_delay_fraction != 1.0:
+            raise UnsupportedFeatureError(
+                "STDPMechanism(dendritic_delay_fraction != 1): sPyNNaker 7.4.1 treats the "
+                "whole delay as dendritic")
+        for part, allowed in ((timing_dependence, (SpikePairRule,)),
+                              (weight_dependence, (AdditiveWeightDependence,
+                                                   MultiplicativeWeightDependence))):
+            if not isinstance(part, allowed):
+                raise UnsupportedFeatureError(
+                    f"STDP component {type(part).__name__} is not supported by the "
+                    "SpiNNaker emulator (supported: SpikePairRule with "
+                    "AdditiveWeightDependence or MultiplicativeWeightDependence)")
+        self.translations = dict(self.base_translations)
+        super().__init__(timing_dependence, weight_dependence, None,
+                         dendritic_delay_fraction, weight, delay)
+
+    def _build_translations(self):
+        self.translations = dict(self.base_translations)
+        for component in (self.timing_dependence, self.weight_dependence):
+            self.translations.update(component.translations)
+
+    def _get_minimum_delay(self) -> float:
+        return state.dt
+
+
+class SpikePairRule(synapses.SpikePairRule):
+    __doc__ = synapses.SpikePairRule.__doc__
+    translations = _identity(synapses.SpikePairRule)
+
+
+class AdditiveWeightDependence(synapses.AdditiveWeightDependence):
+    __doc__ = synapses.AdditiveWeightDependence.__doc__
+    translations = _identity(synapses.AdditiveWeightDependence)
+
+
+class MultiplicativeWeightDependence(synapses.MultiplicativeWeightDependence):
+    __doc__ = synapses.MultiplicativeWeightDependence.__doc__
+    translations = _identity(synapses.MultiplicativeWeightDependence)
+
+
 def _unsupported(name: str, kind: str) -> type:
     """A stand-in class for a PyNN model the emulator refuses, naming it and the alternatives."""
 
     def __init__(self, *args, **kwargs):  # noqa: N807 - installed as a method
         raise UnsupportedFeatureError(
             f"{name} is not supported by the SpiNNaker emulator ({kind}); supported cell "
-            f"types: {', '.join(SUPPORTED_CELL_TYPES)}; synapses: StaticSynapse only")
+            f"types: {', '.join(SUPPORTED_CELL_TYPES)}; synapses: StaticSynapse and "
+            "STDPMechanism(SpikePairRule, Additive/MultiplicativeWeightDependence)")
 
     return type(name, (), {"__init__": __init__, "__doc__": f"Unsupported: {name}."})
 
@@ -120,10 +177,9 @@ UNSUPPORTED = {
         "SpikeSourceInhGamma", "PointNeuron", "LIF", "AdExp")},
     **{name: "synapse type" for name in (
         "ElectricalSynapse", "TsodyksMarkramSynapse", "SimpleStochasticSynapse",
-        "StochasticTsodyksMarkramSynapse", "MultiQuantalSynapse", "STDPMechanism",
-        "AdditiveWeightDependence", "MultiplicativeWeightDependence",
+        "StochasticTsodyksMarkramSynapse", "MultiQuantalSynapse",
         "AdditivePotentiationMultiplicativeDepression", "GutigWeightDependence",
-        "SpikePairRule", "Vogels2011Rule")},
+        "Vogels2011Rule")},
 }
 
 globals().update({name: _unsupported(name, kind) for name, kind in UNSUPPORTED.items()})
