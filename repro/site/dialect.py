@@ -364,6 +364,7 @@ class ScriptDialect:
                 dialect._izhikevich_synapses(parameters)
             cell = base(*args, **parameters)
             if dialect.on_nest:
+                dialect._membrane_variable_name(cell)
                 dialect._synaptic_current_as_gsyn(cell)
             if state:
                 dialect.book.add(f"{base.__name__}({', '.join(sorted(state))}=...)",
@@ -386,6 +387,19 @@ class ScriptDialect:
                       "exponential current synapses (tau_syn_E/I, weights in nA)"
                       + ("; the time constants are dropped" if dropped else ""),
                       numerical_effect=True)
+
+    def _membrane_variable_name(self, cell: Any) -> None:
+        """PyNN 0.13's pyNN.nest IF_curr_delta records ``v`` under a name NEST lacks."""
+        kind = type(cell)
+        if "v" not in getattr(kind, "recordable", ()) or getattr(kind, "variable_map", None):
+            return
+        fixed = self.gsyn_classes.get(kind)
+        if fixed is None:
+            fixed = type(kind.__name__, (kind,), {
+                "__module__": kind.__module__, "variable_map": {"v": "V_m"},
+                "scale_factors": {"v": 1}})
+            self.gsyn_classes[kind] = fixed
+        cell.__class__ = fixed
 
     def _synaptic_current_as_gsyn(self, cell: Any) -> None:
         """Current-based cells record ``gsyn_exc/inh`` as sPyNNaker does: the synaptic current."""
