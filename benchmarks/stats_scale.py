@@ -69,6 +69,15 @@ def write_synthetic(path: Path, neurons: int, spikes: int, duration_ms: float, s
     return int(indptr[-1])
 
 
+def _peak_rss_kib() -> int:
+    """Peak resident set size of this process image (``VmHWM``; unlike ``ru_maxrss`` it
+    does not inherit the parent's peak across ``exec``)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def measure(mode: str, path: Path, chunk: int) -> dict:
     """Analyse ``path`` once in this process with ``mode``; timings and peak memory."""
     import tracemalloc
@@ -81,7 +90,7 @@ def measure(mode: str, path: Path, chunk: int) -> dict:
     from repro.site.spikefile import read_spikes
 
     config = load_profile("default").statistics
-    baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    baseline_kib = _peak_rss_kib()
     tracemalloc.start()
     start = time.perf_counter()
     if mode == "streamed":
@@ -94,8 +103,8 @@ def measure(mode: str, path: Path, chunk: int) -> dict:
     _, traced = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return {"mode": mode, "wall_s": wall, "tracemalloc_peak_mib": traced / 2**20,
-            "rss_growth_mib": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                               - baseline_kib) / 1024.0, "active": int(result.active.sum())}
+            "rss_growth_mib": (_peak_rss_kib() - baseline_kib) / 1024.0,
+            "active": int(result.active.sum())}
 
 
 def run_child(mode: str, path: Path, chunk: int) -> dict:
@@ -182,7 +191,7 @@ def report(rows: list[dict], args: argparse.Namespace) -> str:
         f"profile statistics (rate, CV, LV, Fano, correlations of 200 sampled neurons, "
         f"population rate); chunk {args.chunk:,d} spikes",
         f"- wall time: median of {args.repeat} fresh processes (Elephant: 1); peak memory: "
-        "growth of the maximum RSS during the analysis and tracemalloc's peak",
+        "growth of the peak RSS (VmHWM) during the analysis and tracemalloc's peak",
         f"- machine: {platform.machine()}, {os.cpu_count()} cores shared with other jobs; "
         f"load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}: "
         "timings were taken under load, ratios within one size are from the same run",

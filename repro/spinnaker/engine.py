@@ -36,7 +36,7 @@ from repro.spinnaker.poisson import (
     poisson_constants,
     rate_notes,
 )
-from repro.spinnaker.ringbuffer import Events, Fanout, RingBuffer, RouteSynapses
+from repro.spinnaker.ringbuffer import Events, Fanout, Packets, RingBuffer, RouteSynapses
 from repro.spinnaker.sources import ArraySources
 from repro.spinnaker.stdp import PlasticSynapses
 from repro.spinnaker.timing import Timing
@@ -359,7 +359,7 @@ class Engine:
             if spiked and self.neuron_fanout is not None:
                 senders = np.concatenate(spiked) if len(spiked) > 1 else spiked[0]
                 self.neuron_packets[senders] += 1
-                events.append(self.neuron_fanout.events(senders, None))
+                events.append(Packets(self.neuron_fanout, senders))
             events.extend(chunk.at(tick) for chunk in self._chunks.values())
             if self.plastic:
                 events.extend(self._plastic_tick(tick, fired_by))

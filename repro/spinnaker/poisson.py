@@ -28,6 +28,7 @@ from statistics import NormalDist
 import numpy as np
 
 from repro.spinnaker import fixedpoint as fp
+from repro.spinnaker.kernels import compiled
 from repro.spinnaker.timing import Timing
 
 SLOW, FAST, FASTER = 0, 1, 2
@@ -338,7 +339,19 @@ class PoissonSources:
 
     def _knuth_ticks(self, sources: np.ndarray, n_ticks: int) -> np.ndarray:
         """Knuth counts of ``sources`` for ``n_ticks`` consecutive ticks, (ticks, sources)."""
-        return np.stack([self._knuth_counts(sources) for _ in range(n_ticks)])
+        kernels = compiled()
+        if kernels is None:
+            return np.stack([self._knuth_counts(sources) for _ in range(n_ticks)])
+        threshold = self.c.exp_minus_lambda[sources].astype(np.uint64)
+        counts = np.zeros((n_ticks, sources.size), dtype=np.int64)
+        done, ahead = 0, (KNUTH_FIRST_DRAWS + 1) * sources.size * n_ticks + 64
+        while done < n_ticks:
+            finished, used = kernels["knuth_ticks"](self.stream.peek(ahead), threshold,
+                                                    KNUTH_FIRST_DRAWS, counts[done:])
+            self.stream.skip(used)
+            done += finished
+            ahead *= 1 if finished else 2
+        return counts
 
     def _normal_block(self, sources: np.ndarray, n_ticks: int) -> np.ndarray:
         """Normal-regime counts of ``sources`` for ``n_ticks`` consecutive ticks."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from repro.spinnaker.kernels import compiled
 from repro.spinnaker.synapses import WEIGHT_MAX
 
 
@@ -72,6 +73,18 @@ class Events:
         """The events at ``selection``."""
         return Events(self.offset[selection], self.amount[selection],
                       self.synapse[selection], self.packet[selection], self.fanout)
+
+
+@dataclass
+class Packets:
+    """Packets of one spike each sent in one tick through a fan-out, not yet expanded."""
+
+    fanout: Fanout
+    senders: np.ndarray
+
+    def expand(self) -> Events:
+        """The synaptic events of the packets."""
+        return self.fanout.events(self.senders, None)
 
 
 class Fanout:
@@ -205,8 +218,32 @@ class RingBuffer:
         window[:] = 0.0
         return taken
 
-    def add(self, tick: int, events: list[Events]) -> None:
-        """Add the events sent in ``tick`` (in delivery order of their lists), saturating."""
+    def add(self, tick: int, batches: list[Events | Packets]) -> None:
+        """Add what was sent in ``tick`` (in delivery order of the list), saturating."""
+        kernels = compiled()
+        if kernels is None:
+            self._add_summed(tick, [b.expand() if isinstance(b, Packets) else b
+                                    for b in batches])
+            return
+        start = ((tick + 1) % self.n_slots) * self.stride
+        highest = 0.0
+        for batch in batches:
+            if isinstance(batch, Packets):
+                f = batch.fanout
+                top = kernels["add_rows"](self.cells, start, f.indptr, f.offset, f.weight,
+                                          batch.senders)
+            else:
+                top = kernels["add_events"](self.cells, start, batch.offset, batch.amount)
+            highest = max(highest, top)
+        if highest > WEIGHT_MAX:  # replay the tick's additions where cells saturated
+            events = [e for e in (b.expand() if isinstance(b, Packets) else b
+                                  for b in batches) if e.size]
+            incoming = np.bincount(np.concatenate([e.offset for e in events]),
+                                   np.concatenate([e.amount for e in events]))
+            self._saturate(events, start, incoming)
+
+    def _add_summed(self, tick: int, events: list[Events]) -> None:
+        """numpy path of :meth:`add`: sum the tick's events per cell, then add."""
         events = [e for e in events if e.size]
         if not events:
             return
@@ -214,17 +251,20 @@ class RingBuffer:
             else events[0].offset
         amount = np.concatenate([e.amount for e in events]) if len(events) > 1 \
             else events[0].amount
-        length = int(offset.max()) + 1
-        incoming = np.bincount(offset, amount, minlength=length)
+        incoming = np.bincount(offset, amount)
         start = ((tick + 1) % self.n_slots) * self.stride
-        head = min(length, self.cells.size - start)
-        parts = [(start, incoming[:head])]
-        if head < length:
-            parts.append((0, incoming[head:]))
-        for begin, values in parts:
+        head = min(incoming.size, self.cells.size - start)
+        self.cells[start:start + head] += incoming[:head]
+        self.cells[:incoming.size - head] += incoming[head:]
+        self._saturate(events, start, incoming)
+
+    def _saturate(self, events: list[Events], start: int, incoming: np.ndarray) -> None:
+        """Clamp the cells the tick's ``incoming`` sums (added from ``start``) pushed over
+        0xFFFF, counting the saturating additions."""
+        head = min(incoming.size, self.cells.size - start)
+        for begin, values in ((start, incoming[:head]), (0, incoming[head:])):
             window = self.cells[begin:begin + values.size]
-            window += values
-            if window.max() > WEIGHT_MAX:
+            if values.size and window.max() > WEIGHT_MAX:
                 over = np.flatnonzero(window > WEIGHT_MAX)
                 self._count(events, start, begin + over, window[over] - values[over])
                 window[over] = WEIGHT_MAX

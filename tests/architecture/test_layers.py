@@ -21,8 +21,9 @@ SITE_PACKAGES = ("repro/site", "repro/spinnaker")
 #: Importable anywhere in site code: what every execution site has.
 SITE_MODULE_LEVEL = frozenset(sys.stdlib_module_names) | {"numpy", "pyNN", "repro"}
 #: Importable inside a function of site code: pyNN's own requirements (neo, quantities), the
-#: simulator pyNN drives where the NEST backend runs, optional plotting (ImportError-guarded).
-SITE_FUNCTION_LEVEL = SITE_MODULE_LEVEL | {"neo", "quantities", "nest", "matplotlib"}
+#: simulator pyNN drives where the NEST backend runs, optional plotting and the emulator's
+#: optional compiled kernels (both ImportError-guarded, with a fallback).
+SITE_FUNCTION_LEVEL = SITE_MODULE_LEVEL | {"neo", "quantities", "nest", "matplotlib", "numba"}
 
 
 def lint_imports(repo: Path) -> subprocess.CompletedProcess:

@@ -12,8 +12,11 @@ import pytest
 from tests.spinnaker.golden.cases import CASES, HERE, run_case
 
 
+@pytest.mark.parametrize("kernels", ["auto", "numpy"])
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_emulator_reproduces_the_golden_set(name):
+def test_emulator_reproduces_the_golden_set(name, kernels, monkeypatch):
+    """Both engine paths: numba's compiled kernels (where installed) and plain numpy."""
+    monkeypatch.setenv("REPRO_EMULATOR_KERNELS", kernels)
     with np.load(HERE / f"{name}.npz") as golden:
         expected = {key: golden[key] for key in golden.files}
     produced = run_case(name)
