@@ -9,7 +9,6 @@ import pytest
 import requests
 
 from repro.errors import AuthenticationError, InputError, TargetError
-from repro.site.spikefile import read_spikes
 from repro.targets.base import JobState
 from repro.targets.nmpi import NmpiTarget
 from tests.targets.jobs import wait_terminal
@@ -24,36 +23,6 @@ def _jobs(queue) -> list[dict]:
 def _posts(queue) -> int:
     return sum(1 for method, path in queue.state()["requests"]
                if method == "POST" and path == "/jobs/")
-
-
-def test_run_completes_and_results_land_in_dest(nmpi_queue, nmpi_user, make_bundle, tmp_path):
-    target = NmpiTarget("spinnaker-nmpi", nmpi_queue.target_options())
-    bundle = make_bundle(target)
-    handle = target.submit(bundle)
-    status = wait_terminal(target, handle)
-    assert status.state is JobState.DONE, status.message
-    dest = tmp_path / "run"
-    target.fetch(handle, dest)
-
-    result = json.loads((dest / "result.json").read_text())
-    assert result["status"] == "completed"
-    assert result["backend"] == nmpi_queue.system
-    (population,) = read_spikes(dest / "spikes.npz")
-    assert population.name == "cells" and population.size == 20 and population.n_spikes > 0
-    assert "repro launcher" in (dest / "nmpi.log").read_text()
-    info = handle.info
-    assert info["nmpi_job_id"] == int(handle.job_id)
-    assert info["platform"] == "SpiNNaker" and info["nmpi_status"] == "finished"
-    assert info["resource_usage_units"] == "core-hours" and info["resource_usage_value"] > 0
-    assert info["nmpi_system"] == nmpi_queue.system
-    assert info["harness_status"] == "completed"
-    json.dumps(info)  # everything recorded must be JSON
-
-    (job,) = _jobs(nmpi_queue)
-    assert job["collab"] == nmpi_queue.collab and job["hardware_platform"] == "SpiNNaker"
-    assert job["hardware_config"] == {"spynnaker_version": "7.4.1"}
-    assert f"repro-run-{bundle.run_id}" in job["tags"]
-    assert any(tag.startswith("repro-request-") for tag in job["tags"])
 
 
 def test_failing_script_ends_failed_with_its_error_recorded(nmpi_queue, nmpi_user,

@@ -13,6 +13,7 @@ import inspect
 import json
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +21,38 @@ import pytest
 
 from repro.config.experiment import load_experiment
 from repro.errors import TargetError
+from repro.site.spikefile import read_spikes
 from repro.targets import TARGET_KINDS, target_class
-from repro.targets.base import HARNESS_OUTPUTS, JobState, Target
+from repro.targets.base import HARNESS_OUTPUTS, JobHandle, JobState, RunBundle, Target
 from repro.targets.tables import make_target
+from tests.fixtures.unicore import REPRO_SITE
+from tests.infra.slurm_cluster import PARTITION
 from tests.targets.jobs import experiment_bundle, sleepy_experiment, wait_terminal
 
 
-def _local(request: pytest.FixtureRequest, tmp: Path) -> dict[str, Any]:
+def _read(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())
+
+
+def _no_options(request: pytest.FixtureRequest, tmp: Path) -> dict[str, Any]:
     return {}
 
 
 def _slurm(request: pytest.FixtureRequest, tmp: Path) -> dict[str, Any]:
     cluster = request.getfixturevalue("slurm_cluster")
     return {"workdir": str(tmp / "slurm-work"), "slurm_conf": str(cluster.conf_path)}
+
+
+def _slurm_facts(request: pytest.FixtureRequest, handle: JobHandle, bundle: RunBundle,
+                 dest: Path) -> None:
+    cluster = request.getfixturevalue("slurm_cluster")
+    scheduler = _read(dest / "environment.json")["scheduler"]
+    assert scheduler["job_id"] == handle.job_id and scheduler["partition"] == PARTITION
+    info = handle.info
+    assert info["job_id"] == handle.job_id and info["scheduler"] == "slurm"
+    assert info["scheduler_version"] == cluster.version() != ""
+    assert info["node_list"] == "localhost" and info["partition"] == PARTITION
+    assert info["exit_code"] == 0
 
 
 def _unicore(request: pytest.FixtureRequest, tmp: Path) -> dict[str, Any]:
@@ -42,20 +62,61 @@ def _unicore(request: pytest.FixtureRequest, tmp: Path) -> dict[str, Any]:
             "module": "ebrains/24.10", "poll_interval": 0.2, "poll_max": 1.0, "time": 5}
 
 
+def _unicore_facts(request: pytest.FixtureRequest, handle: JobHandle, bundle: RunBundle,
+                   dest: Path) -> None:
+    manifest = _read(dest / "environment.json")  # native mode: the site's ESD module
+    assert manifest["esd_release"] == "24.10" and manifest["site"] == REPRO_SITE
+    assert manifest["scheduler"]["job_id"] == handle.info["batch_system_id"]
+    assert "/esd/24.10/bin/" in manifest["python"]["executable"]
+    assert handle.info["mode"] == "native" and handle.info["esd_module"] == "ebrains/24.10"
+    assert handle.info["job_type"] == "BATCH"
+
+
 def _nmpi(request: pytest.FixtureRequest, tmp: Path) -> dict[str, Any]:
     queue = request.getfixturevalue("nmpi_queue")
     request.getfixturevalue("nmpi_user")
     return queue.target_options(preflight=False)
 
 
-#: kind -> (options for a target of that kind, pytest marks). Every runnable kind is here.
-KINDS: dict[str, tuple[Callable[[pytest.FixtureRequest, Path], dict[str, Any]], list]] = {
-    "local": (_local, []),
-    "spinnaker_emulator": (_local, []),
-    "local_nestml": (_local, []),
-    "slurm": (_slurm, [pytest.mark.infra]),
-    "unicore": (_unicore, [pytest.mark.infra, pytest.mark.slow]),
-    "nmpi": (_nmpi, [pytest.mark.slow]),
+def _nmpi_facts(request: pytest.FixtureRequest, handle: JobHandle, bundle: RunBundle,
+                dest: Path) -> None:
+    queue = request.getfixturevalue("nmpi_queue")
+    assert _read(dest / "result.json")["backend"] == queue.system
+    assert "repro launcher" in (dest / "nmpi.log").read_text()
+    info = handle.info
+    assert info["nmpi_job_id"] == int(handle.job_id) and info["nmpi_system"] == queue.system
+    assert info["platform"] == "SpiNNaker" and info["nmpi_status"] == "finished"
+    assert info["resource_usage_units"] == "core-hours" and info["resource_usage_value"] > 0
+    assert info["harness_status"] == "completed"
+    (job,) = queue.state()["jobs"]
+    assert job["collab"] == queue.collab and job["hardware_platform"] == "SpiNNaker"
+    assert job["hardware_config"] == {"spynnaker_version": "7.4.1"}
+    assert f"repro-run-{bundle.run_id}" in job["tags"]
+    assert any(tag.startswith("repro-request-") for tag in job["tags"])
+
+
+def _no_facts(request: pytest.FixtureRequest, handle: JobHandle, bundle: RunBundle,
+              dest: Path) -> None:
+    assert handle.info["executor"] == "local process"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How the contract builds a target of one kind and what else its run must show."""
+
+    options: Callable[[pytest.FixtureRequest, Path], dict[str, Any]]
+    facts: Callable[[pytest.FixtureRequest, JobHandle, RunBundle, Path], None]
+    marks: tuple = ()
+
+
+#: Every runnable kind, with its options and its own job facts.
+KINDS = {
+    "local": Kind(_no_options, _no_facts),
+    "spinnaker_emulator": Kind(_no_options, _no_facts),
+    "local_nestml": Kind(_no_options, _no_facts),
+    "slurm": Kind(_slurm, _slurm_facts, (pytest.mark.infra,)),
+    "unicore": Kind(_unicore, _unicore_facts, (pytest.mark.infra, pytest.mark.slow)),
+    "nmpi": Kind(_nmpi, _nmpi_facts, (pytest.mark.slow,)),
 }
 
 
@@ -63,12 +124,12 @@ KINDS: dict[str, tuple[Callable[[pytest.FixtureRequest, Path], dict[str, Any]], 
 def contract_target(request: pytest.FixtureRequest, tmp_path: Path) -> Target:
     """A target of the parametrised kind, built through the target-table validation."""
     kind = request.param
-    options, _marks = KINDS[kind]
-    return make_target(f"contract-{kind}", {"kind": kind, **options(request, tmp_path)}, None)
+    options = KINDS[kind].options(request, tmp_path)
+    return make_target(f"contract-{kind}", {"kind": kind, **options}, None)
 
 
 def _kinds() -> list:
-    return [pytest.param(kind, marks=marks, id=kind) for kind, (_o, marks) in KINDS.items()]
+    return [pytest.param(kind, marks=list(k.marks), id=kind) for kind, k in KINDS.items()]
 
 
 def test_every_registered_kind_is_covered_or_refuses_to_run():
@@ -87,7 +148,7 @@ def test_check_takes_the_experiment(kind):
 
 @pytest.mark.parametrize("contract_target", _kinds(), indirect=True)
 def test_submit_wait_fetch_yields_every_harness_output_and_no_secret(
-        contract_target: Target, tmp_path: Path):
+        contract_target: Target, tmp_path: Path, request: pytest.FixtureRequest):
     target = contract_target
     experiment_dir = sleepy_experiment(tmp_path / "sleepy")
     summary = target.check(load_experiment(experiment_dir))
@@ -105,7 +166,10 @@ def test_submit_wait_fetch_yields_every_harness_output_and_no_secret(
     dest = tmp_path / "fetched"
     target.fetch(handle, dest)
     assert set(HARNESS_OUTPUTS) <= {p.name for p in dest.iterdir()}
-    assert json.loads((dest / "result.json").read_text())["status"] == "completed"
+    assert _read(dest / "result.json")["status"] == "completed"
+    (population,) = read_spikes(dest / "spikes.npz")
+    assert population.name == "exc" and population.size == 20 and population.n_spikes > 0
+    KINDS[target.kind].facts(request, handle, bundle, dest)
     facts = json.dumps(handle.info, default=str)
     tokens = _tokens_in_environment()
     assert tokens or target.kind not in ("unicore", "nmpi")

@@ -10,30 +10,10 @@ import hashlib
 
 import pytest
 
-from repro.site.spikefile import read_spikes
 from repro.targets.base import JobState
-from tests.fixtures.unicore import REPRO_SITE
 from tests.unicore.helpers import make_bundle, make_target, push_image, read_json, wait
 
 pytestmark = [pytest.mark.slow, pytest.mark.infra]
-
-
-def test_native_mode_runs_in_the_site_esd_module(unicore_site, unicore_token, tmp_path):
-    target = make_target(unicore_site, "native")
-    handle = target.submit(make_bundle(target, tmp_path / "bundle"))
-    status = wait(target, handle)
-    assert status.state is JobState.DONE, status.message
-    target.fetch(handle, tmp_path / "out")
-    manifest = read_json(tmp_path / "out" / "environment.json")
-    assert manifest["esd_release"] == "24.10"
-    assert manifest["site"] == REPRO_SITE
-    assert manifest["scheduler"]["job_id"] == handle.info["batch_system_id"]
-    assert "/esd/24.10/bin/" in manifest["python"]["executable"]
-    assert read_json(tmp_path / "out" / "result.json")["status"] == "completed"
-    spikes = read_spikes(tmp_path / "out" / "spikes.npz")
-    assert {p.name for p in spikes} == {"exc", "inh"}
-    assert handle.info["mode"] == "native" and handle.info["esd_module"] == "ebrains/24.10"
-    assert handle.info["job_type"] == "BATCH"
 
 
 def test_batch_mode_tracks_the_slurm_job_through_markers(unicore_site, unicore_token, tmp_path):
