@@ -508,7 +508,7 @@ class NmpiTarget(Target):
         Harness outputs land directly in ``dest``; other result files under
         ``dest/nmpi_outputs/``; the job log in ``dest/nmpi.log``.
         """
-        with recording(fault_log(handle)):
+        with recording(fault_log(handle), float(self.option("outage_limit"))):
             self._fetch(handle, dest)
         record_faults(handle)
 

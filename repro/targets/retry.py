@@ -82,13 +82,24 @@ class FaultLog:
                 "remote_outage_s": round(self.outage_s, 1)}
 
 
-_RECORDING: ContextVar[FaultLog | None] = ContextVar("repro_fault_log", default=None)
+_RECORDING: ContextVar[tuple[FaultLog, float] | None] = ContextVar("repro_fault_log",
+                                                                   default=None)
 
 
 @contextlib.contextmanager
-def recording(log: FaultLog) -> Iterator[FaultLog]:
-    """Count the retries of every :meth:`RetryPolicy.call` inside the block into ``log``."""
-    token = _RECORDING.set(log)
+def recording(log: FaultLog, patience_s: float = 0.0) -> Iterator[FaultLog]:
+    """Count the retries of every :meth:`RetryPolicy.call` inside the block into ``log``.
+
+    Parameters
+    ----------
+    log : FaultLog
+        The run's log.
+    patience_s : float
+        Inside the block, transient faults are retried beyond a policy's attempts until
+        this long has passed since the first try (for work that must not be lost to a
+        short outage, such as fetching a finished run's outputs).
+    """
+    token = _RECORDING.set((log, patience_s))
     try:
         yield log
     finally:
@@ -145,7 +156,11 @@ class RetryPolicy:
         Exception
             What ``fail`` builds (see :func:`unavailable` for the usual choice).
         """
-        for attempt in range(1, self.attempts + 1):
+        log, patience_s = _RECORDING.get() or (None, 0.0)
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 return action()
             except Exception as exc:
@@ -156,13 +171,13 @@ class RetryPolicy:
                     existing = created()
                     if existing is not None:
                         return existing
-                if found.fault is not Fault.TRANSIENT or attempt == self.attempts:
+                patient = self.attempts > 1 and time.monotonic() - started < patience_s
+                if found.fault is not Fault.TRANSIENT or (attempt >= self.attempts
+                                                          and not patient):
                     raise fail(found, attempt) from None
-            log = _RECORDING.get()
             if log is not None:
                 log.retries += 1
             time.sleep(self.delay_s(attempt - 1))
-        raise AssertionError("unreachable")
 
 
 def unavailable(found: Classified, message: str) -> TargetError:

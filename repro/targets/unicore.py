@@ -501,7 +501,7 @@ class UnicoreTarget(Target):
             If the site lists a file name that is not a plain name (``../x``, ``/etc/x``,
             ``a/b``): nothing of that listing is downloaded.
         """
-        with recording(fault_log(handle)):
+        with recording(fault_log(handle), float(self.option("outage_limit"))):
             self._fetch(handle, dest)
         record_faults(handle)
 
