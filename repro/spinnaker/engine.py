@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from repro.spinnaker import fixedpoint as fp
-from repro.spinnaker import shifts, synapses
+from repro.spinnaker import kernels, shifts, synapses
 from repro.spinnaker.netspec import (
     ArrayPopulation,
     Network,
@@ -66,15 +66,21 @@ class _Route:
 
 @dataclass
 class _SourceChunk:
-    """Events of one source population for a chunk of ticks, with per-tick pointers."""
+    """What one source population sends in a chunk of ticks, with per-tick pointers:
+    expanded events (numpy path) or the packets themselves (compiled kernels)."""
 
-    events: Events
+    sent: Events | tuple[Fanout, np.ndarray, np.ndarray]
     pointer: np.ndarray
     first_tick: int
 
-    def at(self, tick: int) -> Events:
+    def at(self, tick: int) -> Events | Packets:
         i = tick - self.first_tick
-        return self.events.take(slice(int(self.pointer[i]), int(self.pointer[i + 1])))
+        part = slice(int(self.pointer[i]), int(self.pointer[i + 1]))
+        if isinstance(self.sent, Events):
+            return self.sent.take(part)
+        fanout, senders, counts = self.sent
+        return Packets(fanout, senders[part], counts[part],
+                       np.arange(part.start, part.stop))
 
 
 @dataclass
@@ -172,6 +178,7 @@ class Engine:
         self.neuron_packets = np.zeros(n_cells, dtype=np.int64)
         self.source_packets = {index: np.zeros(network.populations[index].size, np.int64)
                                for index in self.source_fanouts}
+        kernels.warm_up()
         self._chunks: dict[int, _SourceChunk] = {}
         #: Raw (ticks, senders, counts) of the current chunk of sources with plastic routes.
         self._source_spikes: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -329,11 +336,15 @@ class Engine:
             if fanout is None:
                 continue
             self.source_packets[index] += np.bincount(senders, minlength=fanout.indptr.size - 1)
-            events = fanout.events(senders, counts)
+            bounds = np.arange(tick, tick + n_ticks + 1)
+            if kernels.compiled() is not None:  # the kernel expands packets as it adds
+                self._chunks[index] = _SourceChunk((fanout, senders, counts),
+                                                   np.searchsorted(ticks, bounds), tick)
+                continue
             lengths = fanout.indptr[senders + 1] - fanout.indptr[senders]
-            pointer = np.searchsorted(np.repeat(ticks, lengths),
-                                      np.arange(tick, tick + n_ticks + 1))
-            self._chunks[index] = _SourceChunk(events, pointer, tick)
+            self._chunks[index] = _SourceChunk(
+                fanout.events(senders, counts),
+                np.searchsorted(np.repeat(ticks, lengths), bounds), tick)
         self._chunk_end = tick + n_ticks
 
     def run(self, n_ticks: int) -> None:

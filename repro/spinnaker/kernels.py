@@ -4,7 +4,7 @@ Two parts of a tick are loops that numpy can only run as many small array operat
 Knuth's Poisson method, whose draws are consumed in data-dependent rounds (the next
 source's draws start where the survivors of the previous round stopped), and the
 expansion of a tick's spikes into synaptic events. numba compiles both into plain loops.
-numba is not required (execution sites may lack it): :func:`compiled` imports it lazily,
+numba is not required (execution sites may lack it): :func:`select` imports it lazily,
 and without it (or with ``REPRO_EMULATOR_KERNELS=numpy`` in the environment) the engine
 runs its numpy code.
 Both paths give the same bits (``tests/spinnaker/test_golden.py`` runs both).
@@ -19,6 +19,7 @@ import numpy as np
 _U32 = np.uint64(32)
 _TOP = np.uint64(0xFFFFFFFF)
 _COMPILED: dict = {}
+_SELECTED: dict = {}
 
 
 def knuth_ticks(draws, threshold, first_draws, counts):
@@ -78,6 +79,22 @@ def add_rows(cells, start, indptr, offset, weight, senders):
                 highest = cells[cell]
     return highest
 
+def add_packets(cells, start, indptr, offset, weight, senders, counts):
+    """As :func:`add_rows`, each row's weights times the spikes of its packet."""
+    size = cells.size
+    highest = 0.0
+    for p in range(senders.size):
+        s = senders[p]
+        for k in range(indptr[s], indptr[s + 1]):
+            cell = start + offset[k]
+            if cell >= size:
+                cell -= size
+            cells[cell] += weight[k] * counts[p]
+            if cells[cell] > highest:
+                highest = cells[cell]
+    return highest
+
+
 def add_events(cells, start, offset, amount):
     """Add events (``offset``, ``amount``) to ``cells`` from ``start``; max cell."""
     size = cells.size
@@ -92,17 +109,47 @@ def add_events(cells, start, offset, amount):
     return highest
 
 
-def compiled() -> dict | None:
-    """The kernels compiled by numba (loaded from its cache after the first time), by
-    name; None when numba is not installed or ``REPRO_EMULATOR_KERNELS=numpy``."""
+def select() -> dict | None:
+    """Choose the engine path from ``REPRO_EMULATOR_KERNELS`` (``numpy`` or ``auto``) and
+    numba's presence; compile (or load from numba's cache) the kernels if they are used.
+
+    Returns
+    -------
+    dict or None
+        The compiled kernels by name, or None for the numpy path.
+    """
+    _SELECTED.clear()
+    _SELECTED["functions"] = None
     if os.environ.get("REPRO_EMULATOR_KERNELS", "auto") == "numpy":
         return None
     if not _COMPILED:
         try:
             import numba
         except ImportError:
-            _COMPILED[None] = None
-        else:
-            jit = numba.njit(cache=True, nogil=True)
-            _COMPILED.update({f.__name__: jit(f) for f in (knuth_ticks, add_rows, add_events)})
-    return None if None in _COMPILED else _COMPILED
+            return None
+        jit = numba.njit(cache=True, nogil=True)
+        _COMPILED.update({f.__name__: jit(f) for f in (knuth_ticks, add_rows, add_packets,
+                                                       add_events)})
+    _SELECTED["functions"] = _COMPILED
+    return _COMPILED
+
+
+def compiled() -> dict | None:
+    """The kernels in use (see :func:`select`, which the engine calls when it is built)."""
+    if not _SELECTED:
+        return select()
+    return _SELECTED["functions"]
+
+
+def warm_up() -> None:
+    """Select the path and compile or load every kernel now (a build step), not in a tick."""
+    functions = select()
+    if functions is None:
+        return
+    index, value = np.zeros(2, np.int64), np.zeros(2)
+    functions["knuth_ticks"](np.zeros(4, np.uint64), np.zeros(2, np.uint64), 2,
+                             np.zeros((1, 2), np.int64))
+    functions["add_rows"](np.zeros(4), 0, index, index, value, index[:1])
+    functions["add_packets"](np.zeros(4), 0, index, index, value, index[:1], index[:1])
+    functions["add_events"](np.zeros(4), 0, index, value)
+

@@ -77,14 +77,20 @@ class Events:
 
 @dataclass
 class Packets:
-    """Packets of one spike each sent in one tick through a fan-out, not yet expanded."""
+    """Packets sent in one tick through a fan-out, not yet expanded into events.
+
+    ``counts`` (spikes per packet) and ``packet`` (delivery order of each packet) as in
+    :meth:`Fanout.events`; None means one spike each, in the order given.
+    """
 
     fanout: Fanout
     senders: np.ndarray
+    counts: np.ndarray | None = None
+    packet: np.ndarray | None = None
 
     def expand(self) -> Events:
         """The synaptic events of the packets."""
-        return self.fanout.events(self.senders, None)
+        return self.fanout.events(self.senders, self.counts, self.packet)
 
 
 class Fanout:
@@ -230,8 +236,12 @@ class RingBuffer:
         for batch in batches:
             if isinstance(batch, Packets):
                 f = batch.fanout
-                top = kernels["add_rows"](self.cells, start, f.indptr, f.offset, f.weight,
-                                          batch.senders)
+                if batch.counts is None:
+                    top = kernels["add_rows"](self.cells, start, f.indptr, f.offset, f.weight,
+                                              batch.senders)
+                else:
+                    top = kernels["add_packets"](self.cells, start, f.indptr, f.offset,
+                                                 f.weight, batch.senders, batch.counts)
             else:
                 top = kernels["add_events"](self.cells, start, batch.offset, batch.amount)
             highest = max(highest, top)
