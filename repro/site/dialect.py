@@ -85,6 +85,12 @@ def _names(model: Any) -> set[str]:
     return set(space.keys()) if space is not None else set()
 
 
+def _may_be_positive(value: Any) -> bool:
+    """False only when a weight specification is known to draw no positive value."""
+    high = _upper_bound(value)
+    return high is None or high > 0
+
+
 def _upper_bound(value: Any) -> float | None:
     """Largest value a delay specification can take, where it can be known in advance."""
     constant = _constant(value)
@@ -491,6 +497,7 @@ class ScriptDialect:
                 initial = {**getattr(cellclass, "_repro_initial_values", {}),
                            **(initial_values or {})}
                 self._repro_rng = None
+                self._repro_celltype = type(cellclass)
                 passed = dialect._population_extras(extras, label, honoured, self)
                 if dialect.native:
                     passed = extras
@@ -511,6 +518,13 @@ class ScriptDialect:
                 wanted = [variables] if isinstance(variables, str) else list(variables or [])
                 if "all" in wanted and not dialect.native:
                     variables = wanted = list(self.celltype.recordable)
+                    missing = sorted({"v", "gsyn_exc", "gsyn_inh"} - set(wanted))
+                    if missing and "v" in wanted:
+                        dialect.book.add(
+                            f"record('all') of {self.celltype.__class__.__name__}", "adapted",
+                            f"recorded {', '.join(wanted)}; this cell on "
+                            f"{dialect.backend.__name__} cannot record {', '.join(missing)} "
+                            "(sPyNNaker's 'all' includes them)", numerical_effect=False)
                 gsyn = {"gsyn_exc", "gsyn_inh"} & set(wanted)
                 if dialect.on_nest and gsyn and not set(self.celltype.recordable) >= gsyn:
                     raise dialect.book.refuse(
@@ -541,16 +555,23 @@ class ScriptDialect:
         return Population
 
     def _additional_parameters_honoured(self) -> frozenset[str]:
+        """Extras the backend's Population takes (the emulator lists them in its module)."""
         if "additional_parameters" not in inspect.signature(
                 self.backend.Population.__init__).parameters:
             return frozenset()
         module = sys.modules.get(self.backend.Population.__module__)
-        known = getattr(module, "ADDITIONAL_PARAMETERS", ())
-        return frozenset(known) | {"seed"}
+        return frozenset(getattr(module, "ADDITIONAL_PARAMETERS", ())) | {"seed"}
+
+    def _poisson_extras(self) -> frozenset[str]:
+        module = sys.modules.get(self.backend.Population.__module__)
+        return frozenset(getattr(module, "POISSON_ADDITIONAL_PARAMETERS", ()))
 
     def _population_extras(self, extras: dict[str, Any], label: Any, honoured: frozenset[str],
                            population: Any) -> dict[str, Any]:
         """Split sPyNNaker's per-population extras into passed, translated and ignored."""
+        celltype = getattr(population, "_repro_celltype", None)
+        if honoured and getattr(celltype, "__name__", "") == "SpikeSourcePoisson":
+            honoured = honoured | self._poisson_extras()
         passed = {k: v for k, v in extras.items() if k in honoured}
         seed = extras.get("seed")
         if seed is not None and self.on_nest:
@@ -630,7 +651,7 @@ class ScriptDialect:
                 space.update(weight=-constant)
                 flipped = True
             elif constant is None and hasattr(weight, "apply") and not getattr(
-                    weight, "_repro_signed", False):
+                    weight, "_repro_signed", False) and _may_be_positive(weight):
                 weight.apply(lambda w: -np.abs(np.asarray(w)))
                 weight._repro_signed = True
                 flipped = True
