@@ -82,6 +82,8 @@ from repro.spinnaker.pynn_backend.standardmodels import (  # noqa: F401
 )
 
 globals().update({name: getattr(_models, name) for name in UNSUPPORTED})
+#: sPyNNaker's hardware-only namespace: every use is refused naming it and the script line.
+external_devices = _models.HardwareOnly("external_devices")
 
 #: Format tag of the provenance document.
 PROVENANCE_FORMAT = "repro.spinnaker-emulator-provenance/1"

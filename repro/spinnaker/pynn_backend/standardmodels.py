@@ -7,6 +7,10 @@ present as classes that raise :class:`UnsupportedFeatureError` naming themselves
 
 from __future__ import annotations
 
+import sys
+import types
+from pathlib import Path
+
 from pyNN.standardmodels import build_translations, cells, synapses
 
 from repro.spinnaker.pynn_backend.simulator import state
@@ -22,6 +26,34 @@ IZK_SYNAPSE_DEFAULTS = {"tau_syn_E": 5.0, "tau_syn_I": 5.0}
 
 class UnsupportedFeatureError(NotImplementedError):
     """A PyNN feature the SpiNNaker emulator does not implement."""
+
+
+def script_line() -> str:
+    """``file:line`` of the innermost caller outside repro and PyNN (the user's script)."""
+    skip = (str(Path(__file__).resolve().parents[2]),
+            str(Path(cells.__file__).resolve().parents[1]))
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = str(Path(frame.f_code.co_filename).resolve())
+        if not name.startswith(skip) and "importlib" not in name:
+            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    return "unknown line"
+
+
+class HardwareOnly(types.ModuleType):
+    """sPyNNaker's ``external_devices``: live injection/output, robots, retinas, FPGAs.
+
+    Every attribute is refused with one message naming the feature and the script line.
+    """
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise UnsupportedFeatureError(
+            f"{self.__name__}.{name} (at {script_line()}) needs SpiNNaker hardware (live "
+            "spike injection/output, external devices, robot links); the emulator cannot "
+            "run it")
 
 
 def _identity(cell_class: type) -> dict:
