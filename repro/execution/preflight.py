@@ -16,10 +16,16 @@ from repro.targets.base import Target
 
 def backend_refusals() -> dict[str, dict[str, str]]:
     """``{backend: {standard PyNN name: what it is}}`` of the names each backend refuses."""
+    import repro.spinnaker.pynn_backend as emulator
+    from repro.site.spynnaker_catalogue import EXTRA_MODELS
     from repro.spinnaker.pynn_backend import standardmodels
 
-    return {"nest": {}, "spinnaker_emulator": dict(standardmodels.UNSUPPORTED),
-            "spinnaker": {}}
+    refused = dict(standardmodels.UNSUPPORTED)
+    for extension in EXTRA_MODELS.values():
+        name = extension.class_on("spinnaker_emulator")
+        if name and not hasattr(emulator, name) and name != "AllButMeConnector":
+            refused[name] = "sPyNNaker build"
+    return {"nest": {}, "spinnaker_emulator": refused, "spinnaker": {}}
 
 
 def check_script(experiment: Experiment, targets: list[Target]) -> None:

@@ -268,19 +268,21 @@ class ScriptDialect:
                           "built as a list of (i, j) pairs within each group, i != j",
                           numerical_effect=False)
             return all_but_me_connector(shim)
-        target = getattr(shim, extension.standard, None) if extension.standard else None
+        backend = "spinnaker_emulator" if self.on_emulator else "nest"
+        wanted = extension.class_on(backend)
+        target = getattr(shim, wanted, None) if wanted else None
         stand_ins = getattr(sys.modules.get(getattr(target, "__module__", "")), "UNSUPPORTED", {})
-        if target is None or extension.standard in stand_ins:
-            reason = extension.why_not or f"{self.backend.__name__} has no {extension.standard}"
+        if target is None or wanted in stand_ins:
+            reason = extension.why_not or f"{self.backend.__name__} has no {wanted}"
             raise self.book.refuse(f"extra_models.{extension.name}", HARDWARE_TARGETS, reason)
         names = set(getattr(target, "default_parameters", {})) | set(
             getattr(target, "default_initial_values", {})) | {"isyn_exc", "isyn_inh"}
         missing = check_translation(extension, names)
         if missing:
             raise self.book.refuse(f"extra_models.{extension.name}", HARDWARE_TARGETS,
-                                   f"{extension.standard} lacks parameters {missing}")
+                                   f"{wanted} lacks parameters {missing}")
         self.book.add(f"extra_models.{extension.name}", "translated",
-                      f"{extension.standard}: the same equations ({extension.equations})",
+                      f"{wanted}: the same equations ({extension.equations})",
                       numerical_effect=False)
         return target
 

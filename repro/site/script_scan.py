@@ -88,10 +88,11 @@ def can_run(name: str, backend: str, unsupported: Mapping[str, str]) -> tuple[bo
         extension = EXTRA_MODELS.get(name.split(".", 1)[1])
         if extension is None:
             return True, ""  # not sPyNNaker's either: the run will say what it is
-        if not extension.standard:
+        wanted = extension.class_on(backend)
+        if not wanted:
             return False, extension.why_not
-        if extension.standard in unsupported:
-            return False, f"it is {extension.standard}, which {backend} does not implement"
+        if wanted in unsupported:
+            return False, f"it is {wanted}, which {backend} does not implement"
         return True, ""
     if name in SPYNNAKER_ONLY:
         return False, SPYNNAKER_ONLY[name].why_not

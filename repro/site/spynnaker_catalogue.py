@@ -35,6 +35,9 @@ class Extension:
         against ``standard`` before a translation is used.
     why_not : str
         Why no standard equivalent exists (empty when ``standard`` is set).
+    emulator : str
+        Class of repro's SpiNNaker emulator with the same C model components, where that
+        differs from ``standard`` (the emulator implements some sPyNNaker builds itself).
     """
 
     name: str
@@ -43,6 +46,13 @@ class Extension:
     standard: str = ""
     parameters: tuple[str, ...] = ()
     why_not: str = ""
+    emulator: str = ""
+
+    def class_on(self, backend: str) -> str:
+        """Name of the class that runs this extension on ``backend`` ("" if none)."""
+        if backend == "spinnaker_emulator" and self.emulator:
+            return self.emulator
+        return self.standard
 
 
 _LIF = ("tau_m", "cm", "v_rest", "v_reset", "v_thresh", "tau_refrac", "i_offset", "v")
@@ -64,9 +74,12 @@ EXTRA_MODELS: dict[str, Extension] = {e.name: e for e in (
               "LIF + conductance exp synapses + ThresholdTypeMaassStochastic",
               why_not="stochastic (Maass) threshold; no PyNN standard equivalent"),
     Extension("Izhikevich_cond", "cell",
-              "NeuronModelIzh + SynapseTypeExponential + InputTypeConductance",
+              "IzkCondExpBase: NeuronModelIzh + SynapseTypeExponential + "
+              "InputTypeConductance + ThresholdTypeStatic",
               why_not="PyNN's Izhikevich is current-based; NEST has no conductance-based "
-                      "Izhikevich model"),
+                      "Izhikevich model", emulator="IZK_cond_exp",
+              parameters=("a", "b", "c", "d", "i_offset", "u", "v", "tau_syn_E", "tau_syn_I",
+                          "e_rev_E", "e_rev_I", "isyn_exc", "isyn_inh")),
     Extension("Izhikevich_cond_dual", "cell", "Izhikevich + dual-exp conductance synapses",
               why_not="no conductance-based Izhikevich in PyNN or NEST"),
     Extension("IF_curr_dual_exp", "cell",
