@@ -12,8 +12,6 @@ from repro.config.experiment import load_experiment
 from repro.execution.campaign import run_campaign
 from repro.targets.tables import resolve_targets
 
-STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red"}
-
 
 def campaign(
     experiment: Path = typer.Argument(..., help="Experiment directory or experiment.toml."),
@@ -49,7 +47,7 @@ def campaign(
         console.print(f"only one target ({chosen[0].name}): nothing to compare; give two "
                       "targets, e.g. --targets local,spinnaker_emulator")
     for comparison in outcome.comparisons:
-        style = STYLE.get(comparison.overall, "bold")
+        style = comparison.overall.style
         console.print(f"{comparison.baseline} vs {comparison.candidate}: "
                       f"[{style}]{comparison.overall.upper()}[/]", highlight=False)
         for cell in comparison.moved[:8]:

@@ -16,9 +16,11 @@ import typer
 from rich.table import Table
 
 from repro.cli.common import STORE_OPTION, console, err_console, open_store, print_json
+from repro.compare.outcomes import Verdict
 from repro.errors import InputError, ReproError
 from repro.execution.campaign import record_comparison
 from repro.records.store import Store
+from repro.site.clock import utc_now
 
 PROFILE_OPTION = typer.Option(
     "default", "--profile", "-p",
@@ -26,12 +28,7 @@ PROFILE_OPTION = typer.Option(
 JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON.")
 RECORD_OPTION = typer.Option(True, "--record/--no-record",
                              help="Record the comparison as a campaign crate in the store.")
-STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red"}
 USAGE_EXIT = 2
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _load_side(store: Store, text: str, option: str) -> list:
@@ -62,7 +59,7 @@ def _verdict_table(result) -> Table:
         table.add_column(column, justify="left" if column in ("population", "statistic",
                                                                "verdict", "test") else "right")
     for row in cell_rows(result.verdicts):
-        style = STYLE[row["verdict"]]
+        style = Verdict(row["verdict"]).style
         table.add_row(
             row["population"], row["statistic"], f"[{style}]{row['verdict']}[/]",
             _fmt(row["r"]) + (f" ({_fmt(row['r_threshold'])})" if row["r_threshold"] else ""),
@@ -102,7 +99,7 @@ def _moved_lines(result) -> list[str]:
 
 
 def _exit_for(overall: str, fail_on_warn: bool = False) -> int:
-    return 1 if overall == "fail" or (fail_on_warn and overall == "warn") else 0
+    return 1 if overall == Verdict.FAIL or (fail_on_warn and overall == Verdict.WARN) else 0
 
 
 def compare(
@@ -136,7 +133,7 @@ def compare(
       repro compare -e balanced_random -t local,spinnaker_emulator
     """
     run_store = open_store(store)
-    started = _now()
+    started = utc_now()
 
     def work():
         from repro.compare.profiles import load_profile
@@ -204,7 +201,7 @@ def regress(
       repro regress --baseline env=3f2a91,experiment=balanced_random --candidate env=77c0de
     """
     run_store = open_store(store)
-    started = _now()
+    started = utc_now()
 
     def work():
         from repro.compare.drift import environment_diff, environment_of
@@ -229,7 +226,7 @@ def regress(
     if as_json:
         print_json({**summary, "campaign_crate": str(crate) if crate else None})
     else:
-        style = STYLE[result.overall]
+        style = result.overall.style
         console.print(f"regression verdict: [{style}]{result.overall.upper()}[/] "
                       f"({len(result.baseline)} baseline vs {len(result.candidate)} candidate "
                       f"runs, profile {chosen.name} {chosen.version})")
@@ -336,7 +333,7 @@ def calibrate(
         err_console.print(f"[bold red]error:[/] {len(runs)} runs allow fewer than two k values "
                           "(need 2k distinct seeds per k)")
         raise SystemExit(USAGE_EXIT)
-    note = (f"calibrated {_now()} on {len(runs)} runs of model {model[:12]} (target "
+    note = (f"calibrated {utc_now()} on {len(runs)} runs of model {model[:12]} (target "
             f"{runs[0].target}), {usable[0]['splits']} splits per k, from {base.name} "
             f"{base.version}")
     tables = {"verdict.r_threshold": ([row["k"] for row in usable],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -11,6 +10,7 @@ from rich.table import Table
 from repro.cli.common import STORE_OPTION, console, open_store, print_json
 from repro.errors import InputError, IntegrityError
 from repro.records.run_crate import read_metadata, verify_crate
+from repro.site.files import RESULT, read_json
 
 crates_app = typer.Typer(help="List and inspect the runs in the store.", no_args_is_help=True)
 
@@ -56,7 +56,7 @@ def show(
               if e.get("@type") == "PropertyValue" and "name" in e}
     files = {k: {"sha256": e.get("sha256"), "size": e.get("contentSize")}
              for k, e in graph.items() if e.get("@type") == "File"}
-    result = _json_or_empty(crate_dir / "result.json")
+    result = read_json(crate_dir / RESULT) or {}
     summary = {
         "crate": str(crate_dir), "name": graph.get("./", {}).get("name"),
         "status": action.get("actionStatus", "").rsplit("/", 1)[-1],
@@ -109,13 +109,6 @@ def verify(
                              + "\n  ".join(problems))
     count = sum(1 for e in read_metadata(crate_dir).values() if "sha256" in e)
     console.print(f"[green]ok[/]: {crate_dir}: {count} files match their recorded sha256")
-
-
-def _json_or_empty(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 def register(app: typer.Typer) -> None:

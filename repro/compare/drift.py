@@ -16,13 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from repro.compare.outcomes import DriftClass, Verdict
 from repro.compare.profiles import Profile
 from repro.compare.spikes import RunSpikes
 
-CONSISTENT = "consistent"
-BENIGN = "benign-drift"
-EFFECT = "drift-with-effect"
-NONDETERMINISM = "nondeterminism"
+CONSISTENT, BENIGN = DriftClass.CONSISTENT, DriftClass.BENIGN
+EFFECT, NONDETERMINISM = DriftClass.EFFECT, DriftClass.NONDETERMINISM
 #: Facts that decide whether two runs with one seed must be bitwise identical.
 NUMERICS_FACTS = ("simulator", "threads", "mpi_processes", "resolution_ms")
 
@@ -140,7 +139,7 @@ class Finding:
     """One classified observation."""
 
     model_hash: str
-    classification: str
+    classification: DriftClass
     subject: str
     details: list[str] = field(default_factory=list)
     changes: EnvironmentDiff | None = None
@@ -245,14 +244,14 @@ def compare_groups(old: EnvironmentGroup, new: EnvironmentGroup, model: str,
     changes = environment_diff(old.environment, new.environment)
     details = strict_cross_check(old, new)
     result = compare_runs(old.one_per_seed(), new.one_per_seed(), profile)
-    moved = [c for c in result.moved() if c["verdict"] == "fail"] if result.overall == "fail" \
-        else []
-    classification = EFFECT if result.overall == "fail" else BENIGN
+    moved = [c for c in result.moved() if c["verdict"] == Verdict.FAIL] \
+        if result.overall == Verdict.FAIL else []
+    classification = EFFECT if result.overall == Verdict.FAIL else BENIGN
     details.append(f"statistics: {result.overall} ({len(old.one_per_seed())} vs "
                    f"{len(new.one_per_seed())} seeds"
                    + (", low confidence" if result.verdicts.attrs["low_confidence"] else "")
                    + ")")
-    if result.overall == "warn":
+    if result.overall == Verdict.WARN:
         watch = [f"{c['population']}/{c['statistic']}" for c in result.moved()]
         details.append("not significant, but watch: " + ", ".join(watch))
     return Finding(model, classification, f"{old.label} -> {new.label}", details, changes,

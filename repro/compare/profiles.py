@@ -48,7 +48,7 @@ class Margin:
 
 @dataclass(frozen=True)
 class VerdictSettings:
-    """Thresholds of the verdict rule (see ``comparison-method.md``)."""
+    """Thresholds of the verdict rule (see ``docs/comparison-method.md``)."""
 
     fdr_q: float = 0.05
     add_ks: bool = True

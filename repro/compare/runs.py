@@ -12,6 +12,7 @@ import xarray as xr
 
 from repro.compare.comparison import compare_statistics
 from repro.compare.dataset import statistics_dataset
+from repro.compare.outcomes import Verdict
 from repro.compare.profiles import Profile
 from repro.compare.spikes import RunSpikes, check_comparable
 from repro.errors import SelectionError
@@ -32,14 +33,14 @@ class ComparisonResult:
     notes: list[str] = field(default_factory=list)
 
     @property
-    def overall(self) -> str:
+    def overall(self) -> Verdict:
         """``pass``, ``warn`` or ``fail``."""
-        return str(self.verdicts.attrs["overall"])
+        return Verdict(self.verdicts.attrs["overall"])
 
     def moved(self) -> list[dict[str, Any]]:
         """Cells whose verdict is not pass, worst first."""
-        cells = [c for c in cell_rows(self.verdicts) if c["verdict"] != "pass"]
-        return sorted(cells, key=lambda c: (c["verdict"] != "fail", c["population"]))
+        cells = [c for c in cell_rows(self.verdicts) if c["verdict"] != Verdict.PASS]
+        return sorted(cells, key=lambda c: (-Verdict(c["verdict"]).severity, c["population"]))
 
     def summary(self) -> dict[str, Any]:
         """JSON summary: overall verdict, caveats, every cell, the runs and the profile."""

@@ -18,13 +18,8 @@ import xarray as xr
 
 from repro.errors import IntegrityError, SelectionError
 from repro.records.run_crate import read_metadata, sha256_file
+from repro.site.files import ENVIRONMENT, PORTABILITY, PROVENANCE, RESULT, RUN_SPEC, SPIKES
 from repro.site.spikefile import PopulationSpikes, SpikeFileError, read_spikes, to_neo_block
-
-SPIKE_FILE = "spikes.npz"
-ENVIRONMENT_FILE = "environment.json"
-RUN_SPEC_FILE = "run_spec.json"
-PROVENANCE_FILE = "provenance.json"
-PORTABILITY_FILE = "portability.json"
 
 
 @dataclass(frozen=True)
@@ -130,16 +125,16 @@ def load_crate(crate_dir: Path) -> RunSpikes:
         raise SelectionError(f"run {crate_dir.name} did not complete "
                              f"({action.get('error', 'no error recorded')}); it cannot be "
                              "compared", path=crate_dir)
-    spec = _read_json_file(crate_dir / RUN_SPEC_FILE)
-    spike_path = crate_dir / SPIKE_FILE
-    recorded = (graph.get(SPIKE_FILE) or {}).get("sha256")
+    spec = _read_json_file(crate_dir / RUN_SPEC)
+    spike_path = crate_dir / SPIKES
+    recorded = (graph.get(SPIKES) or {}).get("sha256")
     if not spike_path.is_file():
         raise IntegrityError(f"{spike_path}: spike file missing")
     actual = sha256_file(spike_path)
     if recorded and actual != recorded:
         raise IntegrityError(f"{spike_path}: corrupt spike file (sha256 {actual[:12]}… differs "
                              f"from the recorded {recorded[:12]}…)")
-    environment = _read_json_file(crate_dir / ENVIRONMENT_FILE)
+    environment = _read_json_file(crate_dir / ENVIRONMENT)
     simulator = environment.get("simulator", {})
     facts = {
         "experiment": spec.get("experiment", ""),
@@ -153,10 +148,10 @@ def load_crate(crate_dir: Path) -> RunSpikes:
         "backend": spec.get("backend", ""),
         "spikes_sha256": actual,
         "environment": environment,
-        "provenance": (_read_json_file(crate_dir / PROVENANCE_FILE)
-                       if (crate_dir / PROVENANCE_FILE).is_file() else {}),
-        "portability": (_read_json_file(crate_dir / PORTABILITY_FILE).get("notes", [])
-                        if (crate_dir / PORTABILITY_FILE).is_file() else []),
+        "provenance": (_read_json_file(crate_dir / PROVENANCE)
+                       if (crate_dir / PROVENANCE).is_file() else {}),
+        "portability": (_read_json_file(crate_dir / PORTABILITY).get("notes", [])
+                        if (crate_dir / PORTABILITY).is_file() else []),
     }
     return read_run_spikes(
         spike_path, run_id=crate_dir.name, target=str(spec.get("target", "")),
@@ -166,8 +161,7 @@ def load_crate(crate_dir: Path) -> RunSpikes:
 
 def _script_timestep(crate_dir: Path) -> float | None:
     """The time step a classic script chose itself (recorded by the harness), if any."""
-    result = _read_json_file(crate_dir / "result.json") if (
-        crate_dir / "result.json").is_file() else {}
+    result = _read_json_file(crate_dir / RESULT) if (crate_dir / RESULT).is_file() else {}
     value = result.get("timestep_ms")
     return float(value) if isinstance(value, int | float) else None
 

@@ -4,7 +4,7 @@ For every (population, statistic) cell the runs' distance matrix gives the ratio
 ``R = median(between) / median(within)``; a permutation test over the run labels (the seed is
 the unit of replication) gives a p-value, Benjamini-Hochberg-corrected across cells; an
 equivalence margin bounds the difference of run-level means. The rule
-(``comparison-method.md``):
+(``docs/comparison-method.md``):
 
 * **pass** if ``R <= R*(k)`` and the margin holds;
 * **fail** if significant and (``R > R*(k)`` or the margin is exceeded);
@@ -25,10 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from repro.compare.distances import combined_distance, robust_scale
+from repro.compare.outcomes import Verdict
 from repro.compare.profiles import Margin, VerdictSettings
-
-PASS, WARN, FAIL = "pass", "warn", "fail"
-_SEVERITY = {PASS: 0, WARN: 1, FAIL: 2}
 
 
 @dataclass(frozen=True)
@@ -234,20 +232,20 @@ def evaluate_cell(w: np.ndarray, ks: np.ndarray, run_means: np.ndarray, referenc
     return CellResult(**result)
 
 
-def cell_verdict(cell: CellResult, significant: bool) -> str:
+def cell_verdict(cell: CellResult, significant: bool) -> Verdict:
     """Apply the verdict rule to one measured cell."""
     if not cell.has_data:
-        return WARN
+        return Verdict.WARN
     if cell.low_confidence:  # one run on a side: margins alone
-        return PASS if cell.margin_ok else FAIL
+        return Verdict.PASS if cell.margin_ok else Verdict.FAIL
     r_ok = cell.r <= cell.r_threshold
     if r_ok and cell.margin_ok:
-        return PASS
+        return Verdict.PASS
     if significant and (not r_ok or not cell.margin_ok):
-        return FAIL
-    return WARN
+        return Verdict.FAIL
+    return Verdict.WARN
 
 
-def overall_verdict(verdicts: Sequence[str]) -> str:
-    """The worst cell verdict."""
-    return max(verdicts, key=_SEVERITY.__getitem__) if verdicts else WARN
+def overall_verdict(verdicts: Sequence[str]) -> Verdict:
+    """The worst cell verdict (warn when there is none)."""
+    return Verdict.worst(verdicts)

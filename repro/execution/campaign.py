@@ -9,13 +9,14 @@ writes its HTML report into it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
+from repro.compare.outcomes import Verdict
 from repro.config.experiment import Experiment
 from repro.errors import RunFailedError
 from repro.execution.dispatch import Progress, RunOutcome, run_experiment
 from repro.records.store import Store
+from repro.site.clock import utc_now
 from repro.targets.base import Target
 
 
@@ -25,7 +26,7 @@ class TargetComparison:
 
     baseline: str
     candidate: str
-    overall: str
+    overall: Verdict
     campaign_dir: Path
     report: Path
     moved: list[dict] = field(default_factory=list)
@@ -39,10 +40,6 @@ class CampaignOutcome:
     comparisons: list[TargetComparison]
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 def record_comparison(store: Store, kind: str, title: str, result, profile, started: str,
                       extra: dict[str, tuple[str, bytes]] | None = None,
                       summary: dict | None = None) -> Path:
@@ -53,7 +50,7 @@ def record_comparison(store: Store, kind: str, title: str, result, profile, star
                         inputs={"baseline": result.baseline, "candidate": result.candidate},
                         profile=profile, statistics=result.statistics,
                         verdicts=result.verdicts, summary=summary or result.summary(),
-                        extra_outputs=extra or {}, started=started, ended=_now())
+                        extra_outputs=extra or {}, started=started, ended=utc_now())
     return write_campaign_crate(store.campaigns_dir / new_campaign_id(kind), campaign,
                                 store.root)
 
@@ -88,7 +85,7 @@ def run_campaign(experiment: Experiment, targets: list[Target], seeds: list[int]
     comparisons = []
     baseline = targets[0].name
     for candidate in (t.name for t in targets[1:]):
-        started = _now()
+        started = utc_now()
         result = compare_runs(load_runs(crates[baseline]), load_runs(crates[candidate]),
                               chosen)
         campaign_dir = record_comparison(

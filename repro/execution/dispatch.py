@@ -7,7 +7,6 @@ Nothing here knows how a particular target works; everything goes through the
 from __future__ import annotations
 
 import contextlib
-import json
 import secrets
 import shutil
 import signal
@@ -17,7 +16,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from repro.config.experiment import Experiment
 from repro.config.hashes import model_hash, request_key, run_key
@@ -26,7 +24,9 @@ from repro.execution.guard import check_request, wall_limit
 from repro.nestml.integration import NestmlInputs, prepare_experiment
 from repro.records.run_crate import RunFacts, write_run_crate
 from repro.records.store import RunRecord, Store
+from repro.site.clock import utc_now
 from repro.site.envinfo import environment_digest
+from repro.site.files import ENVIRONMENT, RESULT, read_json, run_completed
 from repro.site.runspec import RunSpec
 from repro.targets.base import JobHandle, JobState, JobStatus, RunBundle, Target
 from repro.targets.polling import PollSchedule
@@ -295,7 +295,7 @@ def _collect(experiment: Experiment, pending: _Pending, status: JobStatus, store
         pending.target.fetch(pending.handle, outputs)
     except Exception as exc:  # noqa: BLE001 - recorded in the failed crate
         message = f"{message}; fetching outputs failed: {type(exc).__name__}: {exc}".strip("; ")
-    manifest = _load_json(outputs / "environment.json")
+    manifest = read_json(outputs / ENVIRONMENT)
     digest = environment_digest(manifest) if manifest else "unknown"
     identity = pending.target.identity()
     notes = []
@@ -313,15 +313,15 @@ def _collect(experiment: Experiment, pending: _Pending, status: JobStatus, store
         status_message=message, output_files=dict(pending.target.output_files))
     dest = store.new_run_dir(experiment.name, pending.run_id)
     write_run_crate(dest, outputs, pending.bundle.directory, facts)
-    result = _load_json(dest / "result.json") or {}
-    completed = result.get("status") == "completed" and (dest / "spikes.npz").is_file()
+    result = read_json(dest / RESULT) or {}
+    completed = run_completed(result, dest)
     record = RunRecord(
         run_id=pending.run_id, crate_path=str(dest.relative_to(store.root)),
         experiment=experiment.name, model_hash=model, run_key=facts.run_key,
         request_key=pending.request_key, env_digest=digest, target=pending.target.name,
         target_kind=pending.target.kind, site=pending.target.site, seed=pending.seed,
         status="completed" if completed else "failed",
-        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        created=utc_now(),
         wall_seconds=result.get("timings", {}).get("wall_s"),
         extra={"job": {k: v for k, v in pending.handle.info.items()
                        if isinstance(v, str | int | float)},
@@ -329,10 +329,3 @@ def _collect(experiment: Experiment, pending: _Pending, status: JobStatus, store
                    message if not completed else "")})
     store.add(record)
     return RunOutcome(pending.target.name, pending.seed, record, notes=notes)
-
-
-def _load_json(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None

@@ -30,13 +30,13 @@ import tomllib
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from repro.errors import InputError, IntegrityError, ReproError
 from repro.records.run_crate import METADATA_FILE, PROCESS_PROFILE, sha256_file, verify_crate
 from repro.records.store import Store
+from repro.site.clock import utc_now
 
 PUBLICATIONS_DIR = "publications"
 RUNS_DIR = "runs"
@@ -422,13 +422,13 @@ def stage(campaign_dir: Path, store: Store | None, meta: PublicationMetadata,
             shutil.copytree(crate, staging / RUNS_DIR / run_id,
                             ignore=shutil.ignore_patterns("*.partial"))
             run_ids.append(run_id)
-    date = datetime.now(UTC).isoformat(timespec="seconds")
+    date = utc_now()
     document = published_metadata(metadata, meta, run_ids, date)
     (staging / METADATA_FILE).write_text(json.dumps(document, indent=4) + "\n")
-    started = datetime.now(UTC).isoformat(timespec="seconds")
+    started = utc_now()
     html = render_campaign(staging, None)
     attach_report(staging, html, str(summary.get("overall") or "none"), started,
-                  datetime.now(UTC).isoformat(timespec="seconds"))
+                  utc_now())
     return run_ids
 
 

@@ -38,6 +38,7 @@ from repro.records.entities import (
     new_crate,
 )
 from repro.records.run_crate import atomic_directory
+from repro.site.clock import utc_now
 from repro.site.envinfo import sha256_file
 
 if TYPE_CHECKING:  # the comparison layer sits above records: types only
@@ -263,7 +264,7 @@ def _campaign_crate(campaign: Campaign) -> ROCrate:
 
 def _times(campaign: Campaign) -> dict[str, str]:
     """Start, end and status shared by every action of the campaign."""
-    ended = campaign.ended or datetime.now(UTC).isoformat(timespec="seconds")
+    ended = campaign.ended or utc_now()
     return {"startTime": campaign.started or ended, "endTime": ended,
             "actionStatus": "http://schema.org/CompletedActionStatus"}
 

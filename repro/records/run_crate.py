@@ -15,7 +15,6 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +31,18 @@ from repro.records.entities import (
     property_value,
     scalar,
 )
+from repro.site.clock import utc_iso, utc_now
 from repro.site.envinfo import sha256_file
+from repro.site.files import (
+    DESCRIPTIONS,
+    ENVIRONMENT,
+    JOB,
+    PORTABILITY,
+    RESULT,
+    RUN_SPEC,
+    read_json,
+    run_completed,
+)
 from repro.site.portability import NOTES_FORMAT
 
 if TYPE_CHECKING:  # ro-crate-py is imported only where crates are written (slow import)
@@ -49,29 +59,8 @@ SOFTWARE_URLS = {
     "NEST": "https://www.nest-simulator.org/",
     "sPyNNaker-emulator": "https://github.com/SpiNNakerManchester/sPyNNaker",
 }
-#: Crate file holding the run's portability notes (when there are any).
-PORTABILITY_FILE = "portability.json"
-#: Harness and target outputs a run crate describes by name.
-OUTPUT_DESCRIPTIONS = {
-    "spikes.npz": "Spike times per population (repro.spikes/1: CSR arrays, ms)",
-    "environment.json": "Environment manifest captured at the execution site",
-    "result.json": "Harness result: status, timings, warnings, error",
-    "harness.log": "Everything the harness process printed",
-    "provenance.json": "Hardware provenance counters reported by the backend",
-    PORTABILITY_FILE: "Portability notes: what the script asked for, what the target did "
-                      "instead, and why (feature, script line, action, numerical effect)",
-    "job.json": "Facts the target reported about the job",
-}
 COMPLETED = "http://schema.org/CompletedActionStatus"
 FAILED = "http://schema.org/FailedActionStatus"
-
-
-def utc_iso(timestamp: str) -> str:
-    """ISO 8601 in UTC to the second with an explicit ``+00:00`` offset (never ``Z``)."""
-    moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 @contextmanager
@@ -178,15 +167,15 @@ def write_run_crate(dest: Path, outputs: Path, bundle_dir: Path, facts: RunFacts
     Path
         ``dest``.
     """
-    result = _read_json(outputs / "result.json") or {
+    result = read_json(outputs / RESULT) or {
         "status": "failed", "error": {"type": "TargetError",
                                       "message": facts.status_message or "no harness result"}}
-    manifest = _read_json(outputs / "environment.json") or {}
-    completed = result.get("status") == "completed" and (outputs / "spikes.npz").is_file()
+    manifest = read_json(outputs / ENVIRONMENT) or {}
+    completed = run_completed(result, outputs)
     with atomic_directory(dest) as tmp:
         _copy_run_files(tmp, outputs, bundle_dir, facts.job)
         if result.get("portability"):
-            write_portability_notes(tmp / PORTABILITY_FILE, result["portability"])
+            write_portability_notes(tmp / PORTABILITY, result["portability"])
         _build_run_metadata(tmp, result, manifest, completed, facts)
     return dest
 
@@ -204,7 +193,7 @@ def portability_summary(notes: list[dict[str, Any]]) -> str:
     numeric = sum(1 for note in notes if note.get("numerical_effect"))
     return (f"; {len(notes)} portability note{'s' if len(notes) != 1 else ''} "
             f"({numeric} change{'s' if numeric != 1 else ''} numerics; see "
-            f"{PORTABILITY_FILE})")
+            f"{PORTABILITY})")
 
 
 def _copy_run_files(root: Path, outputs: Path, bundle_dir: Path, job: dict[str, Any]) -> None:
@@ -218,9 +207,9 @@ def _copy_run_files(root: Path, outputs: Path, bundle_dir: Path, job: dict[str, 
     for item in sorted((bundle_dir / "network").iterdir()):
         if item.is_file():
             shutil.copy2(item, root / "network" / item.name)
-    shutil.copy2(bundle_dir / "run_spec.json", root / "run_spec.json")
+    shutil.copy2(bundle_dir / RUN_SPEC, root / RUN_SPEC)
     if job:
-        (root / "job.json").write_text(json.dumps(job, indent=1, sort_keys=True, default=str))
+        (root / JOB).write_text(json.dumps(job, indent=1, sort_keys=True, default=str))
 
 
 def _build_run_metadata(root: Path, result: dict, manifest: dict, completed: bool,
@@ -234,7 +223,7 @@ def _build_run_metadata(root: Path, result: dict, manifest: dict, completed: boo
                      f"{facts.seed}, recorded by repro {__version__}."),
         profiles=[PROCESS_PROFILE])
     end_time = utc_iso(result.get("timings", {}).get("end_time") or manifest.get("captured_at")
-                       or datetime.now(UTC).isoformat())
+                       or utc_now())
     crate.root_dataset["datePublished"] = end_time
     objects = _run_inputs(crate, root, facts)
     results = _run_outputs(crate, root, facts.output_files)
@@ -261,13 +250,13 @@ def _build_run_metadata(root: Path, result: dict, manifest: dict, completed: boo
 
 def _run_inputs(crate: ROCrate, root: Path, facts: RunFacts) -> list[Any]:
     """Network script, further network files, run spec, seed and parameters."""
-    spec = json.loads((root / "run_spec.json").read_text())
+    spec = json.loads((root / RUN_SPEC).read_text())
     objects = [add_file(crate, root, spec["script"], description="Network script (PyNN)")]
     for item in sorted((root / "network").iterdir()):
         if f"network/{item.name}" != spec["script"]:
             objects.append(add_file(crate, root, f"network/{item.name}",
                                     description=_network_file_description(item.name)))
-    objects.append(add_file(crate, root, "run_spec.json",
+    objects.append(add_file(crate, root, RUN_SPEC,
                             description="Run spec given to the harness"))
     objects.append(property_value(crate, "seed", "seed", facts.seed))
     objects.extend(property_value(crate, f"param-{key}", key, facts.params[key])
@@ -278,10 +267,10 @@ def _run_inputs(crate: ROCrate, root: Path, facts: RunFacts) -> list[Any]:
 def _run_outputs(crate: ROCrate, root: Path, output_files: dict[str, str]) -> list[Any]:
     """Every file in ``root`` that is not an input: described outputs first (the harness's,
     then the target kind's ``output_files``), then the rest."""
-    described = {**OUTPUT_DESCRIPTIONS, **output_files}
+    described = {**DESCRIPTIONS, **output_files}
     results = [add_file(crate, root, name, description=text)
                for name, text in described.items() if (root / name).is_file()]
-    known = {*described, METADATA_FILE, "run_spec.json"}
+    known = {*described, METADATA_FILE, RUN_SPEC}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         relative = path.relative_to(root).as_posix()
         if relative not in known and relative.split("/", 1)[0] not in RESERVED_DIRS:
@@ -364,13 +353,6 @@ def _environment_facts(manifest: dict, facts: RunFacts) -> dict[str, Any]:
         if isinstance(value, str | int | float) and not isinstance(value, bool):
             out[f"job_{key}"] = value
     return {k: v for k, v in out.items() if v not in ("", None)}
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def read_metadata(crate_dir: Path) -> dict[str, Any]:

@@ -9,16 +9,12 @@ with an ``ro-crate-preview.html`` that links to it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 from repro.records.store import Store
+from repro.site.clock import utc_now
 
 __all__ = ["render_campaign", "write_report", "NotebookFrame"]
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def render_campaign(campaign_dir: str | Path, store: Store | None = None,
@@ -78,13 +74,13 @@ def write_report(campaign_dir: str | Path, store: Store | None = None) -> Path:
     from repro.report.attach import attach_report
     from repro.report.view import SUMMARY_FILE
 
-    started = _now()
+    started = utc_now()
     directory = Path(campaign_dir).resolve()
     html = render_campaign(directory, store)
     import json
 
     overall = json.loads((directory / SUMMARY_FILE).read_text()).get("overall") or "none"
-    return attach_report(directory, html, str(overall), started, _now())
+    return attach_report(directory, html, str(overall), started, utc_now())
 
 
 class NotebookFrame:

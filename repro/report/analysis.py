@@ -7,20 +7,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from repro.compare.drift import (
-    BENIGN,
-    CONSISTENT,
-    EFFECT,
-    NONDETERMINISM,
-    EnvironmentDiff,
-    environment_diff,
-    environment_of,
-)
+from repro.compare.drift import EnvironmentDiff, environment_diff, environment_of
+from repro.compare.outcomes import DriftClass, Verdict
 
 #: Units of run-level means, for sentences.
 MEAN_UNITS = {"rate": " spikes/s", "pop_rate": " spikes/s"}
 NOT_A_DRIFT_PAIR = "not a drift pair"
-_ORDER = {"fail": 0, "warn": 1, "pass": 2}
 
 
 def severity(cell: Mapping[str, Any]) -> float:
@@ -41,8 +33,14 @@ def _finite(value: Any) -> bool:
 
 def moved_cells(cells: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """Cells that did not pass: fails first, then warnings, each by decreasing severity."""
-    return sorted((c for c in cells if c.get("verdict") != "pass"),
-                  key=lambda c: (_ORDER.get(str(c.get("verdict")), 3), -severity(c)))
+    return sorted((c for c in cells if c.get("verdict") != Verdict.PASS),
+                  key=lambda c: (-_severity_of(c.get("verdict")), -severity(c)))
+
+
+def _severity_of(verdict: Any) -> int:
+    """A verdict's severity; -1 for a value that is no verdict (sorts last)."""
+    known = Verdict.of(verdict)
+    return -1 if known is None else known.severity
 
 
 def number(value: Any, digits: int = 3) -> str:
@@ -123,13 +121,14 @@ def drift_assessment(loaded: Mapping[str, Sequence[Any]], overall: str) -> Drift
             "expected from the model change, not from the environment", diff,
             parameter_changes(base[0], cand[0]))
     if diff.empty:
-        if overall == "fail":
-            return DriftAssessment(NONDETERMINISM, "identical environments gave different "
-                                   "results", diff)
-        return DriftAssessment(CONSISTENT, "identical environments; the results agree", diff)
-    if overall == "fail":
-        return DriftAssessment(EFFECT, "the environment changed and statistics moved "
+        if overall == Verdict.FAIL:
+            return DriftAssessment(DriftClass.NONDETERMINISM, "identical environments gave "
+                                   "different results", diff)
+        return DriftAssessment(DriftClass.CONSISTENT, "identical environments; the results "
+                               "agree", diff)
+    if overall == Verdict.FAIL:
+        return DriftAssessment(DriftClass.EFFECT, "the environment changed and statistics moved "
                                "beyond tolerance", diff)
-    return DriftAssessment(BENIGN, "the environment changed; the statistics did not move "
-                           "beyond tolerance" + (" (some cells warn)" if overall == "warn"
-                                                 else ""), diff)
+    caveat = " (some cells warn)" if overall == Verdict.WARN else ""
+    return DriftAssessment(DriftClass.BENIGN, "the environment changed; the statistics did "
+                           f"not move beyond tolerance{caveat}", diff)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import Any
 
 from repro import __version__
+from repro.compare.outcomes import Verdict
 from repro.report import figures
 from repro.report.analysis import (
     DriftAssessment,
@@ -22,8 +22,8 @@ from repro.report.analysis import (
     reasons,
 )
 from repro.report.view import SIDES, CampaignView, RunView, seed_ranges
+from repro.site.clock import utc_now
 
-VERDICT_SYMBOL = {"pass": "✔", "warn": "⚠", "fail": "✖"}
 CSS = """
 :root { --pass: #009E73; --warn: #E69F00; --fail: #D55E00; --ink: #1a1a1a; --muted: #5a5a5a;
         --line: #d0d0d0; --shade: #f4f4f4; }
@@ -83,8 +83,13 @@ def _e(value: Any) -> str:
 
 
 def _badge(verdict: str) -> str:
-    return (f'<span class="badge {_e(verdict)}">{VERDICT_SYMBOL.get(verdict, "")} '
-            f"{_e(verdict.upper())}</span>")
+    return f'<span class="badge {_e(verdict)}">{_word(verdict)}</span>'
+
+
+def _word(verdict: str) -> str:
+    """``✔ PASS``: the verdict's symbol (none for a value that is no verdict) and word."""
+    known = Verdict.of(verdict)
+    return f"{known.symbol} {_e(verdict.upper())}" if known else f" {_e(verdict.upper())}"
 
 
 def _stat_name(statistic: str) -> str:
@@ -106,16 +111,16 @@ def _facts(items: Sequence[tuple[str, Any]]) -> str:
 def headline(view: CampaignView, labels: Mapping[str, str]) -> str:
     """One sentence under the verdict word."""
     cells = view.cells
-    failing = [c for c in cells if c.get("verdict") == "fail"]
-    warning = [c for c in cells if c.get("verdict") == "warn"]
+    failing = [c for c in cells if c.get("verdict") == Verdict.FAIL]
+    warning = [c for c in cells if c.get("verdict") == Verdict.WARN]
     base, cand = labels["baseline"], labels["candidate"]
-    if view.overall == "fail":
+    if view.overall == Verdict.FAIL:
         return (f"{cand} does not match {base} within tolerance: {len(failing)} of "
                 f"{len(cells)} cells fail" + (f", {len(warning)} warn" if warning else ""))
-    if view.overall == "warn":
+    if view.overall == Verdict.WARN:
         return (f"No cell fails, but {len(warning)} of {len(cells)} cells of {cand} could not "
                 f"be shown equivalent to {base}")
-    if view.overall == "pass":
+    if view.overall == Verdict.PASS:
         return f"{cand} matches {base} within tolerance in all {len(cells)} cells"
     return "This campaign records no verdict"
 
@@ -123,7 +128,7 @@ def headline(view: CampaignView, labels: Mapping[str, str]) -> str:
 def moved_summary(view: CampaignView) -> str:
     """``exc: rate, CV ISI; inh: rate`` for the failing (else warning) cells."""
     moved = moved_cells(view.cells)
-    worst = [c for c in moved if c.get("verdict") == "fail"] or moved
+    worst = [c for c in moved if c.get("verdict") == Verdict.FAIL] or moved
     by_population: dict[str, list[str]] = {}
     for cell in worst:
         by_population.setdefault(str(cell["population"]), []).append(
@@ -136,11 +141,11 @@ def summary_section(view: CampaignView, labels: Mapping[str, str],
     """Verdict banner, what moved, caveats."""
     overall = view.overall
     parts = [f'<div class="banner {_e(overall)}" id="verdict"><span class="word">'
-             f'{VERDICT_SYMBOL.get(overall, "")} {_e(overall.upper())}</span>'
+             f'{_word(overall)}</span>'
              f'<span class="text">{_e(headline(view, labels))}</span></div>']
     moved = moved_cells(view.cells)
     if moved:
-        kind = "moved" if any(c.get("verdict") == "fail" for c in moved) else "to watch"
+        kind = "moved" if any(c.get("verdict") == Verdict.FAIL for c in moved) else "to watch"
         parts.append(f'<p id="moved-summary"><strong>Populations and statistics {kind}:'
                      f"</strong> {_e(moved_summary(view))}</p>")
         items = "".join(
@@ -455,7 +460,7 @@ def render_report(view: CampaignView, drift: DriftAssessment,
     nav = "".join(f'<a href="#{key}">{_e(name)}</a>' for key, name, _ in sections[1:])
     body = "\n".join(f'<section id="{key}">' + (f"<h2>{_e(name)}</h2>" if i else "")
                      + f"{html}</section>" for i, (key, name, html) in enumerate(sections))
-    generated = datetime.now(UTC).isoformat(timespec="seconds")
+    generated = utc_now()
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"

@@ -10,7 +10,6 @@ the store.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ import xarray as xr
 from repro.errors import InputError, IntegrityError, SelectionError
 from repro.records.run_crate import METADATA_FILE, read_metadata
 from repro.records.store import CAMPAIGNS_DIR, RUNS_DIR, Store
+from repro.site.files import ENVIRONMENT, JOB, PROVENANCE, RESULT, RUN_SPEC, read_json
 
 SUMMARY_FILE = "summary.json"
 STATISTICS_FILE = "statistics.nc"
@@ -181,14 +181,6 @@ def find_run_crate(campaign_dir: Path, run_id: str, recorded: dict[str, Any],
     return None
 
 
-def _json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def run_view(side: str, recorded: dict[str, Any], crate: Path | None) -> RunView:
     """Collect what a run crate records (or only what the campaign recorded, if it is gone)."""
     view = RunView(run_id=str(recorded["run_id"]), side=side, target=str(recorded.get(
@@ -197,15 +189,15 @@ def run_view(side: str, recorded: dict[str, Any], crate: Path | None) -> RunView
         env_digest=str(recorded.get("env_digest", "")), crate=crate)
     if crate is None:
         return view
-    spec = _json(crate / "run_spec.json")
-    environment = _json(crate / "environment.json")
-    result = _json(crate / "result.json")
+    spec = read_json(crate / RUN_SPEC) or {}
+    environment = read_json(crate / ENVIRONMENT) or {}
+    result = read_json(crate / RESULT) or {}
     simulator = environment.get("simulator") or {}
     container = environment.get("container") or {}
     view.experiment = str(spec.get("experiment", ""))
-    view.job = _json(crate / "job.json")
+    view.job = read_json(crate / JOB) or {}
     view.timings = dict(result.get("timings") or {})
-    view.hardware = _json(crate / "provenance.json")
+    view.hardware = read_json(crate / PROVENANCE) or {}
     view.facts = {
         "status": result.get("status", "unknown"),
         "site": environment.get("site") or spec.get("site", ""),
@@ -249,7 +241,7 @@ def load_campaign_view(campaign_dir: str | Path, store: Store | None = None) -> 
                          "campaigns are written by repro compare / regress / campaign)",
                          path=directory)
     metadata = read_metadata(directory)
-    summary = _json(directory / SUMMARY_FILE)
+    summary = read_json(directory / SUMMARY_FILE) or {}
     if not summary:
         raise IntegrityError(f"{directory / SUMMARY_FILE}: unreadable campaign summary")
     try:

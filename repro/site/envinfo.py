@@ -12,12 +12,12 @@ import os
 import platform
 import socket
 import sys
-from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from repro.site import interpreter
+from repro.site.clock import utc_now
 
 MANIFEST_FORMAT = "repro.environment/1"
 
@@ -167,7 +167,7 @@ def capture_manifest(*, site: str, simulator: dict[str, Any] | None = None) -> d
     """
     manifest: dict[str, Any] = {
         "format": MANIFEST_FORMAT,
-        "captured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "captured_at": utc_now(),
         "captured_by_pid": os.getpid(),
         "site": os.environ.get("REPRO_SITE", site),
         "hostname": socket.gethostname(),

@@ -28,14 +28,15 @@ import time
 import traceback
 import types
 import warnings
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from repro.site import fastconnect
+from repro.site.clock import utc_now
 from repro.site.envinfo import capture_manifest
+from repro.site.files import ENVIRONMENT, HARNESS_LOG, PROVENANCE, RESULT, SPIKES
 from repro.site.portability import FeatureRefused, NoteBook
 from repro.site.runspec import RunSpec
 from repro.site.script_mode import run_script
@@ -45,10 +46,6 @@ RESULT_FORMAT = "repro.run-result/1"
 #: Distribution that provides each non-NEST PyNN backend (for the recorded version).
 SIMULATOR_DISTRIBUTIONS = {"pyNN.spiNNaker": "sPyNNaker", "pyNN.brian2": "Brian2",
                            "pyNN.neuron": "NEURON"}
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def _redirect_output(log_path: Path) -> None:
@@ -222,7 +219,7 @@ def _end(sim: types.ModuleType) -> None:
 def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
     """Run ``spec`` and write all outputs into ``out_dir``; return the exit code."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    timings: dict[str, Any] = {"start_time": _now()}
+    timings: dict[str, Any] = {"start_time": utc_now("microseconds")}
     notes: list[str] = []
     book = NoteBook(script=bundle_dir / spec.script)
     result: dict[str, Any] = {"format": RESULT_FORMAT, "status": "failed", "notes": notes,
@@ -262,14 +259,14 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
         if provenance is None:
             provenance = _hardware_provenance(sim)
         t0 = time.perf_counter()
-        write_spikes(out_dir / "spikes.npz", populations)
+        write_spikes(out_dir / SPIKES, populations)
         timings["write_s"] = time.perf_counter() - t0
         result["populations"] = [
             {"name": p.name, "size": p.size, "celltype": p.celltype, "n_spikes": p.n_spikes,
              "t_start": p.t_start, "t_stop": p.t_stop} for p in populations]
         result["status"] = "completed"
         if provenance is not None:
-            (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=1,
+            (out_dir / PROVENANCE).write_text(json.dumps(provenance, indent=1,
                                                                 sort_keys=True))
     except BaseException as exc:  # noqa: BLE001 - every failure is recorded, then reported
         result["error"] = {"type": type(exc).__name__, "message": str(exc),
@@ -282,12 +279,12 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
             facts = simulator_facts(sim)
     result["portability"] = book.to_json()
     notes.extend(note.line() for note in book.notes)
-    timings["end_time"] = _now()
+    timings["end_time"] = utc_now("microseconds")
     timings["wall_s"] = time.perf_counter() - wall0
     result["timings"] = timings
     manifest = capture_manifest(site=spec.site, simulator=facts)
-    (out_dir / "environment.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    (out_dir / "result.json").write_text(json.dumps(result, indent=1, sort_keys=True))
+    (out_dir / ENVIRONMENT).write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    (out_dir / RESULT).write_text(json.dumps(result, indent=1, sort_keys=True))
     return 0 if result["status"] == "completed" else 1
 
 
@@ -305,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"repro.site.harness: bad run spec {spec_path}: {exc}", file=sys.stderr)
         return 2
     out_dir.mkdir(parents=True, exist_ok=True)
-    _redirect_output(out_dir / "harness.log")
+    _redirect_output(out_dir / HARNESS_LOG)
     os.environ.setdefault("MPLBACKEND", "Agg")
     sys.path.insert(0, str((spec_path.parent / Path(spec.script).parent).resolve()))
     code = run(spec, spec_path.parent, out_dir)

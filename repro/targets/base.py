@@ -16,13 +16,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from repro.errors import InputError
+from repro.site.files import HARNESS_OUTPUTS as HARNESS_OUTPUTS  # re-exported for targets
+from repro.site.files import PROVENANCE as PROVENANCE_OUTPUT
 from repro.site.runspec import RunSpec
 from repro.targets.options import COMMON, Options
-
-#: Files the harness writes into its output directory.
-HARNESS_OUTPUTS = ("spikes.npz", "environment.json", "result.json", "harness.log")
-#: Optional harness output: hardware provenance (SpiNNaker counters and the like).
-PROVENANCE_OUTPUT = "provenance.json"
 
 
 @dataclass

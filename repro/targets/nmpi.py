@@ -26,7 +26,6 @@ import base64
 import contextlib
 import hashlib
 import io
-import json
 import os
 import re
 import shutil
@@ -46,6 +45,7 @@ from repro.errors import (
     SiteUnavailableError,
     TargetError,
 )
+from repro.site.files import ENVIRONMENT, RESULT, read_json
 from repro.targets import nmpi_launcher
 from repro.targets.base import (
     PROVENANCE_OUTPUT,
@@ -542,7 +542,7 @@ class NmpiTarget(Target):
         from repro.config.hashes import run_key
         from repro.site.envinfo import environment_digest
 
-        manifest = _read_json(dest / "environment.json")
+        manifest = read_json(dest / ENVIRONMENT)
         if not manifest or "model_hash" not in handle.state:
             return
         key = run_key(handle.state["model_hash"], self.identity(), handle.state["seed"],
@@ -593,8 +593,8 @@ class NmpiTarget(Target):
 
     def _parse_outputs(self, handle: JobHandle, dest: Path) -> None:
         """Record harness status, the executing platform and provenance counters."""
-        result = _read_json(dest / "result.json") or {}
-        environment = _read_json(dest / "environment.json") or {}
+        result = read_json(dest / RESULT) or {}
+        environment = read_json(dest / ENVIRONMENT) or {}
         simulator = environment.get("simulator") or {}
         handle.info["harness_status"] = result.get("status", "missing")
         handle.info["harness_backend"] = result.get("backend")
@@ -607,7 +607,7 @@ class NmpiTarget(Target):
                 "emulat" in str(name).lower():
             by = handle.info.get("execution_platform") or server.get("system") or "an emulator"
             handle.info["emulated_platform"] = f"{handle.info.get('platform')} emulated by {by}"
-        provenance = _read_json(dest / PROVENANCE_OUTPUT)
+        provenance = read_json(dest / PROVENANCE_OUTPUT)
         if provenance is not None:
             counters = summarise_provenance(provenance)
             handle.info["hardware_provenance"] = counters
@@ -674,10 +674,3 @@ def _client_version() -> str:
         return f"nmpi {nmpi.__version__}"
     except (ImportError, AttributeError):
         return "nmpi"
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from repro.errors import InputError, SiteUnavailableError, TargetError
+from repro.site.files import RESULT
 from repro.targets.base import JobHandle, JobState, JobStatus, RunBundle, Target
 from repro.targets.fetch import fetch_directory
 from repro.targets.options import OUTAGE_LIMIT, SLURM_RESOURCES, Option, Options
@@ -406,7 +407,7 @@ class SlurmTarget(Target):
             if signal:
                 handle.info["exit_signal"] = signal
         if job_state is JobState.DONE:
-            result = Path(handle.state["staged"]) / RunBundle.OUTPUT_DIR / "result.json"
+            result = Path(handle.state["staged"]) / RunBundle.OUTPUT_DIR / RESULT
             if not result.is_file():  # e.g. an srun step that failed to launch exits 0
                 return JobStatus(JobState.FAILED, f"Slurm job {handle.job_id} COMPLETED but "
                                                   "the harness wrote no result; see launcher.log")

@@ -9,11 +9,9 @@ import numpy as np
 import pytest
 from scipy.stats import false_discovery_control
 
+from repro.compare.outcomes import Verdict
 from repro.compare.profiles import Margin, VerdictSettings
 from repro.compare.verdict import (
-    FAIL,
-    PASS,
-    WARN,
     CellResult,
     benjamini_hochberg,
     cell_verdict,
@@ -103,25 +101,25 @@ def cell(**changes) -> CellResult:
 
 
 @pytest.mark.parametrize("changes, significant, expected", [
-    ({}, False, PASS),
-    ({}, True, PASS),                                  # significant but tiny and within R*
-    ({"r": 2.0}, False, WARN),                         # beyond R* but not significant
-    ({"r": 2.0}, True, FAIL),
-    ({"margin_ok": False}, True, FAIL),
-    ({"margin_ok": False}, False, WARN),
-    ({"r": math.inf}, True, FAIL),                     # identical baseline runs, moved candidate
-    ({"has_data": False}, False, WARN),
-    ({"low_confidence": True, "r": math.nan}, False, PASS),
-    ({"low_confidence": True, "r": math.nan, "margin_ok": False}, False, FAIL),
+    ({}, False, Verdict.PASS),
+    ({}, True, Verdict.PASS),           # significant but tiny and within R*
+    ({"r": 2.0}, False, Verdict.WARN),  # beyond R* but not significant
+    ({"r": 2.0}, True, Verdict.FAIL),
+    ({"margin_ok": False}, True, Verdict.FAIL),
+    ({"margin_ok": False}, False, Verdict.WARN),
+    ({"r": math.inf}, True, Verdict.FAIL),  # identical baseline runs, moved candidate
+    ({"has_data": False}, False, Verdict.WARN),
+    ({"low_confidence": True, "r": math.nan}, False, Verdict.PASS),
+    ({"low_confidence": True, "r": math.nan, "margin_ok": False}, False, Verdict.FAIL),
 ])
 def test_cell_verdict_rule(changes, significant, expected):
     assert cell_verdict(cell(**changes), significant) == expected
 
 
 def test_overall_is_the_worst_cell():
-    assert overall_verdict([PASS, WARN, PASS]) == WARN
-    assert overall_verdict([PASS, FAIL, WARN]) == FAIL
-    assert overall_verdict([PASS]) == PASS
+    assert overall_verdict([Verdict.PASS, Verdict.WARN, Verdict.PASS]) == Verdict.WARN
+    assert overall_verdict([Verdict.PASS, Verdict.FAIL, Verdict.WARN]) == Verdict.FAIL
+    assert overall_verdict([Verdict.PASS]) == Verdict.PASS
 
 
 def matrices_from_samples(samples):
@@ -150,4 +148,4 @@ def test_one_run_per_side_gives_a_low_confidence_margin_only_cell():
     result = evaluate_cell(w, ks, means, samples[0], 1, Margin(absolute=0.5), SETTINGS,
                            scalar=False)
     assert result.low_confidence and result.test == "none" and math.isnan(result.r)
-    assert cell_verdict(result, False) == PASS
+    assert cell_verdict(result, False) == Verdict.PASS
