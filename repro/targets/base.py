@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from repro.errors import InputError
-from repro.site.files import HARNESS_OUTPUTS as HARNESS_OUTPUTS  # re-exported for targets
-from repro.site.files import PROVENANCE as PROVENANCE_OUTPUT
 from repro.site.runspec import RunSpec
 from repro.targets.options import COMMON, Options
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from repro.targets.base import HARNESS_OUTPUTS, PROVENANCE_OUTPUT
+from repro.site.files import HARNESS_OUTPUTS, PROVENANCE
 
 #: Files a target brings back from the harness output directory (whatever exists of them).
-FETCHED_OUTPUTS = (*HARNESS_OUTPUTS, PROVENANCE_OUTPUT)
+FETCHED_OUTPUTS = (*HARNESS_OUTPUTS, PROVENANCE)
 #: Name under which a target keeps the output of whatever launched the harness.
 LAUNCHER_LOG = "launcher.log"
 

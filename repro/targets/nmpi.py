@@ -45,10 +45,9 @@ from repro.errors import (
     SiteUnavailableError,
     TargetError,
 )
-from repro.site.files import ENVIRONMENT, RESULT, read_json
+from repro.site.files import ENVIRONMENT, PROVENANCE, RESULT, read_json
 from repro.targets import nmpi_launcher
 from repro.targets.base import (
-    PROVENANCE_OUTPUT,
     JobHandle,
     JobState,
     JobStatus,
@@ -607,7 +606,7 @@ class NmpiTarget(Target):
                 "emulat" in str(name).lower():
             by = handle.info.get("execution_platform") or server.get("system") or "an emulator"
             handle.info["emulated_platform"] = f"{handle.info.get('platform')} emulated by {by}"
-        provenance = read_json(dest / PROVENANCE_OUTPUT)
+        provenance = read_json(dest / PROVENANCE)
         if provenance is not None:
             counters = summarise_provenance(provenance)
             handle.info["hardware_provenance"] = counters

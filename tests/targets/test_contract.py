@@ -21,9 +21,10 @@ import pytest
 
 from repro.config.experiment import load_experiment
 from repro.errors import TargetError
+from repro.site.files import HARNESS_OUTPUTS
 from repro.site.spikefile import read_spikes
 from repro.targets import TARGET_KINDS, target_class
-from repro.targets.base import HARNESS_OUTPUTS, JobHandle, JobState, RunBundle, Target
+from repro.targets.base import JobHandle, JobState, RunBundle, Target
 from repro.targets.tables import make_target
 from tests.fixtures.unicore import REPRO_SITE
 from tests.infra.slurm_cluster import PARTITION
