@@ -29,6 +29,8 @@ import numpy as np
 
 #: Elephant's tolerance for spikes just below a bin edge (``BinnedSpikeTrain(tolerance=)``).
 BIN_TOLERANCE = 1e-8
+#: Milliseconds per second: spike times are in ms, rates in spikes/s.
+MS_PER_S = 1000.0
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,11 @@ class StatisticsConfig:
             raise ValueError(f"corr_max_neurons must be >= 2, got {self.corr_max_neurons}")
 
     def as_dict(self) -> dict[str, float | int]:
-        """Plain dict of the settings (for records)."""
+        """Plain dict of the settings (for records).
+
+        >>> StatisticsConfig(transient_ms=100.0).as_dict()["transient_ms"]
+        100.0
+        """
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
@@ -118,32 +124,48 @@ class PopulationStatistics:
 # --------------------------------------------------------------------------- shared helpers
 
 
-def analysis_window(t_start: float, t_stop: float, transient_ms: float) -> tuple[float, float]:
-    """Window ``(t0, t1)`` analysed after the transient.
+def analysis_window(t_start_ms: float, t_stop_ms: float,
+                    transient_ms: float) -> tuple[float, float]:
+    """Window ``(t0_ms, t1_ms)`` analysed after the transient.
 
     Raises
     ------
     ValueError
         If the transient leaves nothing to analyse.
+
+    Examples
+    --------
+    >>> analysis_window(0.0, 1000.0, transient_ms=200.0)
+    (200.0, 1000.0)
     """
-    t0 = float(t_start) + float(transient_ms)
-    if not t0 < t_stop:
+    t0_ms = float(t_start_ms) + float(transient_ms)
+    if not t0_ms < t_stop_ms:
         raise ValueError(f"transient_ms={transient_ms} leaves nothing of the recording "
-                         f"[{t_start}, {t_stop}] ms to analyse")
-    return t0, float(t_stop)
+                         f"[{t_start_ms}, {t_stop_ms}] ms to analyse")
+    return t0_ms, float(t_stop_ms)
 
 
-def n_bins(t0: float, t1: float, width: float) -> int:
-    """Number of complete bins of ``width`` in ``[t0, t1]`` (Elephant's rounding rule)."""
-    value = (t1 - t0) / width
+def n_bins(t0_ms: float, t1_ms: float, width_ms: float) -> int:
+    """Number of complete bins of ``width_ms`` in ``[t0_ms, t1_ms]`` (Elephant's rounding rule).
+
+    A window that is a whole number of bins up to floating-point error counts that bin:
+
+    >>> n_bins(200.0, 1000.0, 100.0), n_bins(0.0, 0.3, 0.1), n_bins(0.0, 250.0, 100.0)
+    (8, 3, 2)
+    """
+    value = (t1_ms - t0_ms) / width_ms
     if value % 1 >= 1 - BIN_TOLERANCE:
         value += 0.5
     return int(value)
 
 
-def bin_indices(times: np.ndarray, t0: float, width: float) -> np.ndarray:
-    """Bin index of each time, Elephant's rule (``times`` must be ``>= t0``)."""
-    scaled = (np.asarray(times, dtype=np.float64) - t0) * (1.0 / width)
+def bin_indices(times_ms: np.ndarray, t0_ms: float, width_ms: float) -> np.ndarray:
+    """Bin index of each time, Elephant's rule (``times_ms`` must be ``>= t0_ms``).
+
+    >>> bin_indices(np.array([200.0, 249.9, 250.0, 299.99999999999]), 200.0, 50.0)
+    array([0, 0, 1, 2])
+    """
+    scaled = (np.asarray(times_ms, dtype=np.float64) - t0_ms) * (1.0 / width_ms)
     scaled[scaled % 1 >= 1 - BIN_TOLERANCE] += 0.5
     return scaled.astype(np.int64)
 
@@ -159,6 +181,15 @@ def correlation_sample(active: np.ndarray, max_neurons: int, seed: int) -> np.nd
         Sample size limit; all active neurons are taken when there are fewer.
     seed : int
         Seed of ``numpy.random.default_rng``.
+
+    Examples
+    --------
+    >>> active = np.array([True, False, True, True, True])
+    >>> correlation_sample(active, max_neurons=10, seed=1)
+    array([0, 2, 3, 4])
+    >>> sample = correlation_sample(active, max_neurons=2, seed=1)
+    >>> len(sample), bool(active[sample].all())
+    (2, True)
     """
     candidates = np.flatnonzero(active)
     if candidates.size <= max_neurons:
@@ -168,7 +199,11 @@ def correlation_sample(active: np.ndarray, max_neurons: int, seed: int) -> np.nd
 
 
 def upper_triangle(matrix: np.ndarray) -> np.ndarray:
-    """Entries above the diagonal of a square matrix, row-major."""
+    """Entries above the diagonal of a square matrix, row-major.
+
+    >>> upper_triangle(np.arange(9).reshape(3, 3))
+    array([1, 2, 5])
+    """
     rows, cols = np.triu_indices(matrix.shape[0], k=1)
     return np.asarray(matrix)[rows, cols]
 
@@ -183,6 +218,14 @@ def check_flat_sorted(neuron_ids: np.ndarray, times: np.ndarray, size: int) -> N
     ------
     ValueError
         If lengths differ, an id is out of range or the order is wrong.
+
+    Examples
+    --------
+    >>> check_flat_sorted(np.array([0, 0, 2]), np.array([5.0, 7.0, 1.0]), size=3)
+    >>> check_flat_sorted(np.array([0, 0]), np.array([7.0, 5.0]), size=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: neuron_ids and times must be sorted by neuron, then time
     """
     if neuron_ids.shape != times.shape or neuron_ids.ndim != 1:
         raise ValueError("neuron_ids and times must be 1-d arrays of the same length")
@@ -195,24 +238,34 @@ def check_flat_sorted(neuron_ids: np.ndarray, times: np.ndarray, size: int) -> N
         raise ValueError("neuron_ids and times must be sorted by neuron, then time")
 
 
-def window_mask(times: np.ndarray, t0: float, t1: float) -> np.ndarray:
-    """Boolean mask of times inside ``[t0, t1]``."""
-    return (times >= t0) & (times <= t1)
+def window_mask(times_ms: np.ndarray, t0_ms: float, t1_ms: float) -> np.ndarray:
+    """Boolean mask of times inside ``[t0_ms, t1_ms]`` (both ends included).
+
+    >>> window_mask(np.array([100.0, 200.0, 500.0, 1000.0, 1000.5]), 200.0, 1000.0)
+    array([False,  True,  True,  True, False])
+    """
+    return (times_ms >= t0_ms) & (times_ms <= t1_ms)
 
 
-def firing_rates(neuron_ids: np.ndarray, size: int, t0: float, t1: float) -> np.ndarray:
-    """Rate of every neuron in spikes/s from the ids of the spikes inside ``[t0, t1]``."""
+def firing_rates(neuron_ids: np.ndarray, size: int, t0_ms: float, t1_ms: float) -> np.ndarray:
+    """Rate of every neuron in spikes/s from the ids of the spikes inside ``[t0_ms, t1_ms]``.
+
+    Three spikes of neuron 0 and one of neuron 2 in half a second; neuron 1 is silent:
+
+    >>> firing_rates(np.array([0, 0, 0, 2]), size=3, t0_ms=0.0, t1_ms=500.0)
+    array([6., 0., 2.])
+    """
     counts = np.bincount(neuron_ids, minlength=size)[:size]
-    return counts / (t1 - t0) * 1000.0
+    return counts / (t1_ms - t0_ms) * MS_PER_S
 
 
-def isi_variability(neuron_ids: np.ndarray, times: np.ndarray, size: int,
+def isi_variability(neuron_ids: np.ndarray, times_ms: np.ndarray, size: int,
                     active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """CV of ISIs and LV of every active neuron (NaN elsewhere).
 
     Parameters
     ----------
-    neuron_ids, times : numpy.ndarray
+    neuron_ids, times_ms : numpy.ndarray
         Flat spikes inside the window, sorted by neuron, then time.
     size : int
         Number of neurons.
@@ -224,9 +277,19 @@ def isi_variability(neuron_ids: np.ndarray, times: np.ndarray, size: int,
     cv, lv : numpy.ndarray
         Shape ``(size,)``; CV is std/mean of ISIs (``ddof=0``), LV is
         ``3 mean(((I[i+1] - I[i]) / (I[i+1] + I[i]))**2)``.
+
+    Examples
+    --------
+    A regular neuron (CV = LV = 0) and one with intervals 10, 30, 10 ms:
+
+    >>> ids = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    >>> times_ms = np.array([0.0, 10.0, 20.0, 30.0, 0.0, 10.0, 40.0, 50.0])
+    >>> cv, lv = isi_variability(ids, times_ms, 2, np.array([True, True]))
+    >>> cv.round(4), lv.round(4)
+    (array([0.    , 0.5657]), array([0.  , 0.75]))
     """
     same = neuron_ids[1:] == neuron_ids[:-1]
-    intervals = np.diff(times)[same]
+    intervals = np.diff(times_ms)[same]
     owner = neuron_ids[1:][same]
     n_isi = np.bincount(owner, minlength=size).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -241,18 +304,28 @@ def isi_variability(neuron_ids: np.ndarray, times: np.ndarray, size: int,
     return np.where(active, cv, np.nan), np.where(active, lv, np.nan)
 
 
-def window_counts(neuron_ids: np.ndarray, times: np.ndarray, size: int, t0: float, t1: float,
-                  width: float) -> np.ndarray:
-    """Spike counts per neuron and bin, shape ``(size, n_bins)`` (spikes inside ``[t0, t1]``)."""
-    bins = n_bins(t0, t1, width)
-    index = bin_indices(times, t0, width)
+def window_counts(neuron_ids: np.ndarray, times_ms: np.ndarray, size: int, t0_ms: float,
+                  t1_ms: float, width_ms: float) -> np.ndarray:
+    """Spike counts per neuron and bin, shape ``(size, n_bins)`` (spikes inside the window).
+
+    >>> window_counts(np.array([0, 0, 1]), np.array([5.0, 15.0, 12.0]), 2, 0.0, 20.0, 10.0)
+    array([[1, 1],
+           [0, 1]])
+    """
+    bins = n_bins(t0_ms, t1_ms, width_ms)
+    index = bin_indices(times_ms, t0_ms, width_ms)
     keep = index < bins
     flat = neuron_ids[keep] * bins + index[keep]
     return np.bincount(flat, minlength=size * bins)[: size * bins].reshape(size, bins)
 
 
 def fano_factors(counts: np.ndarray, active: np.ndarray) -> np.ndarray:
-    """Fano factor (variance / mean of window counts) of each active neuron, NaN elsewhere."""
+    """Fano factor (variance / mean of window counts) of each active neuron, NaN elsewhere.
+
+    >>> fano_factors(np.array([[2, 2, 2, 2], [0, 4, 0, 4], [1, 0, 0, 0]]),
+    ...              np.array([True, True, False]))
+    array([ 0.,  2., nan])
+    """
     if counts.shape[1] == 0:
         return np.full(counts.shape[0], np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -275,6 +348,15 @@ def pairwise_correlations(rows: np.ndarray, bins: np.ndarray, n_rows: int,
     -----
     Uses ``cov = C C^T - n n^T / n_bins`` on the sparse matrix, so the cost grows with the
     number of spikes rather than with neurons x bins.
+
+    Examples
+    --------
+    Neurons 0 and 1 fire in the same bins, neuron 2 in the others (4 bins):
+
+    >>> rows = np.array([0, 0, 1, 1, 2, 2])
+    >>> bins = np.array([0, 2, 0, 2, 1, 3])
+    >>> pairwise_correlations(rows, bins, n_rows=3, n_cols=4)
+    array([ 1., -1., -1.])
     """
     if n_rows < 2:
         return np.zeros(0)
@@ -288,30 +370,36 @@ def pairwise_correlations(rows: np.ndarray, bins: np.ndarray, n_rows: int,
         return upper_triangle(cov / np.outer(std, std))
 
 
-def population_rate(times: np.ndarray, size: int, t0: float, t1: float,
-                    width: float) -> np.ndarray:
-    """Population rate in spikes/s per neuron for each bin of ``width`` in ``[t0, t1]``."""
-    bins = n_bins(t0, t1, width)
-    index = bin_indices(times, t0, width)
+def population_rate(times_ms: np.ndarray, size: int, t0_ms: float, t1_ms: float,
+                    width_ms: float) -> np.ndarray:
+    """Population rate in spikes/s per neuron for each bin of ``width_ms`` in the window.
+
+    Two neurons, 10 ms bins: one spike in the first bin is 50 spikes/s per neuron.
+
+    >>> population_rate(np.array([3.0, 12.0, 15.0]), 2, 0.0, 20.0, 10.0)
+    array([ 50., 100.])
+    """
+    bins = n_bins(t0_ms, t1_ms, width_ms)
+    index = bin_indices(times_ms, t0_ms, width_ms)
     counts = np.bincount(index[index < bins], minlength=bins)[:bins]
     if size == 0:
         return np.full(bins, np.nan)
-    return counts / (size * width) * 1000.0
+    return counts / (size * width_ms) * MS_PER_S
 
 
-def population_statistics_flat(neuron_ids: np.ndarray, times: np.ndarray, size: int,
-                               t_start: float, t_stop: float,
+def population_statistics_flat(neuron_ids: np.ndarray, times_ms: np.ndarray, size: int,
+                               t_start_ms: float, t_stop_ms: float,
                                config: StatisticsConfig) -> PopulationStatistics:
     """All statistics of one population from flat arrays (the vectorised path).
 
     Parameters
     ----------
-    neuron_ids, times : numpy.ndarray
+    neuron_ids, times_ms : numpy.ndarray
         Neuron index (int) and time (ms) of every spike, sorted by neuron, then time.
     size : int
         Number of neurons (silent ones included).
-    t_start, t_stop : float
-        Recording window in ms.
+    t_start_ms, t_stop_ms : float
+        Recording window.
     config : StatisticsConfig
         Settings.
 
@@ -324,13 +412,24 @@ def population_statistics_flat(neuron_ids: np.ndarray, times: np.ndarray, size: 
     ValueError
         If the arrays are not sorted flat arrays of ``size`` neurons or the transient is too
         long.
+
+    Examples
+    --------
+    Two neurons firing regularly for a second, at 20 and 50 spikes/s:
+
+    >>> times_ms = np.concatenate([np.arange(0.0, 1000.0, 50.0), np.arange(0.0, 1000.0, 20.0)])
+    >>> ids = np.repeat([0, 1], [20, 50])
+    >>> stats = population_statistics_flat(ids, times_ms, 2, 0.0, 1000.0,
+    ...                                    StatisticsConfig(transient_ms=200.0))
+    >>> stats.rate, stats.cv, stats.active
+    (array([20., 50.]), array([0., 0.]), array([ True,  True]))
     """
     neuron_ids = np.asarray(neuron_ids, dtype=np.int64)
-    times = np.asarray(times, dtype=np.float64)
-    check_flat_sorted(neuron_ids, times, size)
-    t0, t1 = analysis_window(t_start, t_stop, config.transient_ms)
-    keep = window_mask(times, t0, t1)
-    ids, ts = neuron_ids[keep], times[keep]
+    times_ms = np.asarray(times_ms, dtype=np.float64)
+    check_flat_sorted(neuron_ids, times_ms, size)
+    t0, t1 = analysis_window(t_start_ms, t_stop_ms, config.transient_ms)
+    keep = window_mask(times_ms, t0, t1)
+    ids, ts = neuron_ids[keep], times_ms[keep]
     rate = firing_rates(ids, size, t0, t1)
     active = np.bincount(ids, minlength=size)[:size] >= config.min_spikes
     cv, lv = isi_variability(ids, ts, size, active)
@@ -350,7 +449,16 @@ def population_statistics_flat(neuron_ids: np.ndarray, times: np.ndarray, size: 
 
 
 def population_statistics(pop, config: StatisticsConfig) -> PopulationStatistics:
-    """All statistics of a :class:`repro.site.spikefile.PopulationSpikes` (vectorised path)."""
+    """All statistics of a :class:`repro.site.spikefile.PopulationSpikes` (vectorised path).
+
+    >>> from repro.site.spikefile import PopulationSpikes
+    >>> trains = [np.arange(0.0, 1000.0, 50.0), np.array([300.0, 310.0, 700.0])]
+    >>> pop = PopulationSpikes.from_trains("exc", trains, celltype="IF_curr_exp",
+    ...                                    t_start=0.0, t_stop=1000.0)
+    >>> stats = population_statistics(pop, StatisticsConfig(transient_ms=200.0, min_spikes=3))
+    >>> stats.rate, stats.excluded_fraction
+    (array([20.  ,  3.75]), 0.0)
+    """
     return population_statistics_flat(pop.neuron_ids(), pop.times, pop.size, pop.t_start,
                                       pop.t_stop, config)
 
@@ -374,6 +482,16 @@ def population_statistics_elephant(pop, config: StatisticsConfig) -> PopulationS
     Returns
     -------
     PopulationStatistics
+
+    Examples
+    --------
+    >>> from repro.site.spikefile import PopulationSpikes
+    >>> trains = [np.arange(0.0, 1000.0, 50.0), np.array([300.0, 310.0, 700.0])]
+    >>> pop = PopulationSpikes.from_trains("exc", trains, celltype="IF_curr_exp",
+    ...                                    t_start=0.0, t_stop=1000.0)
+    >>> config = StatisticsConfig(transient_ms=200.0, min_spikes=3)
+    >>> population_statistics_elephant(pop, config).rate
+    array([20.  ,  3.75])
     """
     import neo
     import quantities as pq

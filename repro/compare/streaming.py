@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from repro.compare.statistics import (
+    MS_PER_S,
     PopulationStatistics,
     StatisticsConfig,
     analysis_window,
@@ -93,7 +94,7 @@ def population_statistics_streaming(path: str | Path, name: str, config: Statist
                                    active[cells])
         index = bin_indices(ts, t0, config.pop_rate_bin_ms)
         pop_counts += np.bincount(index[index < pop_bins], minlength=pop_bins)[:pop_bins]
-    pop_rate = (pop_counts / (size * config.pop_rate_bin_ms) * 1000.0 if size
+    pop_rate = (pop_counts / (size * config.pop_rate_bin_ms) * MS_PER_S if size
                 else np.full(pop_bins, np.nan))
     sample = correlation_sample(active, config.corr_max_neurons, config.corr_sample_seed)
     return PopulationStatistics(
