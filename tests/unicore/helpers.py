@@ -1,4 +1,4 @@
-"""Helpers of the unicore tests: small run bundles, target construction, polling."""
+"""Helpers of the unicore tests: target construction, bundles of the small reference network."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from repro.targets.base import JobHandle, JobState, JobStatus, RunBundle
+from repro.targets.base import JobState, RunBundle
 from repro.targets.unicore import UnicoreTarget
-from tests.targets.jobs import experiment_bundle, wait_terminal
+from tests.targets.jobs import experiment_bundle
 
 REPO = Path(__file__).resolve().parents[2]
 EXPERIMENT = REPO / "experiments" / "balanced_random" / "experiment.toml"
@@ -36,11 +36,6 @@ def make_bundle(target: UnicoreTarget, directory: Path, seed: int = 1,
                              **{**SMALL, **params})
 
 
-def wait(target: UnicoreTarget, handle: JobHandle, timeout: float = 180.0) -> JobStatus:
-    """Poll ``status`` until the run is terminal."""
-    return wait_terminal(target, handle, timeout)
-
-
 def jobs_of_run(site: Any, bundle: RunBundle) -> list[dict[str, Any]]:
     """The server's jobs tagged with the bundle's run id."""
     return [j for j in site.jobs() if f"repro-run-{bundle.run_id}" in j["tags"]]
@@ -51,8 +46,7 @@ def read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-__all__ = ["JobState", "jobs_of_run", "make_bundle", "make_target", "push_image", "read_json",
-           "wait"]
+__all__ = ["JobState", "jobs_of_run", "make_bundle", "make_target", "push_image", "read_json"]
 
 
 def push_image(registry_host: str, sif: Path, repository: str = "repro/harness",

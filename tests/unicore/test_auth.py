@@ -9,7 +9,8 @@ import pytest
 from repro.errors import AuthenticationError, TargetError
 from repro.targets.base import JobState
 from repro.targets.tokens import find_token, token_expiry
-from tests.unicore.helpers import make_bundle, make_target, wait
+from tests.targets.jobs import wait_terminal
+from tests.unicore.helpers import make_bundle, make_target
 
 pytestmark = pytest.mark.infra
 
@@ -46,7 +47,7 @@ def test_a_token_that_expires_while_the_job_runs_stops_the_polling_clearly(
     outcomes = [r["outcome"] for r in unicore_site.requests()]
     assert outcomes[-2:] == [432, 403]  # the session was forgotten, then the token refused
     unicore_site.reset()
-    assert wait(target, handle).state is JobState.DONE
+    assert wait_terminal(target, handle).state is JobState.DONE
 
 
 def test_no_token_anywhere_names_the_variables(unicore_site, monkeypatch, tmp_path):

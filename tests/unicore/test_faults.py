@@ -11,7 +11,8 @@ import pytest
 from repro.errors import TargetError
 from repro.site.spikefile import read_spikes
 from repro.targets.base import JobState
-from tests.unicore.helpers import jobs_of_run, make_bundle, make_target, read_json, wait
+from tests.targets.jobs import wait_terminal
+from tests.unicore.helpers import jobs_of_run, make_bundle, make_target, read_json
 
 pytestmark = [pytest.mark.slow, pytest.mark.infra]
 
@@ -31,7 +32,7 @@ def test_dropped_connection_after_the_site_created_the_job_gives_no_duplicate(
              and r["path"].endswith("/rest/core/jobs")]
     assert [p["outcome"] for p in posts] == ["201, then dropped"]
     assert len(jobs_of_run(unicore_site, bundle)) == 1
-    assert wait(target, handle).state is JobState.DONE
+    assert wait_terminal(target, handle).state is JobState.DONE
 
 
 def test_server_errors_after_creation_and_before_start_are_retried_once_each(
@@ -47,7 +48,7 @@ def test_server_errors_after_creation_and_before_start_are_retried_once_each(
          "times": 1}])
     handle = target.submit(bundle)
     assert len(jobs_of_run(unicore_site, bundle)) == 1
-    status = wait(target, handle)
+    status = wait_terminal(target, handle)
     assert status.state is JobState.DONE, status.message
 
 
@@ -62,7 +63,7 @@ def test_polling_and_downloads_survive_5xx_and_dropped_connections(
          "action": "500", "times": 1},
         {"method": "GET", "path": FILES + "output/environment.json", "phase": "before",
          "action": "drop", "times": 1}])
-    assert wait(target, handle).state is JobState.DONE
+    assert wait_terminal(target, handle).state is JobState.DONE
     target.fetch(handle, tmp_path / "out")
     outcomes = [r["outcome"] for r in unicore_site.requests()]
     assert outcomes.count("503") == 2 and outcomes.count("500") == 1
@@ -86,7 +87,7 @@ def test_unknown_module_fails_the_job_with_the_site_reason(unicore_site, unicore
                                                            tmp_path):
     target = make_target(unicore_site, "native", module="ebrains/99.99")
     handle = target.submit(make_bundle(target, tmp_path / "bundle"))
-    status = wait(target, handle)
+    status = wait_terminal(target, handle)
     assert status.state is JobState.FAILED
     assert "Pre-command(s) failed" in status.message
     target.fetch(handle, tmp_path / "out")
@@ -97,7 +98,7 @@ def test_failing_harness_fails_the_run_and_its_outputs_still_arrive(unicore_site
                                                                     unicore_token, tmp_path):
     target = make_target(unicore_site, "native")
     handle = target.submit(make_bundle(target, tmp_path / "bundle", n_neurons=-10))
-    status = wait(target, handle)
+    status = wait_terminal(target, handle)
     assert status.state is JobState.FAILED
     assert "non-zero exit code: <1>" in status.message
     target.fetch(handle, tmp_path / "out")
@@ -112,7 +113,7 @@ def test_batch_mode_notices_a_slurm_job_that_died_without_a_marker(
     while "slurm_id" not in handle.state:
         assert not target.status(handle).state.terminal
     slurm_cluster.run("scancel", handle.state["slurm_id"])
-    status = wait(target, handle)
+    status = wait_terminal(target, handle)
     assert status.state is JobState.FAILED
     assert f"Slurm job {handle.state['slurm_id']} ended (CANCELLED)" in status.message
 
@@ -124,7 +125,7 @@ def test_cancel_in_batch_mode_cancels_the_slurm_job(unicore_site, unicore_token,
     while "slurm_id" not in handle.state:
         target.status(handle)
     target.cancel(handle)
-    assert wait(target, handle).state is JobState.CANCELLED
+    assert wait_terminal(target, handle).state is JobState.CANCELLED
     state = slurm_cluster.run("squeue", "-h", "-t", "all", "-j", handle.state["slurm_id"],
                               "-o", "%T").stdout.strip()
     assert state in ("CANCELLED", "")
@@ -134,7 +135,7 @@ def test_hostile_names_in_the_listing_are_refused_and_nothing_is_written(
         unicore_site, unicore_token, tmp_path):
     target = make_target(unicore_site, "native")
     handle = target.submit(make_bundle(target, tmp_path / "bundle"))
-    assert wait(target, handle).state is JobState.DONE
+    assert wait_terminal(target, handle).state is JobState.DONE
     for name in ("../../escape.txt", "../../../../tmp/escape.txt", "sub/../../escape.txt",
                  "a/b.txt", "..", "with\nnewline", "back\\slash"):
         unicore_site.faults(hostile_names=[name])

@@ -11,7 +11,8 @@ import hashlib
 import pytest
 
 from repro.targets.base import JobState
-from tests.unicore.helpers import make_bundle, make_target, push_image, read_json, wait
+from tests.targets.jobs import wait_terminal
+from tests.unicore.helpers import make_bundle, make_target, push_image, read_json
 
 pytestmark = [pytest.mark.slow, pytest.mark.infra]
 
@@ -19,7 +20,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.infra]
 def test_batch_mode_tracks_the_slurm_job_through_markers(unicore_site, unicore_token, tmp_path):
     target = make_target(unicore_site, "batch", module="ebrains/25.02")
     handle = target.submit(make_bundle(target, tmp_path / "bundle"))
-    status = wait(target, handle)
+    status = wait_terminal(target, handle)
     assert status.state is JobState.DONE, status.message
     target.fetch(handle, tmp_path / "out")
     manifest = read_json(tmp_path / "out" / "environment.json")
@@ -37,7 +38,7 @@ def test_container_mode_pulls_by_digest_and_records_that_digest(
     image = f"oras://{oci_registry.host}/repro/harness@{digest}"
     target = make_target(unicore_site, "container", image=image)
     handle = target.submit(make_bundle(target, tmp_path / "bundle"))
-    status = wait(target, handle)
+    status = wait_terminal(target, handle)
     assert status.state is JobState.DONE, status.message
     target.fetch(handle, tmp_path / "out")
     manifest = read_json(tmp_path / "out" / "environment.json")
@@ -58,7 +59,7 @@ def test_container_mode_fails_when_the_registry_has_no_such_digest(
     image = f"oras://{oci_registry.host}/repro/harness@sha256:{'0' * 64}"
     target = make_target(unicore_site, "container", image=image)
     handle = target.submit(make_bundle(target, tmp_path / "bundle"))
-    status = wait(target, handle)
+    status = wait_terminal(target, handle)
     assert status.state is JobState.FAILED
     assert "Pre-command(s) failed" in status.message
 
@@ -70,7 +71,7 @@ def test_an_allowed_tag_is_resolved_at_submission_and_the_digest_recorded(
                          image=f"oras://{oci_registry.host}/repro/harness:moving")
     handle = target.submit(make_bundle(target, tmp_path / "bundle"))
     assert handle.info["container_digest"] == digest
-    assert wait(target, handle).state is JobState.DONE
+    assert wait_terminal(target, handle).state is JobState.DONE
     target.fetch(handle, tmp_path / "out")
     manifest = read_json(tmp_path / "out" / "environment.json")
     assert manifest["container"]["digest"] == digest
