@@ -66,6 +66,7 @@ from repro.targets.options import (
 )
 from repro.targets.polling import PollSchedule, fault_log, polled_status, record_faults
 from repro.targets.retry import Classified, Fault, FaultLog, RetryPolicy, recording
+from repro.targets.tokens import jupyterlab_token
 
 DEFAULT_JOB_SERVICE = "https://nmpi-v3.hbpneuromorphic.eu"
 DEFAULT_USER_INFO = "https://iam.ebrains.eu/auth/realms/hbp/protocol/openid-connect/userinfo"
@@ -106,11 +107,7 @@ def token_from_environment(variable: str = "") -> tuple[str | None, str]:
     for name in (variable, *TOKEN_VARIABLES):
         if name and os.environ.get(name, "").strip():
             return os.environ[name].strip(), f"${name}"
-    try:
-        from clb_nb_utils import oauth  # EBRAINS JupyterLab
-    except ImportError:
-        return None, ""
-    token = oauth.get_token()
+    token = jupyterlab_token()
     return (token, "EBRAINS JupyterLab (clb_nb_utils)") if token else (None, "")
 
 
