@@ -181,3 +181,17 @@ def test_a_slurm_probe_without_a_controller_is_unknown_until_the_outage_limit(
     time.sleep(0.6)
     with pytest.raises(SiteUnavailableError, match="state is unknown"):
         target.status(handle)
+
+
+def test_the_report_sums_retries_and_outages_of_the_remote_runs():
+    from repro.report.html import _remote_faults
+    from repro.report.view import RunView
+
+    runs = [RunView("a", "baseline", "uc", 1, job={"remote_retries": 3, "remote_outages": 1,
+                                                    "remote_outage_s": 4.5}),
+            RunView("b", "candidate", "uc", 2, job={"remote_retries": 0, "remote_outages": 0,
+                                                     "remote_outage_s": 0.0}),
+            RunView("c", "candidate", "local", 3, job={"executor": "local process"})]
+    assert _remote_faults(runs) == ("3 retried requests, 1 outages (4.5 s without an answer) "
+                                    "over 2 remote runs")
+    assert _remote_faults(runs[2:]) == "not counted (no remote runs)"
