@@ -56,6 +56,7 @@ def test_a_failing_squeue_on_the_login_node_is_unknown_not_gone(
     target = _unicore(unicore_site, "batch")
     bundle = experiment_bundle(target, sleepy_experiment(tmp_path / "exp", wait_s=4.0), 1,
                                tmp_path / "scratch")
+    before = {job["id"] for job in unicore_site.jobs()}
     handle = target.submit(bundle)
     while "slurm_id" not in handle.state:
         assert not target.status(handle).state.terminal
@@ -68,9 +69,9 @@ def test_a_failing_squeue_on_the_login_node_is_unknown_not_gone(
     assert status.state is JobState.DONE, status.message
     assert JobState.UNKNOWN in seen
     assert handle.info["remote_outages"] >= 1
-    squeue_jobs = [j for j in unicore_site.jobs() if "repro-run-" not in " ".join(j["tags"])
-                   and j["status"] != "SUCCESSFUL"]
-    assert squeue_jobs == []  # every login-node probe was deleted, failed ones too
+    left = [job for job in unicore_site.jobs() if job["id"] not in before
+            and f"repro-run-{bundle.run_id}" not in job["tags"]]
+    assert left == []  # every login-node probe was deleted, the failed ones too
 
 
 @pytest.mark.infra
