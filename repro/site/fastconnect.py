@@ -193,14 +193,44 @@ def fixed_probability_supported(connector: Any, projection: Any) -> bool:
     return True
 
 
-def _connect_fixed_probability(connector: Any, projection: Any) -> None:
-    """``connector.connect(projection)`` through :func:`fixed_probability_columns`."""
-    if not fixed_probability_supported(connector, projection):
+def one_to_one_columns(connector: Any, projection: Any) -> Any:
+    """PyNN's ``OneToOneConnector`` loop for homogeneous parameters (no random draws).
+
+    Yields ``(post_index, pre_indices, {native name: value})`` for every local cell, as
+    ``MapConnector._standard_connect`` does with the map ``i == j``.
+    """
+    space = connector._parameters_from_synapse_type(projection)
+    values = {name: m.evaluate(simplify=True) for name, m in space.items()}
+    post_indices = projection.post.id_to_index(projection.post.all_cells)
+    local = np.broadcast_to(np.asarray(projection.post._mask_local, dtype=bool),
+                            (projection.post.size,))
+    for col in np.flatnonzero(local):
+        yield int(post_indices[col]), np.array([col]), values
+
+
+def one_to_one_supported(connector: Any, projection: Any) -> bool:
+    """Whether :func:`one_to_one_columns` reproduces PyNN's loop for this projection."""
+    from pyNN.connectors import OneToOneConnector
+
+    return (type(connector) is OneToOneConnector and connector.callback is None
+            and connector.location_selector is None
+            and projection.pre.size == projection.post.size
+            and all(m.is_homogeneous
+                    for _, m in projection.synapse_type.native_parameters.items()))
+
+
+def _connect_fast(connector: Any, projection: Any) -> None:
+    """``connector.connect(projection)``, with the column loops above where they apply."""
+    if fixed_probability_supported(connector, projection):
+        columns = fixed_probability_columns(connector, projection)
+    elif one_to_one_supported(connector, projection):
+        columns = one_to_one_columns(connector, projection)
+    else:
         type(connector).connect(connector, projection)
         return
     checks = getattr(projection.synapse_type, "parameter_checks", {}) if connector.safe else {}
     translations = projection.synapse_type.translations
-    for post_index, pre, values in fixed_probability_columns(connector, projection):
+    for post_index, pre, values in columns:
         for name, check in checks.items():
             native = translations[name]["translated_name"]
             if native in values:
@@ -221,7 +251,7 @@ def make_projection_class(base: type) -> type:
             connector = args[2] if len(args) > 2 else kwargs.get("connector")
             shadow = self._repro_columns is not None and "connect" not in vars(connector)
             if shadow:  # PyNN's Projection.__init__ ends with connector.connect(self)
-                connector.connect = types.MethodType(_connect_fixed_probability, connector)
+                connector.connect = types.MethodType(_connect_fast, connector)
             try:
                 super().__init__(*args, **kwargs)
                 if self._repro_columns is not None:
