@@ -9,7 +9,7 @@ process per measurement, alternating PyNN's path (the baseline) and repro's arra
 Both paths must give the same number of connections and identical spikes (checked). Reported:
 medians over repeats, the ratio array build / PyNN build, and array build / simulation (the
 target is <= 1). The 1-minute load average is recorded around every measurement (the machine
-is shared). Results: ``benchmarks/results/build_speed.md`` and ``.json``.
+is shared). Results: ``benchmarks/results/build_speed_<neurons>.md`` and ``.json``.
 """
 
 from __future__ import annotations
@@ -84,20 +84,24 @@ def measure_in_child(path: str, args: argparse.Namespace) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def summarise(rows: list[dict]) -> dict:
+def summarise(rows: list[dict], paths: tuple[str, ...]) -> dict:
     """Medians per path and the ratios."""
     med = {path: {key: statistics.median(r[key] for r in rows if r["path"] == path)
-                  for key in ("build_s", "run_s")} for path in PATHS}
+                  for key in ("build_s", "run_s")} for path in paths}
+    both = "pynn" in med and "array" in med
     return {"median": med,
-            "array_build_over_pynn_build": med["array"]["build_s"] / med["pynn"]["build_s"],
-            "array_build_over_simulation": med["array"]["build_s"] / med["array"]["run_s"],
+            "array_build_over_pynn_build": (med["array"]["build_s"] / med["pynn"]["build_s"]
+                                            if both else None),
+            "array_build_over_simulation": (med["array"]["build_s"] / med["array"]["run_s"]
+                                            if "array" in med else None),
             "same_connections": len({r["connections"] for r in rows}) == 1,
             "same_spikes": len({r["spikes_sha256"] for r in rows}) == 1,
             "load_1min": [round(min(r["load_before"] for r in rows), 1),
                           round(max(r["load_after"] for r in rows), 1)]}
 
 
-def report(rows: list[dict], summary: dict, args: argparse.Namespace) -> str:
+def report(rows: list[dict], summary: dict, args: argparse.Namespace,
+           paths: tuple[str, ...]) -> str:
     """Markdown table."""
     med = summary["median"]
     lines = [
@@ -112,20 +116,20 @@ def report(rows: list[dict], summary: dict, args: argparse.Namespace) -> str:
         "| path | median build (s) | median simulate (s) | builds (s) |",
         "|---|---|---|---|",
     ]
-    for path in PATHS:
+    for path in paths:
         builds = ", ".join(f"{r['build_s']:.1f}" for r in rows if r["path"] == path)
         lines.append(f"| {path} | {med[path]['build_s']:.2f} | {med[path]['run_s']:.2f} | "
                      f"{builds} |")
-    lines += [
-        "",
-        f"- array build / PyNN build: **{summary['array_build_over_pynn_build']:.3f}** "
-        f"({1 / summary['array_build_over_pynn_build']:.1f}x faster)",
-        f"- array build / simulation: **{summary['array_build_over_simulation']:.2f}** "
-        "(target <= 1)",
-        f"- same number of connections on both paths: {summary['same_connections']} "
-        f"({rows[0]['connections']}); identical spikes: {summary['same_spikes']} "
-        f"({rows[0]['n_spikes']} spikes)",
-    ]
+    lines.append("")
+    if summary["array_build_over_pynn_build"] is not None:
+        ratio = summary["array_build_over_pynn_build"]
+        lines.append(f"- array build / PyNN build: **{ratio:.3f}** ({1 / ratio:.1f}x faster)")
+    if summary["array_build_over_simulation"] is not None:
+        lines.append(f"- array build / simulation: "
+                     f"**{summary['array_build_over_simulation']:.2f}** (target <= 1)")
+    lines.append(f"- same number of connections in every run: {summary['same_connections']} "
+                 f"({rows[0]['connections']}); identical spikes: {summary['same_spikes']} "
+                 f"({rows[0]['n_spikes']} spikes)")
     return "\n".join(lines) + "\n"
 
 
@@ -137,26 +141,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=1000.0, help="biological ms")
     parser.add_argument("--timestep", type=float, default=1.0, help="ms")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--paths", default=",".join(PATHS),
+                        help="comma-separated paths to measure (array alone: build vs "
+                             "simulation only)")
     parser.add_argument("--child", choices=PATHS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(measure(args.child, args.neurons, args.duration, args.timestep,
                                  args.seed)))
         return 0
+    paths = tuple(p for p in PATHS if p in args.paths.split(","))
     rows = []
     for repeat in range(args.repeats):
-        for path in PATHS if repeat % 2 == 0 else PATHS[::-1]:
+        for path in paths if repeat % 2 == 0 else paths[::-1]:
             row = measure_in_child(path, args)
             print(f"{path:6s} build {row['build_s']:7.2f} s  simulate {row['run_s']:7.2f} s  "
                   f"({row['connections']} connections, {row['n_spikes']} spikes, load "
                   f"{row['load_before']:.1f})", flush=True)
             rows.append(row)
-    summary = summarise(rows)
+    summary = summarise(rows, paths)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "build_speed.json").write_text(json.dumps({"rows": rows, "summary": summary},
-                                                         indent=1))
-    text = report(rows, summary, args)
-    (RESULTS / "build_speed.md").write_text(text)
+    stem = f"build_speed_{args.neurons}"
+    (RESULTS / f"{stem}.json").write_text(json.dumps({"rows": rows, "summary": summary},
+                                                     indent=1))
+    text = report(rows, summary, args, paths)
+    (RESULTS / f"{stem}.md").write_text(text)
     print(text)
     return 0 if summary["same_connections"] and summary["same_spikes"] else 1
 

@@ -17,7 +17,7 @@ if [ -n "$missing" ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
-python -m pip install -q --disable-pip-version-check -e '.[test,nestml,spinnaker]'
+python -m pip install -q --disable-pip-version-check -e '.[test,nestml,spinnaker,mpi]'
 # roc-validator resolves JSON-LD contexts over HTTP; seed its cache for offline machines.
 python -c "from repro.records.validation import seed_context_cache; seed_context_cache()"
 

@@ -10,6 +10,7 @@ Classes: ``consistent``, ``benign-drift``, ``drift-with-effect``, ``nondetermini
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Sequence
@@ -24,6 +25,9 @@ CONSISTENT, BENIGN = DriftClass.CONSISTENT, DriftClass.BENIGN
 EFFECT, NONDETERMINISM = DriftClass.EFFECT, DriftClass.NONDETERMINISM
 #: Facts that decide whether two runs with one seed must be bitwise identical.
 NUMERICS_FACTS = ("simulator", "threads", "mpi_processes", "resolution_ms")
+#: The thread layout. NEST's results depend on the number of virtual processes (threads x MPI
+#: processes), not on their split, so NEST runs with equal products must agree bitwise.
+LAYOUT_FACTS = ("threads", "mpi_processes")
 
 
 @dataclass(frozen=True)
@@ -220,20 +224,32 @@ def strict_self_check(group: EnvironmentGroup, model: str) -> Finding | None:
         "identical spike files"])
 
 
-def strict_cross_check(old: EnvironmentGroup, new: EnvironmentGroup) -> list[str]:
-    """Same seed and same numerics facts across environments: are spike files identical?"""
-    same_numerics = all(old.environment.facts[k] == new.environment.facts[k]
-                        for k in NUMERICS_FACTS)
-    if not same_numerics:
+def numerics_key(facts: dict[str, str]) -> tuple[str, ...]:
+    """What decides bitwise identity: simulator, resolution and thread layout (for NEST, the
+    number of virtual processes)."""
+    layout: tuple[str, ...] = tuple(facts[k] for k in LAYOUT_FACTS)
+    if facts["simulator"].startswith("NEST"):
+        with contextlib.suppress(ValueError):
+            layout = (f"{int(facts['threads'] or 1) * int(facts['mpi_processes'] or 1)} VP",)
+    return (facts["simulator"], facts["resolution_ms"], *layout)
+
+
+def _strict_pairs(old: EnvironmentGroup, new: EnvironmentGroup) -> list[bool]:
+    """Per shared seed: identical spike files (empty when the numerics differ)."""
+    if numerics_key(old.environment.facts) != numerics_key(new.environment.facts):
         return []
     old_hashes = {r.seed: r.facts.get("spikes_sha256") for r in old.runs}
-    pairs = [(r.seed, old_hashes[r.seed] == r.facts.get("spikes_sha256"))
-             for r in new.one_per_seed() if r.seed in old_hashes]
+    return [old_hashes[r.seed] == r.facts.get("spikes_sha256")
+            for r in new.one_per_seed() if r.seed in old_hashes]
+
+
+def strict_cross_check(old: EnvironmentGroup, new: EnvironmentGroup) -> list[str]:
+    """Same seed and same numerics facts across environments: are spike files identical?"""
+    pairs = _strict_pairs(old, new)
     if not pairs:
         return []
-    identical = sum(ok for _, ok in pairs)
-    return [f"strict check: {identical} of {len(pairs)} same-seed runs (same simulator and "
-            f"thread layout) have identical spike files"]
+    return [f"strict check: {sum(pairs)} of {len(pairs)} same-seed runs (same simulator and "
+            f"virtual processes) have identical spike files"]
 
 
 def compare_groups(old: EnvironmentGroup, new: EnvironmentGroup, model: str,
@@ -243,6 +259,13 @@ def compare_groups(old: EnvironmentGroup, new: EnvironmentGroup, model: str,
 
     changes = environment_diff(old.environment, new.environment)
     details = strict_cross_check(old, new)
+    pairs = _strict_pairs(old, new)
+    if (pairs and all(pairs) and not changes.packages
+            and set(changes.facts) <= set(LAYOUT_FACTS)):
+        layout = ", ".join(f"{k} {a} -> {b}" for k, (a, b) in changes.facts.items())
+        return Finding(model, CONSISTENT, f"{old.label} -> {new.label}", details + [
+            f"only the thread layout changed ({layout}) at the same number of virtual "
+            "processes, and every same-seed spike file is identical"], changes)
     result = compare_runs(old.one_per_seed(), new.one_per_seed(), profile)
     moved = [c for c in result.moved() if c["verdict"] == Verdict.FAIL] \
         if result.overall == Verdict.FAIL else []

@@ -7,6 +7,7 @@ Nothing here knows how a particular target works; everything goes through the
 from __future__ import annotations
 
 import contextlib
+import importlib
 import secrets
 import shutil
 import signal
@@ -134,6 +135,8 @@ def _execute(experiment: Experiment, queue: list[_Pending], store: Store, model:
     waiting = list(queue)
     running: list[_Pending] = []
     outcomes: list[RunOutcome] = []
+    # Crate writing needs ro-crate-py, a slow import: load it while the first run computes.
+    threading.Thread(target=_import_quietly, args=("rocrate.rocrate",), daemon=True).start()
     try:
         while waiting or running:
             for target in {id(p.target): p.target for p in waiting}.values():
@@ -166,6 +169,12 @@ def _execute(experiment: Experiment, queue: list[_Pending], store: Store, model:
         for pending in queue:
             shutil.rmtree(scratch / pending.run_id, ignore_errors=True)
     return outcomes
+
+
+def _import_quietly(name: str) -> None:
+    """Import ``name`` now so a later import is free; failures surface at that later import."""
+    with contextlib.suppress(Exception):
+        importlib.import_module(name)
 
 
 @contextlib.contextmanager
@@ -252,6 +261,7 @@ def _submit(experiment: Experiment, batch: list[_Pending], scratch: Path, model:
     for pending, handle in zip(batch, handles, strict=True):
         pending.handle = handle
         pending.submitted_at = time.monotonic()
+        pending.poll = PollSchedule(POLL_START_S, min(POLL_MAX_S, pending.target.poll_max_s))
         pending.poll.next_at = pending.submitted_at + POLL_START_S
         notify("submitted", target=pending.target.name, seed=pending.seed,
                run_id=pending.run_id, job_id=handle.job_id)

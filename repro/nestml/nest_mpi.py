@@ -261,3 +261,35 @@ def ensure_nest_mpi(version: str = DEFAULT_VERSION, *, cache_root: Path | None =
                 built_at=datetime.now(UTC).isoformat(timespec="seconds")), checked)
             say(f"built in {seconds:.0f} s")
         return NestMpiBuild(prefix, _site_packages(prefix), key, manifest, False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m repro.nestml.nest_mpi``: the build step without repro's CLI (image builds).
+
+    ``--link PATH`` makes ``PATH`` a symlink to the entry, so an image can name the build at
+    a fixed place (``PATH/lib/python3.11/site-packages`` on PYTHONPATH).
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("--version", default=DEFAULT_VERSION, help="NEST version")
+    parser.add_argument("--sdist", type=Path, help="local nest_simulator-*.tar.gz")
+    parser.add_argument("--cache-dir", type=Path, help="cache root")
+    parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS)
+    parser.add_argument("--link", type=Path, help="symlink to create to the entry")
+    args = parser.parse_args(argv)
+    try:
+        built = ensure_nest_mpi(args.version, cache_root=args.cache_dir, sdist=args.sdist,
+                                jobs=args.jobs, log_to=sys.stderr)
+    except ReproError as exc:
+        print(f"repro.nestml.nest_mpi: {exc}", file=sys.stderr)
+        return exc.exit_code
+    if args.link:
+        args.link.unlink(missing_ok=True)
+        args.link.symlink_to(built.prefix, target_is_directory=True)
+    print(built.python_path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -227,6 +227,7 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
     sim: types.ModuleType | None = None
     facts: dict[str, Any] = {}
     provenance: dict[str, Any] | None = None
+    rank = 0
     wall0 = time.perf_counter()
     try:
         warnings.simplefilter("default")
@@ -234,6 +235,7 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
         sim = importlib.import_module(spec.backend_module)
         timings["import_s"] = time.perf_counter() - t0
         result["array_connect"] = fastconnect.install(sim)
+        rank = mpi_rank(sim)
         result["nestml_modules"] = install_nestml_modules(spec, bundle_dir, sim)
         script_path = bundle_dir / spec.script
         if spec.mode == "build":
@@ -258,6 +260,8 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
         facts = facts or simulator_facts(sim)
         if provenance is None:
             provenance = _hardware_provenance(sim)
+        if rank:  # PyNN gathered every rank's spikes on rank 0, which writes the outputs
+            return 0
         t0 = time.perf_counter()
         write_spikes(out_dir / SPIKES, populations)
         timings["write_s"] = time.perf_counter() - t0
@@ -277,6 +281,8 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
         traceback.print_exc()
         if sim is not None and not facts:
             facts = simulator_facts(sim)
+        if rank:
+            return 1
     result["portability"] = book.to_json()
     notes.extend(note.line() for note in book.notes)
     timings["end_time"] = utc_now("microseconds")
@@ -286,6 +292,27 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
     (out_dir / ENVIRONMENT).write_text(json.dumps(manifest, indent=1, sort_keys=True))
     (out_dir / RESULT).write_text(json.dumps(result, indent=1, sort_keys=True))
     return 0 if result["status"] == "completed" else 1
+
+
+def mpi_rank(sim: types.ModuleType) -> int:
+    """This process's MPI rank (0 without MPI or on backends that do not say)."""
+    rank = getattr(sim, "rank", None)
+    try:
+        return int(rank()) if callable(rank) else 0
+    except Exception:  # noqa: BLE001 - a backend without a live kernel has one process
+        return 0
+
+
+def _finalize_mpi(code: int) -> None:
+    """End MPI before ``os._exit`` (which skips NEST's own finalisation); a failed rank
+    aborts the whole job step rather than leaving the others waiting in a collective."""
+    mpi = sys.modules.get("mpi4py.MPI")
+    if mpi is None or not mpi.Is_initialized() or mpi.Is_finalized():
+        return
+    if code and mpi.COMM_WORLD.Get_size() > 1:
+        mpi.COMM_WORLD.Abort(code)
+    mpi.COMM_WORLD.Barrier()
+    mpi.Finalize()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -306,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")
     sys.path.insert(0, str((spec_path.parent / Path(spec.script).parent).resolve()))
     code = run(spec, spec_path.parent, out_dir)
+    _finalize_mpi(code)
     sys.stdout.flush()
     sys.stderr.flush()
     # NEST's atexit hooks can abort on a broken kernel; the outputs are already on disk.

@@ -120,6 +120,9 @@ class Target(ABC):
     runs: ClassVar[bool] = True
     #: One line saying what the kind is (``repro targets ls``, docs/targets.md).
     summary: ClassVar[str] = ""
+    #: Longest wait between two status probes of a running job (seconds); a kind whose probe
+    #: is free (a local process) lowers it, so a finished run is noticed at once.
+    poll_max_s: ClassVar[float] = 5.0
     #: Options accepted in the TOML table (see :mod:`repro.targets.options`).
     declared: ClassVar[Options] = COMMON
     #: Files this kind adds to a run's outputs, with the words the run crate uses for them.

@@ -45,6 +45,7 @@ class LocalTarget(Target):
     kind: ClassVar[str] = "local"
     backend: ClassVar[str] = "nest"
     summary: ClassVar[str] = "NEST in this machine's Python, one harness process per run."
+    poll_max_s: ClassVar[float] = 0.05  # Popen.poll() costs nothing
     declared: ClassVar[Options] = Target.declared.with_(
         Option("python", str, "", "Interpreter that runs the harness (default: the one "
                                   "repro runs in).", identity=False),

@@ -214,7 +214,11 @@ class SlurmTarget(Target):
         if self.option("srun"):
             mpi = str(self.option("mpi"))
             argv = ["srun", *([f"--mpi={mpi}"] if mpi else [])] + argv
-        exports = " ".join(f"{k}={_quote(v)}" for k, v in sorted(env.items()))
+        # PYTHONPATH keeps what the setup lines put there (`module load`, an MPI build of
+        # NEST), after the bundle's site/.
+        exports = " ".join(
+            f"{k}={_quote(v)}" + ("${PYTHONPATH:+:$PYTHONPATH}" if k == "PYTHONPATH" else "")
+            for k, v in sorted(env.items()))
         return [
             "echo \"repro: Slurm job ${SLURM_JOB_ID} (array task ${SLURM_ARRAY_TASK_ID:-none})"
             " on $(hostname) in $PWD, started $(date -u +%FT%TZ)\"",
