@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from repro.cli.common import console, print_json
-from repro.containers.registry import ImageRecord, pull_sif, push_sif, resolve_digest
+
+if TYPE_CHECKING:
+    from repro.containers.registry import ImageRecord
 
 containers_app = typer.Typer(
     help="Push SIF images to an OCI registry (ORAS), resolve tags to digests, pull by digest.",
@@ -41,6 +44,8 @@ def digest(
 
     Put the printed oras://...@sha256:... reference into a target's image option.
     """
+    from repro.containers.registry import resolve_digest  # requests: only when used
+
     _show(resolve_digest(reference, plain_http=plain_http), as_json, "pinned")
 
 
@@ -52,6 +57,8 @@ def push(
     as_json: bool = AS_JSON,
 ) -> None:
     """Push a SIF image as an ORAS artifact; print the digest the registry assigned."""
+    from repro.containers.registry import push_sif
+
     _show(push_sif(sif, reference, plain_http=plain_http), as_json, "pushed")
 
 
@@ -66,6 +73,8 @@ def pull(
     as_json: bool = AS_JSON,
 ) -> None:
     """Pull a SIF image by digest and verify manifest, layer hash and SIF header."""
+    from repro.containers.registry import pull_sif
+
     _show(pull_sif(reference, output, allow_tag=allow_tag, plain_http=plain_http), as_json,
           "pulled")
 
