@@ -171,6 +171,8 @@ def test_submit_wait_fetch_yields_every_harness_output_and_no_secret(
     (population,) = read_spikes(dest / "spikes.npz")
     assert population.name == "exc" and population.size == 20 and population.n_spikes > 0
     KINDS[target.kind].facts(request, handle, bundle, dest)
+    if "remote_retries" in handle.info:  # a clean run says so in its job facts
+        assert (handle.info["remote_retries"], handle.info["remote_outages"]) == (0, 0)
     facts = json.dumps(handle.info, default=str)
     tokens = _tokens_in_environment()
     assert tokens or target.kind not in ("unicore", "nmpi")
