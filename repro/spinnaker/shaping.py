@@ -50,7 +50,8 @@ def alpha_dt_over_tau_squared(tau_raw: int, ts_raw: int) -> int:
     ``tau * tau`` is a truncating S16.15 multiply (wraps at tau >= 256 ms); the quotient
     passes through ``unsigned long fract`` (U0.32) on its way into the S16.15 field, which
     keeps only its fractional bits: ts/tau**2 >= 1 (e.g. tau_syn <= 1 ms at dt = 1 ms)
-    leaves only the fraction (4.0 becomes 0).
+    leaves only the fraction (4.0 becomes 0). The 7.4.1 binary does exactly this
+    (``lsl #17`` then ``lsr #17``).
     """
     tau_sq = int(fp.mulk(int(tau_raw), int(tau_raw)))
     divisor = tau_sq % (1 << 64)  # (uint64_t) of the signed word, as udiv64 sees it
