@@ -18,7 +18,15 @@ import xarray as xr
 
 from repro.errors import IntegrityError, SelectionError
 from repro.records.run_crate import read_metadata, sha256_file
-from repro.site.files import ENVIRONMENT, PORTABILITY, PROVENANCE, RESULT, RUN_SPEC, SPIKES
+from repro.site.files import (
+    CONNECTIVITY,
+    ENVIRONMENT,
+    PORTABILITY,
+    PROVENANCE,
+    RESULT,
+    RUN_SPEC,
+    SPIKES,
+)
 from repro.site.spikefile import PopulationSpikes, SpikeFileError, read_spikes, to_neo_block
 
 
@@ -106,7 +114,10 @@ def load_crate(crate_dir: Path) -> RunSpikes:
         With ``facts``: experiment, site, threads, mpi_processes, timestep_ms, duration_ms,
         params, backend, spikes_sha256, the environment manifest as ``environment``, the
         hardware provenance counters (if any) as ``provenance`` and the portability notes
-        (what the target did instead of what the script asked) as ``portability``.
+        (what the target did instead of what the script asked) as ``portability``,
+        the simulator's ``noise_seed`` and the connectivity fingerprints
+        (``repro.connectivity/1``, empty for crates recorded before they existed) as
+        ``connectivity``.
 
     Raises
     ------
@@ -152,6 +163,10 @@ def load_crate(crate_dir: Path) -> RunSpikes:
                        if (crate_dir / PROVENANCE).is_file() else {}),
         "portability": (_read_json_file(crate_dir / PORTABILITY).get("notes", [])
                         if (crate_dir / PORTABILITY).is_file() else []),
+        "noise_seed": int(spec["noise_seed"] if spec.get("noise_seed") is not None
+                          else spec.get("seed", -1)),
+        "connectivity": (_read_json_file(crate_dir / CONNECTIVITY)
+                         if (crate_dir / CONNECTIVITY).is_file() else {}),
     }
     return read_run_spikes(
         spike_path, run_id=crate_dir.name, target=str(spec.get("target", "")),

@@ -12,7 +12,9 @@ File format::
     mode = "build"                   # "build" (default) or "script" (classic PyNN script)
     duration = 1000.0                # ms; required in build mode
     record = ["exc", "inh"]          # build mode: populations to record
-    seeds = [1, 2, 3]                # default [1]
+    seeds = [1, 2, 3]                # default [1]; connectivity seeds given to build()
+    noise_seeds = 2                  # default 1: runs per connectivity seed, each with its
+                                     # own simulator noise seed (the first is the seed itself)
     targets = ["local"]              # default ["local"]
     tolerance = "default"            # tolerance profile name or path
     nestml = ["models/x.nestml"]     # NESTML sources (part of the model hash)
@@ -27,6 +29,7 @@ File format::
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import tomllib
@@ -39,7 +42,7 @@ from repro.errors import ExperimentError
 EXPERIMENT_FILE = "experiment.toml"
 TOP_LEVEL_TABLES = ("experiment", "params", "targets", "compare", "publish")
 EXPERIMENT_KEYS = ("name", "description", "script", "mode", "duration", "record", "seeds",
-                   "targets", "tolerance", "nestml")
+                   "noise_seeds", "targets", "tolerance", "nestml")
 RUN_MODES = ("build", "script")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -65,7 +68,10 @@ class Experiment:
     record : list of str
         Populations to record (build mode).
     seeds : list of int
-        Seeds to run.
+        Connectivity seeds to run (each also the simulator's seed of its first run).
+    noise_seeds : int
+        Runs per connectivity seed: replicate 0 uses the seed for the simulator's noise too,
+        replicate ``r > 0`` the noise seed :func:`noise_seed` ``(seed, r)``.
     targets : list of str
         Names of the targets to run on by default.
     params : dict
@@ -92,6 +98,7 @@ class Experiment:
     duration_ms: float | None = None
     record: list[str] = field(default_factory=list)
     seeds: list[int] = field(default_factory=lambda: [1])
+    noise_seeds: int = 1
     targets: list[str] = field(default_factory=lambda: ["local"])
     params: dict[str, Any] = field(default_factory=dict)
     target_tables: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -247,6 +254,10 @@ def load_experiment(path: str | Path) -> Experiment:
                                                 "[0, 2**31)")
     if len(set(seeds)) != len(seeds):
         raise check.fail("experiment", "seeds", "contains duplicates")
+    noise_seeds = check.get(meta, "experiment", "noise_seeds", int, default=1)
+    if not 1 <= noise_seeds <= 100:
+        raise check.fail("experiment", "noise_seeds", "expected an integer from 1 to 100 "
+                                                      "(runs per connectivity seed)")
     targets = check.string_list(meta, "experiment", "targets", ["local"])
     if not targets:
         raise check.fail("experiment", "targets", "list at least one target")
@@ -265,11 +276,32 @@ def load_experiment(path: str | Path) -> Experiment:
     return Experiment(
         name=name, path=path.resolve(), directory=directory, script=script, mode=mode,
         duration_ms=float(duration) if duration is not None else None, record=record,
-        seeds=list(seeds), targets=targets, params=params, target_tables=target_tables,
+        seeds=list(seeds), noise_seeds=noise_seeds, targets=targets, params=params,
+        target_tables=target_tables,
         tolerance=check.get(meta, "experiment", "tolerance", str, default="default"),
         nestml=nestml, compare=data.get("compare", {}), publish=data.get("publish", {}),
         description=check.get(meta, "experiment", "description", str, default=""),
     )
+
+
+def noise_seed(seed: int, replicate: int) -> int | None:
+    """Simulator noise seed of noise replicate ``replicate`` of connectivity seed ``seed``.
+
+    Replicate 0 returns None: the run uses ``seed`` for everything, as runs always did (and
+    shares their cache). Replicate ``r > 0`` derives a seed in ``[0, 2**31)`` from
+    sha256 of ``"repro-noise/<seed>/<r>"``.
+
+    Examples
+    --------
+    >>> noise_seed(7, 0) is None
+    True
+    >>> noise_seed(7, 1) == noise_seed(7, 1) != noise_seed(8, 1)
+    True
+    """
+    if replicate == 0:
+        return None
+    digest = hashlib.sha256(f"repro-noise/{seed}/{replicate}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") % 2**31
 
 
 def script_experiment(script: str | Path, seeds: list[int] | None = None,

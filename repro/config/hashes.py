@@ -82,12 +82,20 @@ def model_hash(experiment: Experiment) -> str:
     return sha256_hex(canonical_json(model_document(experiment)))
 
 
-def request_key(model: str, target_identity: dict[str, Any], seed: int) -> str:
-    """Hash of what was asked for: model, target and seed (no environment)."""
-    return sha256_hex(canonical_json({"model": model, "target": target_identity, "seed": seed}))
+def _seeds(seed: int, noise_seed: int | None) -> dict[str, int]:
+    """The seed fields of a key (a noise seed only when one was asked for)."""
+    return {"seed": seed} if noise_seed is None else {"seed": seed, "noise_seed": noise_seed}
 
 
-def run_key(model: str, target_identity: dict[str, Any], seed: int, env_digest: str) -> str:
-    """Hash of model, target, seed and environment digest: equal run keys are cache hits."""
-    return sha256_hex(canonical_json({"model": model, "target": target_identity, "seed": seed,
-                                      "environment": env_digest}))
+def request_key(model: str, target_identity: dict[str, Any], seed: int,
+                noise_seed: int | None = None) -> str:
+    """Hash of what was asked for: model, target and seeds (no environment)."""
+    return sha256_hex(canonical_json({"model": model, "target": target_identity,
+                                      **_seeds(seed, noise_seed)}))
+
+
+def run_key(model: str, target_identity: dict[str, Any], seed: int, env_digest: str,
+            noise_seed: int | None = None) -> str:
+    """Hash of model, target, seeds and environment digest: equal run keys are cache hits."""
+    return sha256_hex(canonical_json({"model": model, "target": target_identity,
+                                      **_seeds(seed, noise_seed), "environment": env_digest}))

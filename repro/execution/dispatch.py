@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from repro.config.experiment import Experiment
+from repro.config.experiment import Experiment, noise_seed
 from repro.config.hashes import model_hash, request_key, run_key
 from repro.execution.bundle import build_bundle
 from repro.execution.guard import check_request, wall_limit
@@ -52,6 +52,7 @@ class RunOutcome:
     record: RunRecord
     cached: bool = False
     notes: list[str] = field(default_factory=list)
+    noise_seed: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -66,6 +67,7 @@ class _Pending:
     run_id: str
     request_key: str
     expected_digest: str | None
+    noise_seed: int | None = None
     bundle: RunBundle | None = None
     handle: JobHandle | None = None
     submitted_at: float = 0.0
@@ -73,26 +75,32 @@ class _Pending:
     poll: PollSchedule = field(default_factory=lambda: PollSchedule(POLL_START_S, POLL_MAX_S))
 
 
-def new_run_id(target: str, seed: int) -> str:
-    """Sortable, unique run identifier: UTC time, target, seed, random suffix."""
+def new_run_id(target: str, seed: int, replicate: int = 0) -> str:
+    """Sortable, unique run identifier: UTC time, target, seed (and noise replicate), suffix."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    return f"{stamp}-{target}-s{seed}-{secrets.token_hex(3)}"
+    noise = f"n{replicate}" if replicate else ""
+    return f"{stamp}-{target}-s{seed}{noise}-{secrets.token_hex(3)}"
 
 
-def make_spec(experiment: Experiment, target: Target, seed: int, model: str) -> RunSpec:
-    """The run spec for one (target, seed) of an experiment."""
+def make_spec(experiment: Experiment, target: Target, seed: int, model: str,
+              noise: int | None = None) -> RunSpec:
+    """The run spec for one (target, seed, noise seed) of an experiment."""
     spec = RunSpec(
         experiment=experiment.name, mode=experiment.mode, script=experiment.script.name,
         backend=target.backend, seed=seed, params=dict(experiment.params),
         duration_ms=experiment.duration_ms or 0.0, record=list(experiment.record),
-        model_hash=model, script_args=list(experiment.script_args))
+        model_hash=model, script_args=list(experiment.script_args), noise_seed=noise)
     return target.prepare(spec)
 
 
 def run_experiment(experiment: Experiment, targets: list[Target], seeds: list[int],
-                   store: Store, *, force: bool = False,
-                   progress: Progress | None = None) -> list[RunOutcome]:
-    """Run ``experiment`` on every target for every seed; return one outcome per pair.
+                   store: Store, *, force: bool = False, progress: Progress | None = None,
+                   replicates: list[int] | None = None) -> list[RunOutcome]:
+    """Run ``experiment`` on every target for every seed; return one outcome per run.
+
+    Each connectivity seed runs once per noise replicate (``replicates``, default
+    ``range(experiment.noise_seeds)``; replicate 0 is the plain seeded run, see
+    :func:`repro.config.experiment.noise_seed`).
 
     Completed runs with an equal run key (or, for targets that cannot report their
     environment in advance, an equal request key) are reused unless ``force``. A run that
@@ -107,26 +115,31 @@ def run_experiment(experiment: Experiment, targets: list[Target], seeds: list[in
     model = model_hash(experiment)
     outcomes: list[RunOutcome] = []
     queue: list[_Pending] = []
-    notify("planned", total=len(targets) * len(seeds))
+    wanted = list(range(experiment.noise_seeds)) if replicates is None else list(replicates)
+    runs = [(seed, r, noise_seed(seed, r)) for seed in seeds for r in wanted]
+    notify("planned", total=len(targets) * len(runs))
     for target in targets:
         probed = target.probe_environment()
         expected = environment_digest(probed) if probed else None
         identity = target.identity()
-        for seed in seeds:
-            req = request_key(model, identity, seed)
+        for seed, replicate, noise in runs:
+            req = request_key(model, identity, seed, noise)
             if not force:
-                hit = (store.cached(run_key=run_key(model, identity, seed, expected))
+                hit = (store.cached(run_key=run_key(model, identity, seed, expected, noise))
                        if expected else store.cached(request_key=req))
                 if hit is not None:
-                    outcomes.append(RunOutcome(target.name, seed, hit, cached=True))
+                    outcomes.append(RunOutcome(target.name, seed, hit, cached=True,
+                                               noise_seed=noise))
                     notify("cached", target=target.name, seed=seed, run_id=hit.run_id)
                     continue
-            queue.append(_Pending(target, seed, new_run_id(target.name, seed), req, expected))
+            queue.append(_Pending(target, seed, new_run_id(target.name, seed, replicate), req,
+                                  expected, noise))
     if queue:
         nestml = _prepare_nestml(experiment, notify)
         outcomes.extend(_execute(experiment, queue, store, model, notify, nestml))
-    order = {(t.name, s): i for i, (t, s) in enumerate((t, s) for t in targets for s in seeds)}
-    return sorted(outcomes, key=lambda o: order[(o.target, o.seed)])
+    order = {(t.name, s, n): i for i, (t, (s, _, n)) in enumerate(
+        (t, run) for t in targets for run in runs)}
+    return sorted(outcomes, key=lambda o: order[(o.target, o.seed, o.noise_seed)])
 
 
 def _execute(experiment: Experiment, queue: list[_Pending], store: Store, model: str,
@@ -253,7 +266,7 @@ def _over_wall_limit(pending: _Pending) -> JobStatus | None:
 def _submit(experiment: Experiment, batch: list[_Pending], scratch: Path, model: str,
             notify: Progress, nestml: NestmlInputs | None = None) -> None:
     for pending in batch:
-        spec = make_spec(experiment, pending.target, pending.seed, model)
+        spec = make_spec(experiment, pending.target, pending.seed, model, pending.noise_seed)
         extra = nestml.apply(spec) if nestml is not None else None
         pending.bundle = build_bundle(scratch / pending.run_id / "bundle", spec,
                                       experiment.directory, pending.run_id, extra_files=extra)
@@ -315,7 +328,8 @@ def _collect(experiment: Experiment, pending: _Pending, status: JobStatus, store
     facts = RunFacts(
         run_id=pending.run_id, experiment=experiment.name, target=pending.target.name,
         target_kind=pending.target.kind, site=pending.target.site, seed=pending.seed,
-        model_hash=model, run_key=run_key(model, identity, pending.seed, digest),
+        model_hash=model, run_key=run_key(model, identity, pending.seed, digest,
+                                          pending.noise_seed),
         request_key=pending.request_key, env_digest=digest, target_identity=identity,
         job={**pending.handle.info, **({"option_notes": list(pending.target.notes)}
                                        if pending.target.notes else {})},
@@ -333,9 +347,11 @@ def _collect(experiment: Experiment, pending: _Pending, status: JobStatus, store
         status="completed" if completed else "failed",
         created=utc_now(),
         wall_seconds=result.get("timings", {}).get("wall_s"),
-        extra={"job": {k: v for k, v in pending.handle.info.items()
+        extra={**({"noise_seed": pending.noise_seed} if pending.noise_seed is not None else {}),
+               "job": {k: v for k, v in pending.handle.info.items()
                        if isinstance(v, str | int | float)},
                "error": (result.get("error") or {}).get("message") or (
                    message if not completed else "")})
     store.add(record)
-    return RunOutcome(pending.target.name, pending.seed, record, notes=notes)
+    return RunOutcome(pending.target.name, pending.seed, record, notes=notes,
+                      noise_seed=pending.noise_seed)

@@ -259,6 +259,8 @@ def _run_inputs(crate: ROCrate, root: Path, facts: RunFacts) -> list[Any]:
     objects.append(add_file(crate, root, RUN_SPEC,
                             description="Run spec given to the harness"))
     objects.append(property_value(crate, "seed", "seed", facts.seed))
+    if spec.get("noise_seed") is not None:
+        objects.append(property_value(crate, "noise_seed", "noise_seed", spec["noise_seed"]))
     objects.extend(property_value(crate, f"param-{key}", key, facts.params[key])
                    for key in sorted(facts.params))
     return objects

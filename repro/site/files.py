@@ -19,6 +19,8 @@ RESULT = "result.json"
 HARNESS_LOG = "harness.log"
 PROVENANCE = "provenance.json"
 PORTABILITY = "portability.json"
+CONNECTIVITY = "connectivity.json"
+FROZEN_INPUT = "frozen_input.npz"
 JOB = "job.json"
 RUN_SPEC = "run_spec.json"
 
@@ -54,6 +56,11 @@ OUTPUT_FILES = (
                always=True),
     OutputFile(HARNESS_LOG, "Everything the harness process printed", "harness", always=True),
     OutputFile(PROVENANCE, "Hardware provenance counters reported by the backend", "harness"),
+    OutputFile(CONNECTIVITY, "Connectivity fingerprints (repro.connectivity/1): sha256 of each "
+               "projection's topology, weights and delays and of the initial values, as the "
+               "script asked for them", "harness"),
+    OutputFile(FROZEN_INPUT, "Frozen input (repro.frozen-input/1): input spike trains and "
+               "connection lists of this run, for replay on other targets", "harness"),
     OutputFile(PORTABILITY, "Portability notes: what the script asked for, what the target did "
                "instead, and why (feature, script line, action, numerical effect)", "recorder"),
     OutputFile(JOB, "Facts the target reported about the job", "recorder"),

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from repro.site import fastconnect
+from repro.site import fastconnect, fingerprints
 from repro.site.clock import utc_now
 from repro.site.envinfo import capture_manifest
 from repro.site.files import ENVIRONMENT, HARNESS_LOG, PROVENANCE, RESULT, SPIKES
@@ -155,7 +155,7 @@ def _run_build_mode(sim: types.ModuleType, spec: RunSpec, script: types.ModuleTy
     build = getattr(script, "build", None)
     if not callable(build):
         raise AttributeError(f"{spec.script} defines no build(sim, params, seed) function")
-    sim.setup(timestep=spec.timestep_ms, threads=spec.threads, rng_seed=spec.seed,
+    sim.setup(timestep=spec.timestep_ms, threads=spec.threads, rng_seed=spec.simulator_seed,
               **spec.backend_options)
     t0 = time.perf_counter()
     try:
@@ -223,7 +223,8 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
     notes: list[str] = []
     book = NoteBook(script=bundle_dir / spec.script)
     result: dict[str, Any] = {"format": RESULT_FORMAT, "status": "failed", "notes": notes,
-                              "mode": spec.mode, "backend": spec.backend, "seed": spec.seed}
+                              "mode": spec.mode, "backend": spec.backend, "seed": spec.seed,
+                              "noise_seed": spec.simulator_seed}
     sim: types.ModuleType | None = None
     facts: dict[str, Any] = {}
     provenance: dict[str, Any] | None = None
@@ -237,6 +238,7 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
         result["array_connect"] = fastconnect.install(sim)
         rank = mpi_rank(sim)
         result["nestml_modules"] = install_nestml_modules(spec, bundle_dir, sim)
+        capture = fingerprints.install(sim)
         script_path = bundle_dir / spec.script
         if spec.mode == "build":
             script = _load_script(script_path, "repro_network")
@@ -262,6 +264,7 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
             provenance = _hardware_provenance(sim)
         if rank:  # PyNN gathered every rank's spikes on rank 0, which writes the outputs
             return 0
+        (out_dir / "connectivity.json").write_text(json.dumps(capture.document(), indent=1))
         t0 = time.perf_counter()
         write_spikes(out_dir / SPIKES, populations)
         timings["write_s"] = time.perf_counter() - t0

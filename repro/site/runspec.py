@@ -37,7 +37,11 @@ class RunSpec:
     backend : str
         Short backend name (key of ``BACKEND_MODULES``).
     seed : int
-        Seed for the simulator's RNGs and for the script.
+        Connectivity seed: handed to ``build(sim, params, seed)``, it decides connections,
+        weights, delays and initial values. Also the simulator's seed unless ``noise_seed``.
+    noise_seed : int or None
+        Seed of the simulator's own streams (Poisson drive, noisy currents), given to
+        ``setup(rng_seed=...)``; None means ``seed`` (one seed decides everything).
     params : dict
         Model parameters passed to ``build``.
     duration_ms : float
@@ -78,6 +82,7 @@ class RunSpec:
     nestml_modules: list[dict[str, str]] = field(default_factory=list)
     backend_options: dict[str, Any] = field(default_factory=dict)
     script_args: list[str] = field(default_factory=list)
+    noise_seed: int | None = None
     format: str = RUN_SPEC_FORMAT
 
     def to_json(self) -> str:
@@ -101,6 +106,11 @@ class RunSpec:
         if data.get("format") != RUN_SPEC_FORMAT:
             raise ValueError(f"{path}: not a {RUN_SPEC_FORMAT} document")
         return cls(**data)
+
+    @property
+    def simulator_seed(self) -> int:
+        """The seed given to ``setup(rng_seed=...)``: ``noise_seed``, else ``seed``."""
+        return self.seed if self.noise_seed is None else self.noise_seed
 
     @property
     def backend_module(self) -> str:

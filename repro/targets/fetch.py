@@ -5,10 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from repro.site.files import HARNESS_OUTPUTS, PROVENANCE
+from repro.site.files import OUTPUT_FILES
 
 #: Files a target brings back from the harness output directory (whatever exists of them).
-FETCHED_OUTPUTS = (*HARNESS_OUTPUTS, PROVENANCE)
+FETCHED_OUTPUTS = tuple(f.name for f in OUTPUT_FILES if f.writer == "harness")
 #: Name under which a target keeps the output of whatever launched the harness.
 LAUNCHER_LOG = "launcher.log"
 
