@@ -44,6 +44,13 @@ def run(
         None, "--script", help="Run an unmodified classic PyNN script instead of an experiment "
                                "(import pyNN.<backend> as sim ... sim.run ... sim.end())."),
     force: bool = typer.Option(False, "--force", help="Rerun even when a cached run exists."),
+    export_frozen: bool = typer.Option(
+        False, "--export-frozen", help="Export every run's input spike trains and connectivity "
+                                       "(frozen_input.npz in its crate) for replay."),
+    frozen_from: str | None = typer.Option(
+        None, "--frozen-from",
+        help="Replay the frozen input exported by these runs (a run selection SEL or crate "
+             "path): each connectivity seed replays the exporting run of that seed."),
     as_json: bool = typer.Option(False, "--json", help="Print the outcomes as JSON."),
     store: Path | None = STORE_OPTION,
 ) -> None:
@@ -62,6 +69,11 @@ def run(
       repro run --script my_spinnaker_example.py --targets local
 
       repro run --script brunel.py --targets spinnaker_emulator -- --plot-figure
+
+      repro run experiments/balanced_random --targets local --export-frozen
+
+      repro run experiments/balanced_random --targets local,spinnaker_emulator
+      --frozen-from experiment=balanced_random,target=local
 
     With --script, arguments after "--" are the script's own command line; a script that
     reads its simulator from it (PyNN's get_simulator) is given the target's backend.
@@ -83,8 +95,12 @@ def run(
     check_script(exp, chosen)
     run_seeds = seed_list or exp.seeds
     run_store = open_store(store)
+    frozen = frozen_inputs(run_store, frozen_from) if frozen_from else None
+    if frozen is not None and not seed_list:
+        run_seeds = [s for s in run_seeds if s in frozen] or sorted(frozen)
     outcomes = run_with_progress(exp.name, lambda progress: run_experiment(
-        exp, chosen, run_seeds, run_store, force=force, progress=progress))
+        exp, chosen, run_seeds, run_store, force=force, progress=progress,
+        export_frozen=export_frozen, frozen_inputs=frozen))
     if as_json:
         print_json([{**o.record.to_dict(), "cached": o.cached, "notes": o.notes}
                     for o in outcomes])
@@ -126,6 +142,33 @@ def run_with_progress(name: str, call: Callable[[Progress], T]) -> T:
                                   highlight=False)
 
         return call(progress)
+
+
+def frozen_inputs(store, text: str) -> dict[int, Path]:
+    """Connectivity seed -> frozen-input file of the runs a selection names.
+
+    Raises
+    ------
+    InputError
+        If a selected run exported no frozen input, or two selected runs of one seed did.
+    """
+    import json
+
+    from repro.compare.selection import parse_selection, resolve_selection
+
+    found: dict[int, Path] = {}
+    for crate in resolve_selection(store, parse_selection(text, "--frozen-from")):
+        path = crate / "frozen_input.npz"
+        if not path.is_file():
+            raise InputError(f"run {crate.name} exported no frozen input (run it with "
+                             "--export-frozen)", field="--frozen-from")
+        seed = int(json.loads((crate / "run_spec.json").read_text())["seed"])
+        if seed in found:
+            raise InputError(f"two selected runs export frozen input for seed {seed} "
+                             f"({found[seed].parent.name}, {crate.name}); narrow the selection",
+                             field="--frozen-from")
+        found[seed] = path
+    return found
 
 
 def print_runs(outcomes: list[RunOutcome], root: Path) -> None:

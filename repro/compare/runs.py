@@ -10,9 +10,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from repro.compare.comparison import compare_statistics
+from repro.compare.comparison import cell_inputs, compare_statistics
 from repro.compare.dataset import statistics_dataset
+from repro.compare.frozen_design import FrozenResult, compare_frozen, frozen_pairs
+from repro.compare.numerics import numerics_notes
 from repro.compare.outcomes import Verdict
+from repro.compare.paired_verdict import judge_paired
+from repro.compare.pairing import PAIRED, Pairing, pair_runs
 from repro.compare.profiles import Profile
 from repro.compare.spikes import RunSpikes, check_comparable
 from repro.errors import SelectionError
@@ -31,6 +35,8 @@ class ComparisonResult:
     statistics: xr.Dataset
     verdicts: xr.Dataset
     notes: list[str] = field(default_factory=list)
+    pairing: Pairing | None = None
+    frozen: FrozenResult | None = None
 
     @property
     def overall(self) -> Verdict:
@@ -54,6 +60,14 @@ class ComparisonResult:
             "profile": {"name": attrs["profile_name"], "version": attrs["profile_version"],
                         "sha256": attrs["profile_sha256"]},
             "notes": [*self.notes, *[n for n in str(attrs.get("notes", "")).split("\n") if n]],
+            "design": str(attrs.get("design", "unpaired")),
+            "pairing": self.pairing.summary() if self.pairing else None,
+            "global_test": ({"p_value": _plain(attrs["global_p"]),
+                             "max_t": _plain(attrs["global_max_t"]),
+                             "cell": attrs["global_cell"], "null": attrs["global_method"]}
+                            if "global_p" in attrs else None),
+            "power": attrs.get("power_note"),
+            "frozen": self.frozen.summary() if self.frozen else None,
             "cells": cell_rows(self.verdicts),
             "baseline": [run_identity(r) for r in self.baseline],
             "candidate": [run_identity(r) for r in self.candidate],
@@ -72,13 +86,15 @@ def cell_rows(verdicts: xr.Dataset) -> list[dict[str, Any]]:
     rows = []
     names = ("verdict", "r", "r_threshold", "r_ks", "p_value", "p_adjusted", "significant",
              "test", "baseline_mean", "candidate_mean", "difference", "standard_error",
-             "margin", "margin_ok", "median_between", "median_within")
+             "margin", "margin_ok", "median_between", "median_within", "t_paired", "p_bh",
+             "p_max_t", "noise_sd", "effect_noise_sd")
     for population in verdicts["population"].values.tolist():
         for statistic in verdicts["statistic"].values.tolist():
             cell = verdicts.sel(population=population, statistic=statistic)
             row: dict[str, Any] = {"population": population, "statistic": statistic}
             for name in names:
-                row[name] = _plain(cell[name].values.item())
+                if name in cell:
+                    row[name] = _plain(cell[name].values.item())
             rows.append(row)
     return rows
 
@@ -232,6 +248,22 @@ def compare_runs(baseline: Sequence[RunSpikes], candidate: Sequence[RunSpikes],
         notes.insert(0, f"the sides run different models ({base_model[:12]} vs "
                         f"{cand_model[:12]})" + (f": {'; '.join(changes)}" if changes else ""))
     stats = statistics_dataset(runs, profile.statistics)
-    verdicts = compare_statistics(stats, [r.run_id for r in baseline],
-                                  [r.run_id for r in candidate], profile)
-    return ComparisonResult(list(baseline), list(candidate), stats, verdicts, notes)
+    base_ids, cand_ids = [r.run_id for r in baseline], [r.run_id for r in candidate]
+    pairing = pair_runs(baseline, candidate)
+    frozen = None
+    if pairing.design == PAIRED:
+        cells = cell_inputs(stats, [*base_ids, *cand_ids], profile.compare)
+        verdicts = judge_paired(cells, len(base_ids), profile, base_ids, cand_ids, pairing)
+        replayed = frozen_pairs(baseline, candidate, pairing)
+        if replayed is not None:
+            frozen = compare_frozen(replayed)
+            verdicts.attrs.update(design="frozen", overall=str(frozen.verdict))
+            verdicts.attrs["notes"] = frozen.note() + "\n" + verdicts.attrs["notes"]
+    else:
+        verdicts = compare_statistics(stats, base_ids, cand_ids, profile)
+        verdicts.attrs.update(design="unpaired", pairing=pairing.describe())
+        verdicts.attrs["notes"] = "\n".join(
+            n for n in (pairing.describe(), verdicts.attrs.get("notes", "")) if n)
+    notes.extend(numerics_notes(runs))
+    return ComparisonResult(list(baseline), list(candidate), stats, verdicts, notes, pairing,
+                            frozen)

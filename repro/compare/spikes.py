@@ -117,7 +117,8 @@ def load_crate(crate_dir: Path) -> RunSpikes:
         (what the target did instead of what the script asked) as ``portability``,
         the simulator's ``noise_seed`` and the connectivity fingerprints
         (``repro.connectivity/1``, empty for crates recorded before they existed) as
-        ``connectivity``.
+        ``connectivity`` and, for a frozen-input
+        replay, its ``frozen_replay`` summary (file sha256, sources, spikes).
 
     Raises
     ------
@@ -167,6 +168,8 @@ def load_crate(crate_dir: Path) -> RunSpikes:
                           else spec.get("seed", -1)),
         "connectivity": (_read_json_file(crate_dir / CONNECTIVITY)
                          if (crate_dir / CONNECTIVITY).is_file() else {}),
+        "frozen_replay": ((_read_json_file(crate_dir / RESULT).get("frozen_replay") or {})
+                          if (crate_dir / RESULT).is_file() else {}),
     }
     return read_run_spikes(
         spike_path, run_id=crate_dir.name, target=str(spec.get("target", "")),

@@ -82,20 +82,30 @@ def model_hash(experiment: Experiment) -> str:
     return sha256_hex(canonical_json(model_document(experiment)))
 
 
-def _seeds(seed: int, noise_seed: int | None) -> dict[str, int]:
-    """The seed fields of a key (a noise seed only when one was asked for)."""
-    return {"seed": seed} if noise_seed is None else {"seed": seed, "noise_seed": noise_seed}
+def _seeds(seed: int, noise_seed: int | None, frozen: str | None) -> dict[str, Any]:
+    """The seed fields of a key (noise seed and frozen input only when asked for)."""
+    fields: dict[str, Any] = {"seed": seed}
+    if noise_seed is not None:
+        fields["noise_seed"] = noise_seed
+    if frozen is not None:
+        fields["frozen"] = frozen
+    return fields
 
 
 def request_key(model: str, target_identity: dict[str, Any], seed: int,
-                noise_seed: int | None = None) -> str:
-    """Hash of what was asked for: model, target and seeds (no environment)."""
+                noise_seed: int | None = None, frozen: str | None = None) -> str:
+    """Hash of what was asked for: model, target and seeds (no environment).
+
+    ``frozen`` is ``"export"`` for a run that exports its input, ``"replay:<sha256>"`` for a
+    replay of a frozen-input file.
+    """
     return sha256_hex(canonical_json({"model": model, "target": target_identity,
-                                      **_seeds(seed, noise_seed)}))
+                                      **_seeds(seed, noise_seed, frozen)}))
 
 
 def run_key(model: str, target_identity: dict[str, Any], seed: int, env_digest: str,
-            noise_seed: int | None = None) -> str:
+            noise_seed: int | None = None, frozen: str | None = None) -> str:
     """Hash of model, target, seeds and environment digest: equal run keys are cache hits."""
     return sha256_hex(canonical_json({"model": model, "target": target_identity,
-                                      **_seeds(seed, noise_seed), "environment": env_digest}))
+                                      **_seeds(seed, noise_seed, frozen),
+                                      "environment": env_digest}))

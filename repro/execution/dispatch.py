@@ -20,13 +20,14 @@ from pathlib import Path
 
 from repro.config.experiment import Experiment, noise_seed
 from repro.config.hashes import model_hash, request_key, run_key
+from repro.errors import SelectionError
 from repro.execution.bundle import build_bundle
 from repro.execution.guard import check_request, wall_limit
 from repro.nestml.integration import NestmlInputs, prepare_experiment
 from repro.records.run_crate import RunFacts, write_run_crate
 from repro.records.store import RunRecord, Store
 from repro.site.clock import utc_now
-from repro.site.envinfo import environment_digest
+from repro.site.envinfo import environment_digest, sha256_file
 from repro.site.files import ENVIRONMENT, RESULT, read_json, run_completed
 from repro.site.runspec import RunSpec
 from repro.targets.base import JobHandle, JobState, JobStatus, RunBundle, Target
@@ -36,6 +37,8 @@ from repro.targets.polling import PollSchedule
 #: ``planned`` (total=), ``cached`` / ``submitted`` / ``finished`` (target=, seed=, ...).
 Progress = Callable[..., None]
 
+#: Where a replayed frozen-input file sits in a run bundle.
+FROZEN_INPUT_PATH = "frozen/frozen_input.npz"
 POLL_START_S = 0.05
 POLL_MAX_S = 5.0
 #: On an interrupt, how long cancelling every submitted job may take in all (they are
@@ -68,6 +71,8 @@ class _Pending:
     request_key: str
     expected_digest: str | None
     noise_seed: int | None = None
+    frozen: str | None = None
+    frozen_file: Path | None = None
     bundle: RunBundle | None = None
     handle: JobHandle | None = None
     submitted_at: float = 0.0
@@ -95,12 +100,16 @@ def make_spec(experiment: Experiment, target: Target, seed: int, model: str,
 
 def run_experiment(experiment: Experiment, targets: list[Target], seeds: list[int],
                    store: Store, *, force: bool = False, progress: Progress | None = None,
-                   replicates: list[int] | None = None) -> list[RunOutcome]:
+                   replicates: list[int] | None = None, export_frozen: bool = False,
+                   frozen_inputs: dict[int, Path] | None = None) -> list[RunOutcome]:
     """Run ``experiment`` on every target for every seed; return one outcome per run.
 
     Each connectivity seed runs once per noise replicate (``replicates``, default
     ``range(experiment.noise_seeds)``; replicate 0 is the plain seeded run, see
-    :func:`repro.config.experiment.noise_seed`).
+    :func:`repro.config.experiment.noise_seed`). ``export_frozen`` makes every run export
+    its input spike trains and connectivity (``frozen_input.npz``); ``frozen_inputs`` maps a
+    connectivity seed to the frozen-input file its runs replay (see
+    :mod:`repro.site.frozen`).
 
     Completed runs with an equal run key (or, for targets that cannot report their
     environment in advance, an equal request key) are reused unless ``force``. A run that
@@ -123,9 +132,15 @@ def run_experiment(experiment: Experiment, targets: list[Target], seeds: list[in
         expected = environment_digest(probed) if probed else None
         identity = target.identity()
         for seed, replicate, noise in runs:
-            req = request_key(model, identity, seed, noise)
+            frozen_file = (frozen_inputs or {}).get(seed)
+            if frozen_inputs is not None and frozen_file is None:
+                raise SelectionError(f"no frozen input for connectivity seed {seed}")
+            frozen = (f"replay:{sha256_file(frozen_file)}" if frozen_file is not None
+                      else "export" if export_frozen else None)
+            req = request_key(model, identity, seed, noise, frozen)
             if not force:
-                hit = (store.cached(run_key=run_key(model, identity, seed, expected, noise))
+                hit = (store.cached(run_key=run_key(model, identity, seed, expected, noise,
+                                                    frozen))
                        if expected else store.cached(request_key=req))
                 if hit is not None:
                     outcomes.append(RunOutcome(target.name, seed, hit, cached=True,
@@ -133,7 +148,7 @@ def run_experiment(experiment: Experiment, targets: list[Target], seeds: list[in
                     notify("cached", target=target.name, seed=seed, run_id=hit.run_id)
                     continue
             queue.append(_Pending(target, seed, new_run_id(target.name, seed, replicate), req,
-                                  expected, noise))
+                                  expected, noise, frozen, frozen_file))
     if queue:
         nestml = _prepare_nestml(experiment, notify)
         outcomes.extend(_execute(experiment, queue, store, model, notify, nestml))
@@ -267,7 +282,11 @@ def _submit(experiment: Experiment, batch: list[_Pending], scratch: Path, model:
             notify: Progress, nestml: NestmlInputs | None = None) -> None:
     for pending in batch:
         spec = make_spec(experiment, pending.target, pending.seed, model, pending.noise_seed)
-        extra = nestml.apply(spec) if nestml is not None else None
+        extra = (nestml.apply(spec) if nestml is not None else None) or {}
+        spec.frozen_export = pending.frozen == "export"
+        if pending.frozen_file is not None:
+            spec.frozen_input = FROZEN_INPUT_PATH
+            extra[FROZEN_INPUT_PATH] = pending.frozen_file
         pending.bundle = build_bundle(scratch / pending.run_id / "bundle", spec,
                                       experiment.directory, pending.run_id, extra_files=extra)
     handles = batch[0].target.submit_many([p.bundle for p in batch if p.bundle])
@@ -329,7 +348,7 @@ def _collect(experiment: Experiment, pending: _Pending, status: JobStatus, store
         run_id=pending.run_id, experiment=experiment.name, target=pending.target.name,
         target_kind=pending.target.kind, site=pending.target.site, seed=pending.seed,
         model_hash=model, run_key=run_key(model, identity, pending.seed, digest,
-                                          pending.noise_seed),
+                                          pending.noise_seed, pending.frozen),
         request_key=pending.request_key, env_digest=digest, target_identity=identity,
         job={**pending.handle.info, **({"option_notes": list(pending.target.notes)}
                                        if pending.target.notes else {})},

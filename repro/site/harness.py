@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from repro.site import fastconnect, fingerprints
+from repro.site import fastconnect, fingerprints, frozen
 from repro.site.clock import utc_now
 from repro.site.envinfo import capture_manifest
 from repro.site.files import ENVIRONMENT, HARNESS_LOG, PROVENANCE, RESULT, SPIKES
@@ -151,7 +151,7 @@ def install_nestml_modules(spec: RunSpec, bundle_dir: Path, sim: types.ModuleTyp
 
 
 def _run_build_mode(sim: types.ModuleType, spec: RunSpec, script: types.ModuleType,
-                    timings: dict[str, float]) -> list[PopulationSpikes]:
+                    timings: dict[str, float], before_run: Any = None) -> list[PopulationSpikes]:
     build = getattr(script, "build", None)
     if not callable(build):
         raise AttributeError(f"{spec.script} defines no build(sim, params, seed) function")
@@ -176,6 +176,8 @@ def _run_build_mode(sim: types.ModuleType, spec: RunSpec, script: types.ModuleTy
     for name in wanted:
         populations[name].record("spikes")
     timings["build_s"] = time.perf_counter() - t0
+    if before_run is not None:
+        before_run()
     t0 = time.perf_counter()
     sim.run(spec.duration_ms)
     timings["simulate_s"] = time.perf_counter() - t0
@@ -242,7 +244,18 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
         script_path = bundle_dir / spec.script
         if spec.mode == "build":
             script = _load_script(script_path, "repro_network")
-            populations = _run_build_mode(sim, spec, script, timings)
+            created = frozen.track_populations(sim) if spec.frozen_export else []
+            replay = (frozen.Replay(sim, bundle_dir / spec.frozen_input, spec.timestep_ms)
+                      if spec.frozen_input else None)
+            sources: list[Any] = []
+            populations = _run_build_mode(
+                sim, spec, script, timings,
+                lambda: sources.extend(frozen.record_sources(created)))
+            if spec.frozen_export:
+                result["frozen_export"] = frozen.export(
+                    out_dir / frozen.FILE, sources, capture, spec.timestep_ms, spec.duration_ms)
+            if replay is not None:
+                result["frozen_replay"] = replay.check(capture)
             facts = simulator_facts(sim)
             provenance = _hardware_provenance(sim)
             _end(sim)

@@ -42,6 +42,11 @@ class RunSpec:
     noise_seed : int or None
         Seed of the simulator's own streams (Poisson drive, noisy currents), given to
         ``setup(rng_seed=...)``; None means ``seed`` (one seed decides everything).
+    frozen_export : bool
+        Export the input spike trains and connectivity to ``frozen_input.npz`` (build mode;
+        see :mod:`repro.site.frozen`).
+    frozen_input : str or None
+        Bundle-relative path of a frozen-input file to replay instead of Poisson sources.
     params : dict
         Model parameters passed to ``build``.
     duration_ms : float
@@ -83,6 +88,8 @@ class RunSpec:
     backend_options: dict[str, Any] = field(default_factory=dict)
     script_args: list[str] = field(default_factory=list)
     noise_seed: int | None = None
+    frozen_export: bool = False
+    frozen_input: str | None = None
     format: str = RUN_SPEC_FORMAT
 
     def to_json(self) -> str:

@@ -8,11 +8,20 @@ import types
 
 import pytest
 
-from repro.compare import outcomes, statistics
-from repro.site import clock
+from repro.compare import (
+    numerics,
+    outcomes,
+    paired,
+    paired_verdict,
+    pairing,
+    spike_match,
+    statistics,
+)
+from repro.site import clock, fingerprints
 
 #: Modules whose docstring examples run in the suite.
-DOCTESTED = (statistics, outcomes, clock)
+DOCTESTED = (statistics, outcomes, clock, paired, pairing, paired_verdict, spike_match,
+             numerics, fingerprints)
 
 
 def _public_functions(module: types.ModuleType) -> list[str]:
@@ -21,11 +30,12 @@ def _public_functions(module: types.ModuleType) -> list[str]:
             and not name.startswith("_")]
 
 
-def test_every_public_statistics_function_has_an_example() -> None:
+@pytest.mark.parametrize("module", [statistics, paired], ids=lambda m: m.__name__)
+def test_every_public_statistics_function_has_an_example(module) -> None:
     with_examples = {test.name.rsplit(".", 1)[-1]
-                     for test in doctest.DocTestFinder().find(statistics) if test.examples}
-    missing = [name for name in _public_functions(statistics) if name not in with_examples]
-    assert _public_functions(statistics) and not missing, f"no example in: {missing}"
+                     for test in doctest.DocTestFinder().find(module) if test.examples}
+    missing = [name for name in _public_functions(module) if name not in with_examples]
+    assert _public_functions(module) and not missing, f"no example in: {missing}"
 
 
 @pytest.mark.parametrize("module", DOCTESTED, ids=lambda m: m.__name__)

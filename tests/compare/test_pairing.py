@@ -94,3 +94,123 @@ def test_every_crate_records_connectivity_fingerprints(paired_runs) -> None:
     assert scaled["topology"] == first["combined"]["topology"]
     assert scaled["delay"] == first["combined"]["delay"]
     assert scaled["weight"] != first["combined"]["weight"]
+
+
+@pytest.mark.slow
+def test_pairing_accepted_for_scaled_weights_with_the_difference_named(paired_runs) -> None:
+    from repro.compare.pairing import PAIRED, pair_runs
+    from repro.compare.spikes import load_runs
+
+    base = load_runs(paired_runs["base"][0::2])
+    scaled = load_runs(paired_runs["w110"])
+    pairing = pair_runs(base, scaled)
+    assert pairing.design == PAIRED and pairing.k == 3
+    assert set(pairing.differs) == {"weight"}
+    # w_inh = -g * w_exc: all four recurrent projections change, the drive does not
+    assert pairing.differs["weight"] == ["0:exc->exc:excitatory", "1:exc->inh:excitatory",
+                                         "2:inh->exc:inhibitory", "3:inh->inh:inhibitory"]
+    assert "the sides differ in weights (0:exc->exc:excitatory, " in pairing.describe()
+
+
+@pytest.mark.slow
+def test_pairing_refused_for_another_connectivity_seed(paired_runs) -> None:
+    from repro.compare.pairing import UNPAIRED, pair_runs
+    from repro.compare.spikes import load_runs
+
+    pairing = pair_runs(load_runs(paired_runs["base"][0::2]), load_runs(paired_runs["other"]))
+    assert pairing.design == UNPAIRED
+    assert "has a connectivity (topology fingerprint" in pairing.reason
+
+
+@pytest.mark.slow
+def test_compare_uses_the_paired_design_when_the_record_allows(paired_runs) -> None:
+    from repro.compare.profiles import load_profile
+    from repro.compare.runs import compare_runs
+    from repro.compare.spikes import load_runs
+
+    profile = load_profile("default")
+    paired = compare_runs(load_runs(paired_runs["base"]), load_runs(paired_runs["w110"]),
+                          profile).summary()
+    assert paired["design"] == "paired"
+    assert paired["pairing"]["pairs"] == 3
+    assert len(paired["pairing"]["noise_pairs"]) == 3  # the baseline's noise replicates
+    assert paired["global_test"]["null"].startswith("Gaussian multipliers")
+    assert any(note.startswith("paired design: 3 pairs") for note in paired["notes"])
+    assert all(c["noise_sd"] is not None for c in paired["cells"] if c["statistic"] == "rate")
+    unpaired = compare_runs(load_runs(paired_runs["base"][0::2]),
+                            load_runs(paired_runs["other"]), profile).summary()
+    assert unpaired["design"] == "unpaired"
+    assert any("unpaired design" in note for note in unpaired["notes"])
+
+
+@pytest.fixture(scope="module")
+def noise_only_runs(tmp_path_factory):
+    """30 connectivity seeds x 2 noise seeds of a 100-neuron copy, built in one NEST process."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from repro.compare.spikes import RunSpikes
+    from repro.site.spikefile import PopulationSpikes
+
+    out = tmp_path_factory.mktemp("noise") / "pairs.npz"
+    script = Path(__file__).parent / "data" / "noise_pairs.py"
+    subprocess.run([sys.executable, str(script), str(out), "30", "100", "500"], check=True,
+                   capture_output=True)
+    data = np.load(out)
+    runs = {}
+    for seed in range(1, 31):
+        for replicate in (0, 1):
+            pops = tuple(PopulationSpikes(
+                name, int(data[f"{seed}/{replicate}/{name}/indptr"].size - 1), "IF_curr_exp",
+                0.0, 500.0, data[f"{seed}/{replicate}/{name}/indptr"].astype(np.int64),
+                data[f"{seed}/{replicate}/{name}/times"]) for name in ("exc", "inh"))
+            runs[(seed, replicate)] = RunSpikes(f"s{seed}r{replicate}", "local", seed, pops)
+    return runs
+
+
+@pytest.mark.slow
+def test_paired_false_alarm_rate_on_noise_only_pairs(noise_only_runs) -> None:
+    """Same connectivity, other noise seed: the paired test must reject at most at its level."""
+    import numpy as np
+
+    from repro.compare.comparison import cell_inputs
+    from repro.compare.dataset import statistics_dataset
+    from repro.compare.paired import paired_test
+    from repro.compare.paired_verdict import judge_paired
+    from repro.compare.pairing import PAIRED, Pairing
+    from repro.compare.profiles import load_profile
+
+    profile = load_profile("default")
+    runs = list(noise_only_runs.values())
+    ids = [r.run_id for r in runs]
+    stats = statistics_dataset(runs, profile.statistics)
+    cells = cell_inputs(stats, ids, profile.compare)
+    means = np.array([c.run_means for c in cells.values()]).T
+    position = {key: i for i, key in enumerate(noise_only_runs)}
+    d = np.array([means[position[(s, 1)]] - means[position[(s, 0)]] for s in range(1, 31)])
+    rng = np.random.default_rng(5)
+    rejected, tested, any_fail = 0, 0, 0
+    n_subsets = 200
+    for _ in range(n_subsets):
+        seeds = sorted(rng.choice(np.arange(1, 31), 5, replace=False).tolist())
+        for j in range(d.shape[1]):
+            column = d[[s - 1 for s in seeds], j]
+            if np.isfinite(column).all() and column.std() > 0:
+                tested += 1
+                rejected += paired_test(column, needed_p=0.0).p_value <= 0.05
+        base = [f"s{s}r0" for s in seeds]
+        cand = [f"s{s}r1" for s in seeds]
+        index = [ids.index(i) for i in (*base, *cand)]
+        subset = {key: data.subset(index) for key, data in cells.items()}
+        pairing = Pairing(PAIRED, "test", [(str(s), [b], [c]) for s, b, c in
+                                           zip(seeds, base, cand, strict=True)])
+        verdicts = judge_paired(subset, 5, profile, base, cand, pairing)
+        any_fail += verdicts.attrs["overall"] == "fail"
+    assert tested > 1000
+    # nominal 5 % per cell; the subsets share the pool's 30 seeds, whose own chance offsets
+    # (measured: |t| up to 2.9 over 30 pairs in one cell) add to the rate: 5.8 % measured
+    assert rejected / tested <= 0.08, rejected / tested
+    # the verdict (significant after BH / max-|t| and beyond the margin): nominal q = 5 %
+    assert any_fail / n_subsets <= 0.05, any_fail / n_subsets
