@@ -19,16 +19,22 @@ one thread) on the same network. Results go to ``benchmarks/results/emulator_spe
 from __future__ import annotations
 
 import argparse
+import cProfile
 import importlib.util
+import io
 import json
 import os
 import platform
+import pstats
 import statistics
 import subprocess
 import sys
 import time
+import timeit
 import tomllib
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO / "experiments" / "balanced_random"
@@ -36,8 +42,18 @@ RESULTS = REPO / "benchmarks" / "results"
 BACKENDS = {"emulator": "repro.spinnaker.pynn_backend", "nest": "pyNN.nest"}
 
 
-def measure(backend: str, n_neurons: int, duration: float, timestep: float, seed: int) -> dict:
-    """Build and run the reference network once in this process; return timings and rates."""
+def numpy_op_us() -> float:
+    """Time of one small numpy operation (multiply of 500 int64) in us, median of 9
+    rounds: how loaded the machine is (an idle core of this kind takes well under 1 us)."""
+    values = np.arange(500, dtype=np.int64)
+    times = timeit.repeat(lambda: values * values, number=2000, repeat=9)
+    return statistics.median(times) / 2000 * 1e6
+
+
+def measure(backend: str, n_neurons: int, duration: float, timestep: float, seed: int,
+            profile: bool = False) -> dict:
+    """Build and run the reference network once in this process; return timings and rates
+    (with ``profile``, cProfile's top entries of ``run()`` instead of fair timings)."""
     sim = importlib.import_module(BACKENDS[backend])
     spec = importlib.util.spec_from_file_location("network", REFERENCE / "network.py")
     network = importlib.util.module_from_spec(spec)
@@ -52,24 +68,34 @@ def measure(backend: str, n_neurons: int, duration: float, timestep: float, seed
     if backend == "emulator":
         sim.run(0.0)  # builds the engine (and loads the kernels) without a tick
     build_s = time.perf_counter() - t0
+    op_us = numpy_op_us()
+    profiler = cProfile.Profile() if profile else None
     t0, c0 = time.perf_counter(), time.process_time()
+    if profiler:
+        profiler.enable()
     sim.run(duration)
     run_s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
+    top = ""
+    if profiler:
+        profiler.disable()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(15)
+        top = out.getvalue()
     rates = {}
     for name, population in populations.items():
         trains = population.get_data("spikes").segments[-1].spiketrains
         rates[name] = sum(len(t) for t in trains) / len(trains) / (duration / 1000.0)
     return {"backend": backend, "n_neurons": n_neurons, "duration_ms": duration,
             "timestep_ms": timestep, "build_s": build_s, "run_s": run_s, "cpu_s": cpu_s,
-            "rates_hz": rates}
+            "rates_hz": rates, "numpy_op_us": op_us, "profile": top}
 
 
 def measure_in_child(backend: str, kernels: str, n_neurons: int,
-                     args: argparse.Namespace) -> dict:
+                     args: argparse.Namespace, profile: bool = False) -> dict:
     """Run :func:`measure` in a fresh interpreter (clean simulator state, fair timing)."""
     command = [sys.executable, __file__, "--child", backend, "--sizes", str(n_neurons),
                "--duration", str(args.duration), "--timestep", str(args.timestep),
-               "--seed", str(args.seed)]
+               "--seed", str(args.seed)] + (["--profile"] if profile else [])
     env = {**os.environ, "REPRO_EMULATOR_KERNELS": "numpy" if kernels == "numpy" else "auto"}
     completed = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if completed.returncode != 0:
@@ -80,7 +106,7 @@ def measure_in_child(backend: str, kernels: str, n_neurons: int,
 def median_row(runs: list[dict]) -> dict:
     """One row of medians over repeated measurements of one configuration."""
     row = dict(runs[0])
-    for key in ("build_s", "run_s", "cpu_s"):
+    for key in ("build_s", "run_s", "cpu_s", "numpy_op_us"):
         row[key] = statistics.median(r[key] for r in runs)
     row["repeats"] = len(runs)
     row["run_s_all"] = [round(r["run_s"], 3) for r in runs]
@@ -108,15 +134,20 @@ def report(rows: list[dict], args: argparse.Namespace, load: tuple) -> str:
         f"target is >= 10 at 500 neurons and >= 1 at 10,000). Medians of {args.repeat} fresh "
         "processes; build includes making the engine and loading numba's kernels.",
         "",
+        "Load gauge: the time of one small numpy operation (multiply of 500 int64) in the "
+        "same process, well under 1 us on an idle core of this kind.",
+        "",
         "| backend | engine path | neurons | build (s) | run wall (s) | run CPU (s) | "
-        "x real time (wall) | x real time (CPU) | exc rate (Hz) | inh rate (Hz) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "x real time (wall) | x real time (CPU) | numpy op (us) | exc rate (Hz) | "
+        "inh rate (Hz) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         lines.append(
             f"| {row['backend']} | {row['kernels']} | {row['n_neurons']} | "
             f"{row['build_s']:.2f} | {row['run_s']:.2f} | {row['cpu_s']:.2f} | "
             f"{row['speedup_wall']:.2f} | {row['speedup_cpu']:.2f} | "
+            f"{row['numpy_op_us']:.2f} | "
             f"{row['rates_hz']['exc']:.2f} | {row['rates_hz']['inh']:.2f} |")
     return "\n".join(lines) + "\n"
 
@@ -132,11 +163,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kernels", default="numba,numpy",
                         help="engine paths to measure: numba (compiled kernels), numpy")
     parser.add_argument("--nest", action="store_true", help="add local NEST alongside")
+    parser.add_argument("--profile", action="store_true",
+                        help="also write cProfile's top entries of run() per size and path")
     parser.add_argument("--child", choices=sorted(BACKENDS), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.child:
-        print(json.dumps(measure(args.child, sizes[0], args.duration, args.timestep, args.seed)))
+        print(json.dumps(measure(args.child, sizes[0], args.duration, args.timestep, args.seed,
+                                 args.profile)))
         return 0
     before = os.getloadavg()[0]
     configurations = [("emulator", k) for k in args.kernels.split(",")] \
@@ -154,6 +188,15 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
     load = (before, os.getloadavg()[0])
     RESULTS.mkdir(parents=True, exist_ok=True)
+    if args.profile:
+        sections = ["# Where the emulator's run() spends its time (cProfile, tottime)", ""]
+        for n_neurons in sizes:
+            for backend, kernels in configurations:
+                if backend == "emulator":
+                    row = measure_in_child(backend, kernels, n_neurons, args, profile=True)
+                    sections += [f"## {n_neurons} neurons, {kernels} path", "", "```",
+                                 row["profile"].strip(), "```", ""]
+        (RESULTS / "emulator_profile.md").write_text("\n".join(sections))
     (RESULTS / "emulator_speed.json").write_text(json.dumps(
         {"load_average": load, "rows": rows}, indent=1))
     (RESULTS / "emulator_speed.md").write_text(report(rows, args, load))

@@ -16,7 +16,7 @@ bit-identical to sending population by population and projection by projection.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -37,6 +37,7 @@ from repro.spinnaker.poisson import (
     rate_notes,
 )
 from repro.spinnaker.ringbuffer import Events, Fanout, Packets, RingBuffer, RouteSynapses
+from repro.spinnaker.shaping import ExponentialShaping
 from repro.spinnaker.sources import ArraySources
 from repro.spinnaker.stdp import PlasticSynapses
 from repro.spinnaker.timing import Timing
@@ -153,6 +154,8 @@ class Engine:
             elif isinstance(pop, ArrayPopulation):
                 self.sources[index] = ArraySources(pop.spike_times, timing)
         self.n_cells = n_cells
+        #: Groups the loop advances: a population's own, or one fused over neighbours.
+        self.runners: list[tuple[NeuronGroup, list[int]]] = self._fuse(seeds)
         self.routes: list[_Route] = []
         synapses_from: dict[int, list[RouteSynapses]] = {}
         stride = 2 * n_cells
@@ -185,6 +188,47 @@ class Engine:
         self._chunk_end = 0
 
     # --- building ---------------------------------------------------------------------
+
+    def _fuse(self, seeds: list) -> list[tuple[NeuronGroup, list[int]]]:
+        """Neighbouring populations that differ only in per-neuron values, advanced as one.
+
+        Every operation of a tick is elementwise over neurons for the exponential synapse
+        shaping without current sources, so one concatenated group gives the same bits as
+        the populations one by one, with each numpy operation run once instead of per
+        population.
+        """
+        runs: list[list[int]] = []
+        for index, group in self.groups.items():
+            if runs and self._fusable(self.groups[runs[-1][-1]], group):
+                runs[-1].append(index)
+            else:
+                runs.append([index])
+        runners = []
+        for members in runs:
+            if len(members) == 1:
+                runners.append((self.groups[members[0]], members))
+                continue
+            specs = [self.groups[i].spec for i in members]
+            merged = replace(
+                specs[0], label="+".join(s.label for s in specs),
+                size=sum(s.size for s in specs),
+                params={k: np.concatenate([np.broadcast_to(s.params[k], (s.size,))
+                                           for s in specs]) for k in specs[0].params},
+                v_init=np.concatenate([np.broadcast_to(s.v_init, (s.size,)) for s in specs]),
+                initial={k: np.concatenate([np.broadcast_to(s.initial[k], (s.size,))
+                                            for s in specs]) for k in specs[0].initial})
+            runners.append((NeuronGroup(merged, self.timing, self.groups[members[0]].shifts,
+                                        np.random.default_rng(seeds[members[0]])), members))
+        return runners
+
+    @staticmethod
+    def _fusable(a: NeuronGroup, b: NeuronGroup) -> bool:
+        return (a.spec.model == b.spec.model and not a.spec.current_sources
+                and not b.spec.current_sources and np.array_equal(a.shifts, b.shifts)
+                and isinstance(a.synapses, ExponentialShaping)
+                and isinstance(b.synapses, ExponentialShaping)
+                and a.spec.params.keys() == b.spec.params.keys()
+                and a.spec.initial.keys() == b.spec.initial.keys())
 
     def _incoming(self, index: int) -> list[ProjectionSpec]:
         return [p for p in self.network.projections if p.post == index]
@@ -280,6 +324,9 @@ class Engine:
     def record_signals(self, population: int, variables: set[str]) -> None:
         """Start sampling ``variables`` (v, gsyn_exc, gsyn_inh) of a neuron population."""
         self.groups[population].record(variables)
+        for runner, members in self.runners:
+            if population in members and len(members) > 1:
+                runner.record(variables)
 
     def spike_data(self, population: int, clear: bool = False
                    ) -> tuple[np.ndarray, np.ndarray]:
@@ -356,16 +403,25 @@ class Engine:
             cells = self.ring.take(tick)
             spiked = []
             fired_by: dict[int, np.ndarray] = {}
-            for index, group in self.groups.items():
-                first = self.first[index]
-                group.receive(cells[:, first:first + group.size])
-                fired = group.step(tick)
-                if fired.size:
-                    self.spikes[index].append((tick, fired, None))
-                    spiked.append(fired + first)
-                    fired_by[index] = fired
-                    if self.plastic:
-                        self._plastic_posts(tick, index, fired)
+            for runner, members in self.runners:
+                first = self.first[members[0]]
+                runner.receive(cells[:, first:first + runner.size])
+                fired_all = runner.step(tick)
+                if len(members) > 1 and runner.recorded:
+                    self._distribute_samples(runner, members)
+                if fired_all.size:
+                    spiked.append(fired_all + first)
+                for index in members:
+                    lo = self.first[index] - first
+                    fired = fired_all
+                    if len(members) > 1:
+                        fired = fired_all[(fired_all >= lo)
+                                          & (fired_all < lo + self.groups[index].size)] - lo
+                    if fired.size:
+                        self.spikes[index].append((tick, fired, None))
+                        fired_by[index] = fired
+                        if self.plastic:
+                            self._plastic_posts(tick, index, fired)
             events = []
             if spiked and self.neuron_fanout is not None:
                 senders = np.concatenate(spiked) if len(spiked) > 1 else spiked[0]
@@ -376,6 +432,17 @@ class Engine:
                 events.extend(self._plastic_tick(tick, fired_by))
             self.ring.add(tick, events)
         self.tick = end
+
+    def _distribute_samples(self, runner: NeuronGroup, members: list[int]) -> None:
+        """Hand the fused group's samples of this tick to its populations' recordings."""
+        first = self.first[members[0]]
+        for name, samples in runner.samples.items():
+            for index in members:
+                group = self.groups[index]
+                if name in group.recorded:
+                    lo = self.first[index] - first
+                    group.samples[name].extend(s[..., lo:lo + group.size] for s in samples)
+            samples.clear()
 
     def _plastic_tick(self, tick: int, fired_by: dict[int, np.ndarray]) -> list[Events]:
         """Pre spikes of this tick through the plastic routes (neurons, then sources)."""
