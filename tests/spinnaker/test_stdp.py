@@ -138,3 +138,36 @@ def test_pair_rule_agrees_with_nest_stdp_synapse(kind, dependence):
     quantum = 2.0 ** (left_shift(SUMMED) - 15)
     assert deviation <= quantum + max(A_PLUS, A_MINUS) / 2048 + quantum / 2
     print(f"{kind}: max |w_emu - w_nest| = {deviation:.3g} over lags {common[0]}..{common[-1]}")
+
+
+def test_plastic_projection_between_neuron_populations():
+    """Pre spikes from neurons (stamped in the tick of the crossing) drive the same rule."""
+    lags = [1, 5, 20, -3, -15]
+    emu.setup(timestep=1.0, rng_seed=1)
+    n = len(lags)
+    teacher_pre = [[98.0, FINAL_PRE - 2.0]] * n  # pre neurons fire at 100 and FINAL_PRE
+    teacher_post = [[97.0 + lag] for lag in lags]  # post fires 2 ticks after its teacher
+    drive_pre = emu.Population(n, emu.SpikeSourceArray(spike_times=teacher_pre))
+    drive_post = emu.Population(n, emu.SpikeSourceArray(spike_times=teacher_post))
+    extras = {"max_expected_summed_weight": [SUMMED, SUMMED]}
+    pre = emu.Population(n, emu.IF_curr_exp(tau_refrac=150.0), additional_parameters=extras)
+    post = emu.Population(n, emu.IF_curr_exp(tau_refrac=150.0), additional_parameters=extras)
+    for source, target in ((drive_pre, pre), (drive_post, post)):
+        emu.Projection(source, target, emu.OneToOneConnector(),
+                       emu.StaticSynapse(weight=15.0, delay=1.0))
+    rule = emu.STDPMechanism(
+        timing_dependence=emu.SpikePairRule(tau_plus=TAU, tau_minus=TAU, A_plus=A_PLUS,
+                                            A_minus=A_MINUS),
+        weight_dependence=_additive(emu), weight=W0, delay=DELAY)
+    plastic = emu.Projection(pre, post, emu.OneToOneConnector(), rule)
+    pre.record("spikes")
+    post.record("spikes")
+    emu.run(FINAL_PRE + 10.0)
+    pre_times = [list(t.magnitude) for t in pre.get_data("spikes").segments[-1].spiketrains]
+    post_times = [float(t.magnitude[0])
+                  for t in post.get_data("spikes").segments[-1].spiketrains]
+    assert all(len(t) == 2 and t[0] == 100.0 for t in pre_times)
+    weights = np.diag(plastic.get("weight", format="array"))
+    np.testing.assert_array_equal(
+        weights, _expected("additive", post_times, pre_times, left_shift(SUMMED)))
+    assert sorted(round(tp + DELAY - 100.0) for tp in post_times) == sorted(lags)
