@@ -150,7 +150,7 @@ def analyse(groups: dict[str, list[Path]], splits: int, seed: int,
     profile = load_profile(profile_name)
     loaded = {group: load_runs(paths) for group, paths in groups.items()}
     statistic_groups = ["baseline/r0", "baseline/r1", *(f"{v}/r1" for v in VARIANTS)]
-    ordered = [r for g in statistic_groups for r in loaded[g]]
+    ordered = [r for g in statistic_groups if g in loaded for r in loaded[g]]
     ids = [r.run_id for r in ordered]
     position = {run_id: i for i, run_id in enumerate(ids)}
     by_seed = {g: {r.seed: r for r in loaded[g]} for g in loaded}
@@ -171,17 +171,23 @@ def analyse(groups: dict[str, list[Path]], splits: int, seed: int,
     def flags(verdicts) -> tuple[bool, bool]:
         return any_cell(verdicts, "fail"), any_cell(verdicts, "warn")
 
+    other = {scenario: group for scenario, group in other.items() if group in by_seed}
     for k in (5, 10):
         for scenario, group in other.items():
             unpaired, paired = [], []
+            available = sorted(by_seed[group])
             for _ in range(splits):
-                chosen = rng.permutation(SEEDS)
-                base = [by_seed["baseline/r0"][s] for s in chosen[:k]]
-                cand = [by_seed[group][s] for s in chosen[k:2 * k]]
+                # unpaired: the other side on k of its seeds, the baseline on k others
+                cand_seeds = rng.choice(available, k, replace=False)
+                rest = [s for s in SEEDS if s not in set(cand_seeds.tolist())]
+                base_seeds = rng.choice(rest, k, replace=False)
+                base = [by_seed["baseline/r0"][s] for s in base_seeds]
+                cand = [by_seed[group][s] for s in cand_seeds]
                 unpaired.append(flags(judge(subset(base, cand), k, profile,
                                             [r.run_id for r in base],
                                             [r.run_id for r in cand])))
-                cand = [by_seed[group][s] for s in chosen[:k]]
+                # paired: both sides on the same k connectivity seeds
+                base = [by_seed["baseline/r0"][s] for s in cand_seeds]
                 pairing = pair_runs(base, cand)
                 assert pairing.design == PAIRED, pairing.reason
                 paired.append(flags(judge_paired(subset(base, cand), k, profile,
@@ -195,6 +201,8 @@ def analyse(groups: dict[str, list[Path]], splits: int, seed: int,
     # frozen: one spike-by-spike comparison per connectivity seed, then k-seed subsets
     frozen_groups = {"null": ("baseline/r0", "baseline/frozen"),
                      **{v: ("baseline/frozen", f"{v}/frozen") for v in VARIANTS}}
+    frozen_groups = {sc: pair for sc, pair in frozen_groups.items()
+                     if all(g in by_seed for g in pair)}
     per_seed: dict[str, dict[int, bool]] = {}
     frozen_detail: dict[str, dict] = {}
     for scenario, (a_group, b_group) in frozen_groups.items():
@@ -206,6 +214,8 @@ def analyse(groups: dict[str, list[Path]], splits: int, seed: int,
                 frozen_detail[scenario] = result.populations()
     for k in (5, 10):
         for scenario in frozen_groups:
+            if k > len(FROZEN_SEEDS):
+                continue
             outcomes = []
             for _ in range(splits):
                 chosen = rng.choice(FROZEN_SEEDS, k, replace=False)
@@ -217,15 +227,21 @@ def analyse(groups: dict[str, list[Path]], splits: int, seed: int,
 
     # effects in units of the noise-only sd (same connectivity, other noise seed)
     means = np.array([cells[key].run_means for key in keys]).T
-    def column(group: str) -> np.ndarray:
-        return np.array([means[position[by_seed[group][s].run_id]] for s in SEEDS])
+
+    def column(group: str, seeds: list[int] = SEEDS) -> np.ndarray:
+        return np.array([means[position[by_seed[group][s].run_id]] for s in seeds])
+
     base = column("baseline/r0")
     noise = column("baseline/r1") - base
-    noise_sd = noise.std(axis=0, ddof=1)
-    seed_sd = base.std(axis=0, ddof=1)
+    noise_sd = np.nanstd(noise, axis=0, ddof=1)
+    seed_sd = np.nanstd(base, axis=0, ddof=1)
+    noise_mean_t = np.nanmean(noise, axis=0) / (noise_sd / np.sqrt(len(SEEDS)))
+    results["noise_only_mean_t"] = {"/".join(key): float(noise_mean_t[j])
+                                    for j, key in enumerate(keys)}
     effects = {}
-    for variant in VARIANTS:
-        d = column(f"{variant}/r1") - base
+    for variant in (v for v in VARIANTS if f"{v}/r1" in by_seed):
+        seeds = sorted(by_seed[f"{variant}/r1"])
+        d = column(f"{variant}/r1", seeds) - column("baseline/r0", seeds)
         effects[variant] = {"/".join(key): {
             "effect": float(np.nanmean(d[:, j])), "noise_sd": float(noise_sd[j]),
             "seed_sd": float(seed_sd[j]),
@@ -267,17 +283,20 @@ def write_report(results: dict, output: Path, command: str) -> None:
         "| design | k | null: any fail | null: any warn | B weights x1.10: fail | "
         "C tau_m x1.05: fail | D delays +0.1 ms: fail |",
         "|---|---|---|---|---|---|---|"]
+    def cell(row: dict, key: str, what: str = "any_fail") -> str:
+        return _pct(row[key][what]) if key in row else "not run"
+
     for design in ("unpaired", "paired", "frozen"):
         for k in (5, 10):
-            row = designs[design]
-            warn = "n/a" if design == "frozen" else _pct(row[f"null k={k}"]["any_warn"])
-            lines.append(f"| {design} | {k} | {_pct(row[f'null k={k}']['any_fail'])} | {warn} | "
-                         + " | ".join(_pct(row[f"{v} k={k}"]["any_fail"])
-                                      for v in ("B", "C", "D")) + " |")
+            row = designs.get(design, {})
+            warn = "n/a" if design == "frozen" else cell(row, f"null k={k}", "any_warn")
+            lines.append(f"| {design} | {k} | {cell(row, f'null k={k}')} | {warn} | "
+                         + " | ".join(cell(row, f"{v} k={k}") for v in ("B", "C", "D")) + " |")
     lines += ["", "Frozen replays that failed to match (of "
               f"{len(FROZEN_SEEDS)} connectivity seeds): "
               + ", ".join(f"{sc}: {n}" for sc, n in results["frozen_pairs_failing"].items())
-              + ". With only 10 frozen seeds, k = 10 is a single comparison repeated.", "",
+              + f". Frozen replays ran on {len(FROZEN_SEEDS)} connectivity seeds: k = 5 is one "
+              "comparison of all of them, k = 10 was not measured.", "",
               "## 2. Effects in units of the noise-only sd", "",
               "Mean paired difference (variant on the same connectivity, other noise seed, minus "
               "baseline) over 20 connectivity seeds, divided by the sd of noise-only "
@@ -286,13 +305,19 @@ def write_report(results: dict, output: Path, command: str) -> None:
               "", "| cell | noise-only sd | seed-to-seed sd | B | C | D |",
               "|---|---|---|---|---|---|"]
     effects = results["effects"]
-    for cell, row in effects["B"].items():
+    first = next(iter(effects.values()), {})
+    for name, row in first.items():
         values = []
         for v in ("B", "C", "D"):
-            e = effects[v][cell]["effect_noise_sd"]
+            e = effects.get(v, {}).get(name, {}).get("effect_noise_sd")
             values.append("-" if e is None else f"{e:+.1f}")
-        lines.append(f"| {cell} | {row['noise_sd']:.3g} | {row['seed_sd']:.3g} | "
+        lines.append(f"| {name} | {row['noise_sd']:.3g} | {row['seed_sd']:.3g} | "
                      + " | ".join(values) + " |")
+    biased = {c: t for c, t in results["noise_only_mean_t"].items() if abs(t) > 2.5}
+    lines += ["", "Check of the noise-only pairs themselves (replicate 1 - replicate 0 over "
+              f"{len(SEEDS)} seeds; |t| > 2.5 would hint that replicate 0, whose noise seed "
+              "equals its connectivity seed, differs systematically): "
+              + (", ".join(f"{c} t = {t:+.1f}" for c, t in biased.items()) or "none") + "."]
     lines += ["", "## 3. Frozen replay, first connectivity seed: where and when runs part", "",
               "| comparison | population | matched | first divergence (ms) | neurons diverged "
               "| van Rossum | Victor-Purpura |", "|---|---|---|---|---|---|---|"]

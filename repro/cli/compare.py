@@ -52,7 +52,8 @@ def _verdict_table(result) -> Table:
 
     k_a = result.verdicts.attrs["k_baseline"]
     k_b = result.verdicts.attrs["k_candidate"]
-    table = Table(title=f"{k_a} baseline vs {k_b} candidate runs — overall: "
+    design = result.verdicts.attrs.get("design", "unpaired")
+    table = Table(title=f"{k_a} baseline vs {k_b} candidate runs ({design} design) — overall: "
                         f"{result.overall.upper()}")
     for column in ("population", "statistic", "verdict", "R (R*)", "p adj", "test",
                    "baseline", "candidate", "diff (margin)"):

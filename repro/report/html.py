@@ -167,6 +167,7 @@ def summary_section(view: CampaignView, labels: Mapping[str, str],
         ("confidence", "LOW: margins alone decided (fewer than 2 runs on a side)"
          if summary.get("low_confidence") else "seed-aware (R, permutation/Welch test, "
                                                 "margins)"),
+        ("design", DESIGN_TEXT.get(str(summary.get("design", "unpaired")), "unpaired")),
     ]))
     for note in summary.get("notes", []):
         parts.append(f'<div class="note">{_e(note)}</div>')
@@ -174,6 +175,16 @@ def summary_section(view: CampaignView, labels: Mapping[str, str],
         parts.append(f'<div class="problem">{_e(problem)}</div>')
     return "\n".join(parts)
 
+
+#: How each comparison design decided (the notes say why it was chosen).
+DESIGN_TEXT = {
+    "unpaired": "unpaired: the sides' runs are independent (R, permutation/Welch test, BH)",
+    "paired": "paired: runs on identical connectivity (topology fingerprints match) compared "
+              "pair by pair (paired t / sign-flip test per cell, BH and a max-|t| test "
+              "across cells)",
+    "frozen": "frozen input: both sides replayed the same exported input on identical "
+              "connectivity and are compared spike by spike",
+}
 
 VERDICT_COLUMNS = (
     ("population", "population", "l"), ("statistic", "statistic", "l"),
