@@ -6,7 +6,17 @@ from pathlib import Path
 
 import typer
 
-from repro.cli.common import STORE_OPTION, console, open_store, parse_list, parse_seeds
+from repro.cli.common import (
+    STORE_OPTION,
+    ExperimentArgument,
+    ProfileOption,
+    SeedsOption,
+    TargetsOption,
+    console,
+    open_store,
+    parse_list,
+    parse_seeds,
+)
 from repro.cli.run import print_runs, run_with_progress
 from repro.config.experiment import load_experiment
 from repro.execution.campaign import run_campaign
@@ -14,14 +24,10 @@ from repro.targets.tables import resolve_targets
 
 
 def campaign(
-    experiment: Path = typer.Argument(..., help="Experiment directory or experiment.toml."),
-    targets: str | None = typer.Option(
-        None, "--targets", "-t",
-        help="Comma-separated targets; the first is the baseline (default: the experiment's)."),
-    seeds: str | None = typer.Option(None, "--seeds", "-s",
-                                     help="Seeds, e.g. 1-5 (default: the experiment's)."),
-    profile: str = typer.Option("default", "--profile", "-p",
-                                help="Tolerance profile (default: the experiment's)."),
+    experiment: ExperimentArgument,
+    targets: TargetsOption = None,
+    seeds: SeedsOption = None,
+    profile: ProfileOption = "default",
     force: bool = typer.Option(False, "--force", help="Rerun even when cached runs exist."),
     store: Path | None = STORE_OPTION,
 ) -> None:
@@ -35,6 +41,9 @@ def campaign(
     Example:
 
       repro campaign experiments/balanced_random
+
+    The first of -t/--targets is the baseline; -p/--profile "default" means the experiment's
+    tolerance profile.
     """
     exp = load_experiment(experiment)
     chosen = resolve_targets(parse_list(targets) or exp.targets, exp)

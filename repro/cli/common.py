@@ -1,10 +1,18 @@
-"""Shared pieces of the CLI: consoles, the store option, error reporting, parsing helpers."""
+"""Shared pieces of the CLI: consoles, the options every command spells the same, parsing.
+
+The options and arguments several commands take are declared once here (``typer``
+``Annotated`` aliases) so that ``-t`` is ``--targets``, ``-s`` is ``--seeds``, ``-p`` is
+``--profile``, ``-e`` is ``--experiment`` and ``--json`` prints JSON in every command. A
+command that needs an experiment *file* takes it as its first argument (a directory or an
+``experiment.toml``); a command that selects *runs* takes ``-e/--experiment`` with a name or
+a path.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,6 +26,53 @@ err_console = Console(stderr=True, soft_wrap=True)
 STORE_OPTION = typer.Option(
     None, "--store", envvar="REPRO_STORE",
     help="Run store directory (default: ./crates).", show_default=False)
+
+
+ExperimentArgument = Annotated[Path, typer.Argument(
+    help="Experiment directory or experiment.toml.", show_default=False)]
+OptionalExperimentArgument = Annotated[Path | None, typer.Argument(
+    help="Experiment directory or experiment.toml.", show_default=False)]
+ExperimentOption = Annotated[str | None, typer.Option(
+    "--experiment", "-e", help="Experiment: its name, or its directory or experiment.toml.",
+    show_default=False)]
+TargetsOption = Annotated[str | None, typer.Option(
+    "--targets", "-t",
+    help="Comma-separated target names (default: the experiment's targets). Targets come "
+         "from the experiment's [targets.*] tables, ./targets.toml, or the built-ins 'local' "
+         "and 'spinnaker_emulator'.", show_default=False)]
+SeedsOption = Annotated[str | None, typer.Option(
+    "--seeds", "-s", help="Seeds, e.g. 1,2,3 or 1-5 (default: the experiment's).",
+    show_default=False)]
+ProfileOption = Annotated[str, typer.Option(
+    "--profile", "-p",
+    help="Tolerance profile: a name (./profiles/NAME.toml or shipped) or a .toml path.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def experiment_name(text: str | None) -> str | None:
+    """The experiment ``-e`` names: a name as given, or the name inside the file it points to.
+
+    Raises
+    ------
+    InputError
+        If ``text`` is a path to an unreadable experiment file.
+    """
+    if text is None or not (Path(text).is_dir() or text.endswith(".toml")):
+        return text
+    from repro.config.experiment import load_experiment
+
+    return load_experiment(Path(text)).name
+
+
+def experiment_file(text: str) -> Path:
+    """The experiment file ``-e`` names: a path as given, a name as ./experiments/NAME."""
+    path = Path(text)
+    return path if path.exists() or text.endswith(".toml") else Path("experiments") / text
+
+
+def deprecated(old: str, new: str) -> None:
+    """Tell the user on stderr that option ``old`` is going away in favour of ``new``."""
+    err_console.print(f"[yellow]note:[/] {old} is deprecated; use {new}", highlight=False)
 
 
 def open_store(path: Path | None) -> Store:

@@ -15,17 +15,25 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from repro.cli.common import STORE_OPTION, console, err_console, open_store, print_json
+from repro.cli.common import (
+    STORE_OPTION,
+    ExperimentOption,
+    JsonOption,
+    ProfileOption,
+    SeedsOption,
+    TargetsOption,
+    console,
+    err_console,
+    experiment_name,
+    open_store,
+    print_json,
+)
 from repro.compare.outcomes import Verdict
 from repro.errors import InputError, ReproError
 from repro.execution.campaign import record_comparison
 from repro.records.store import Store
 from repro.site.clock import utc_now
 
-PROFILE_OPTION = typer.Option(
-    "default", "--profile", "-p",
-    help="Tolerance profile: a name (./profiles/NAME.toml or shipped) or a .toml path.")
-JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON.")
 RECORD_OPTION = typer.Option(True, "--record/--no-record",
                              help="Record the comparison as a campaign crate in the store.")
 USAGE_EXIT = 2
@@ -108,14 +116,11 @@ def compare(
         None, "--baseline", "-b", help="Baseline runs: SEL (key=value,... or a crate path)."),
     candidate: str | None = typer.Option(
         None, "--candidate", "-c", help="Candidate runs: SEL."),
-    experiment: str | None = typer.Option(
-        None, "--experiment", "-e", help="With --targets: the experiment whose runs to use."),
-    targets: str | None = typer.Option(
-        None, "--targets", "-t", help="With --experiment: BASELINE,CANDIDATE target names."),
-    seeds: str | None = typer.Option(None, "--seeds", "-s",
-                                     help="Restrict both sides to these seeds (1-5, 1,3)."),
-    profile: str = PROFILE_OPTION,
-    as_json: bool = JSON_OPTION,
+    experiment: ExperimentOption = None,
+    targets: TargetsOption = None,
+    seeds: SeedsOption = None,
+    profile: ProfileOption = "default",
+    as_json: JsonOption = False,
     record: bool = RECORD_OPTION,
     store: Path | None = STORE_OPTION,
 ) -> None:
@@ -132,6 +137,9 @@ def compare(
       repro compare -b experiment=balanced_random,seed=1-5 -c experiment=balanced_random,seed=6-10
 
       repro compare -e balanced_random -t local,spinnaker_emulator
+
+    With -e/--experiment (a name or an experiment file), -t/--targets names the baseline and
+    the candidate target, in that order; -s/--seeds restricts both sides to those seeds.
     """
     run_store = open_store(store)
     started = utc_now()
@@ -140,7 +148,8 @@ def compare(
         from repro.compare.profiles import load_profile
         from repro.compare.runs import compare_runs
 
-        base_sel, cand_sel = _sides(baseline, candidate, experiment, targets, seeds)
+        base_sel, cand_sel = _sides(baseline, candidate, experiment_name(experiment), targets,
+                                    seeds)
         chosen = load_profile(profile)
         result = compare_runs(_load_side(run_store, base_sel, "--baseline"),
                               _load_side(run_store, cand_sel, "--candidate"), chosen)
@@ -186,10 +195,10 @@ def regress(
     baseline: str | None = typer.Option(None, "--baseline", "-b", help="Baseline runs (SEL)."),
     candidate: str | None = typer.Option(None, "--candidate", "-c",
                                          help="Candidate runs (SEL)."),
-    profile: str = PROFILE_OPTION,
+    profile: ProfileOption = "default",
     fail_on_warn: bool = typer.Option(False, "--fail-on-warn",
                                       help="Exit 1 on warn as well as on fail."),
-    as_json: bool = JSON_OPTION,
+    as_json: JsonOption = False,
     record: bool = RECORD_OPTION,
     store: Path | None = STORE_OPTION,
 ) -> None:
@@ -250,8 +259,8 @@ def regress(
 def drift(
     selection: str = typer.Argument(..., help="Runs to examine (SEL), e.g. "
                                               "experiment=balanced_random."),
-    profile: str = PROFILE_OPTION,
-    as_json: bool = JSON_OPTION,
+    profile: ProfileOption = "default",
+    as_json: JsonOption = False,
     store: Path | None = STORE_OPTION,
 ) -> None:
     """Classify environment drift between runs of the same model.
@@ -288,13 +297,13 @@ def calibrate(
     ks: str = typer.Option("3,5,10", "--k", help="Seeds per side to calibrate for."),
     splits: int = typer.Option(200, "--splits", help="Random disjoint splits per k."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random splits."),
-    profile: str = PROFILE_OPTION,
+    profile: ProfileOption = "default",
     name: str | None = typer.Option(None, "--name",
                                     help="Name of the calibrated profile (default: "
                                          "<profile>-<model hash prefix>)."),
     output: Path | None = typer.Option(None, "--output", "-o",
                                        help="Where to write it (default ./profiles/NAME.toml)."),
-    as_json: bool = JSON_OPTION,
+    as_json: JsonOption = False,
     store: Path | None = STORE_OPTION,
 ) -> None:
     """Derive R thresholds R*(k) from a target compared with itself on disjoint seed sets.

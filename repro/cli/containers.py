@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from repro.cli.common import console, print_json
+from repro.cli.common import JsonOption, console, print_json
 
 if TYPE_CHECKING:
     from repro.containers.registry import ImageRecord
@@ -20,7 +20,6 @@ PLAIN_HTTP = typer.Option(
     None, "--plain-http/--tls",
     help="Talk HTTP or HTTPS to the registry (default: HTTP only for loopback registries).",
     show_default=False)
-AS_JSON = typer.Option(False, "--json", help="Print JSON.")
 
 
 def _show(record: ImageRecord, as_json: bool, verb: str) -> None:
@@ -38,7 +37,7 @@ def digest(
     reference: str = typer.Argument(
         ..., help="registry/repository:tag (oras:// optional), e.g. reg:5000/repro/nest:3.10"),
     plain_http: bool | None = PLAIN_HTTP,
-    as_json: bool = AS_JSON,
+    as_json: JsonOption = False,
 ) -> None:
     """Resolve a tag to the manifest digest the registry reports; print the pinned reference.
 
@@ -54,7 +53,7 @@ def push(
     sif: Path = typer.Argument(..., help="The SIF image file.", show_default=False),
     reference: str = typer.Argument(..., help="registry/repository:tag to push to."),
     plain_http: bool | None = PLAIN_HTTP,
-    as_json: bool = AS_JSON,
+    as_json: JsonOption = False,
 ) -> None:
     """Push a SIF image as an ORAS artifact; print the digest the registry assigned."""
     from repro.containers.registry import push_sif
@@ -70,7 +69,7 @@ def pull(
     allow_tag: bool = typer.Option(
         False, "--allow-tag", help="Accept a tag-only reference (resolved to its digest first)."),
     plain_http: bool | None = PLAIN_HTTP,
-    as_json: bool = AS_JSON,
+    as_json: JsonOption = False,
 ) -> None:
     """Pull a SIF image by digest and verify manifest, layer hash and SIF header."""
     from repro.containers.registry import pull_sif

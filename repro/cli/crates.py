@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from repro.cli.common import STORE_OPTION, console, open_store, print_json
+from repro.cli.common import (
+    STORE_OPTION,
+    ExperimentOption,
+    JsonOption,
+    TargetsOption,
+    console,
+    deprecated,
+    experiment_name,
+    open_store,
+    parse_list,
+    print_json,
+)
 from repro.errors import InputError, IntegrityError
 from repro.records.run_crate import read_metadata, verify_crate
 from repro.site.files import RESULT, read_json
@@ -17,14 +29,25 @@ crates_app = typer.Typer(help="List and inspect the runs in the store.", no_args
 
 @crates_app.command("ls")
 def list_runs(
-    experiment: str | None = typer.Option(None, "--experiment", "-e", help="Only this experiment."),
-    target: str | None = typer.Option(None, "--target", "-t", help="Only this target."),
+    experiment: ExperimentOption = None,
+    targets: TargetsOption = None,
+    target: Annotated[str | None, typer.Option(
+        "--target", hidden=True, help="Deprecated: use --targets/-t.")] = None,
     status: str | None = typer.Option(None, "--status", help="completed or failed."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: JsonOption = False,
     store: Path | None = STORE_OPTION,
 ) -> None:
-    """List runs (newest last) with target, seed, status and hashes."""
-    records = open_store(store).select(experiment=experiment, target=target, status=status)
+    """List runs (newest last) with target, seed, status and hashes.
+
+    -e/--experiment (a name or an experiment file) and -t/--targets (comma-separated) keep
+    only those runs.
+    """
+    if target is not None:
+        deprecated("--target", "--targets/-t")
+    names = parse_list(targets) or parse_list(target)
+    records = [r for r in open_store(store).select(experiment=experiment_name(experiment),
+                                                    status=status)
+               if not names or r.target in names]
     if as_json:
         print_json([r.to_dict() for r in records])
         return
@@ -41,7 +64,7 @@ def list_runs(
 @crates_app.command("show")
 def show(
     run: str = typer.Argument(..., help="Run id (or unique prefix) or crate directory."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: JsonOption = False,
     store: Path | None = STORE_OPTION,
 ) -> None:
     """Show one run: identity, hashes, timings, environment and files."""

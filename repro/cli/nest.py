@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from repro.cli.common import console, print_json
+from repro.cli.common import JsonOption, console, print_json
 from repro.errors import InputError
 from repro.nestml.nest_mpi import DEFAULT_JOBS, DEFAULT_VERSION, ensure_nest_mpi
 
@@ -25,7 +25,7 @@ def build(
         None, "--cache-dir", help="Cache root (default: $REPRO_CACHE_DIR or ~/.cache/repro); "
                                   "the build goes to <root>/nest-mpi/<key>.", show_default=False),
     jobs: int = typer.Option(DEFAULT_JOBS, "--jobs", "-j", help="Parallel compiler processes."),
-    as_json: bool = typer.Option(False, "--json", help="Print the build manifest as JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """Build (or take from the cache) NEST with MPI and print where it is.
 

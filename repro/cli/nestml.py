@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from repro.cli.common import console, print_json
+from repro.cli.common import ExperimentArgument, JsonOption, console, print_json
 from repro.config.experiment import load_experiment
 from repro.errors import InputError
 from repro.nestml.cache import default_cache_dir
@@ -19,11 +19,11 @@ nestml_app = typer.Typer(help="NESTML custom neuron models: build and inspect.",
 
 @nestml_app.command("build")
 def build(
-    experiment: Path = typer.Argument(..., help="Experiment directory or experiment.toml."),
+    experiment: ExperimentArgument,
     cache_dir: Path | None = typer.Option(
         None, "--cache-dir", help="Build cache (default: $REPRO_CACHE_DIR/nestml or "
                                   "~/.cache/repro/nestml).", show_default=False),
-    as_json: bool = typer.Option(False, "--json", help="Print the build record as JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """Build (or take from the cache) the NEST module and SpiNNaker target of an experiment.
 

@@ -6,7 +6,16 @@ from pathlib import Path
 
 import typer
 
-from repro.cli.common import STORE_OPTION, console, err_console, open_store, print_json
+from repro.cli.common import (
+    STORE_OPTION,
+    ExperimentOption,
+    JsonOption,
+    console,
+    err_console,
+    experiment_file,
+    open_store,
+    print_json,
+)
 from repro.errors import InputError
 
 CAMPAIGN_ARGUMENT = typer.Argument(
@@ -19,7 +28,7 @@ PUBLISH_ARGUMENT = typer.Argument(
 
 def report(
     campaign: str = CAMPAIGN_ARGUMENT,
-    as_json: bool = typer.Option(False, "--json", help="Print the report path as JSON."),
+    as_json: JsonOption = False,
     store: Path | None = STORE_OPTION,
 ) -> None:
     """Write the HTML validation report of a campaign into its crate.
@@ -55,11 +64,7 @@ def report(
 
 def publish(
     campaign: str = PUBLISH_ARGUMENT,
-    experiment: Path | None = typer.Option(
-        None, "--experiment", "-e",
-        help="Experiment file (or directory) whose publish table to use. Default: the copy "
-             "recorded in the baseline's first run crate, else "
-             "./experiments/<experiment>/experiment.toml."),
+    experiment: ExperimentOption = None,
     title: str | None = typer.Option(None, "--title", help="Title of the publication."),
     description: str | None = typer.Option(None, "--description", help="What it shows."),
     license_id: str | None = typer.Option(None, "--license",
@@ -86,7 +91,7 @@ def publish(
         False, "--publish-record",
         help="Publish the deposit (mints a DOI, cannot be undone). Without it the upload "
              "stays a draft to review on the repository's site."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: JsonOption = False,
     store: Path | None = STORE_OPTION,
 ) -> None:
     """Package a campaign with all its run crates as one validated zip, optionally deposit it.
@@ -132,7 +137,7 @@ def publish(
         return
     directory = resolve_campaign(run_store, campaign)
     if experiment is not None:
-        section, source = experiment_publish_section(experiment)
+        section, source = experiment_publish_section(experiment_file(experiment))
     else:
         section, source, name = _recorded_section(directory, run_store,
                                                   recorded_publish_section)

@@ -13,6 +13,10 @@ from rich.table import Table
 
 from repro.cli.common import (
     STORE_OPTION,
+    JsonOption,
+    OptionalExperimentArgument,
+    SeedsOption,
+    TargetsOption,
     console,
     err_console,
     open_store,
@@ -31,15 +35,9 @@ T = TypeVar("T")
 
 def run(
     ctx: typer.Context,
-    experiment: Path | None = typer.Argument(
-        None, help="Experiment directory or experiment.toml.", show_default=False),
-    targets: str | None = typer.Option(
-        None, "--targets", "-t",
-        help="Comma-separated target names (default: the experiment's 'targets'). Targets come "
-             "from the experiment's [targets.*] tables, ./targets.toml, or the built-ins "
-             "'local' and 'spinnaker_emulator'."),
-    seeds: str | None = typer.Option(
-        None, "--seeds", "-s", help="Seeds, e.g. 1,2,3 or 1-5 (default: the experiment's)."),
+    experiment: OptionalExperimentArgument = None,
+    targets: TargetsOption = None,
+    seeds: SeedsOption = None,
     script: Path | None = typer.Option(
         None, "--script", help="Run an unmodified classic PyNN script instead of an experiment "
                                "(import pyNN.<backend> as sim ... sim.run ... sim.end())."),
@@ -51,7 +49,7 @@ def run(
         None, "--frozen-from",
         help="Replay the frozen input exported by these runs (a run selection SEL or crate "
              "path): each connectivity seed replays the exporting run of that seed."),
-    as_json: bool = typer.Option(False, "--json", help="Print the outcomes as JSON."),
+    as_json: JsonOption = False,
     store: Path | None = STORE_OPTION,
 ) -> None:
     """Run an experiment on every target for every seed and record one crate per run.

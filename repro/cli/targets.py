@@ -9,7 +9,14 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from repro.cli.common import console, parse_list, print_json
+from repro.cli.common import (
+    JsonOption,
+    OptionalExperimentArgument,
+    TargetsOption,
+    console,
+    parse_list,
+    print_json,
+)
 from repro.config.experiment import Experiment, load_experiment
 from repro.errors import ReproError, TargetError
 from repro.targets import options_markdown, target_class
@@ -59,13 +66,9 @@ def run_check(target: Target, experiment: Experiment | None) -> CheckResult:
 
 @targets_app.command("check")
 def check(
-    experiment: Path | None = typer.Argument(
-        None, help="Experiment directory or experiment.toml (its targets are checked).",
-        show_default=False),
-    targets: str | None = typer.Option(
-        None, "--targets", "-t", help="Comma-separated target names (default: the "
-                                      "experiment's targets, or every known target)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+    experiment: OptionalExperimentArgument = None,
+    targets: TargetsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Pre-flight every target: credentials, services, and for SpiNNaker targets the
     resources the network needs on SpiNN-5 boards (sPyNNaker virtual board).
@@ -101,10 +104,8 @@ def check(
 
 @targets_app.command("ls")
 def ls(
-    experiment: Path | None = typer.Argument(
-        None, help="Experiment directory or experiment.toml (adds its [targets.*] tables).",
-        show_default=False),
-    as_json: bool = typer.Option(False, "--json", help="Print the targets as JSON."),
+    experiment: OptionalExperimentArgument = None,
+    as_json: JsonOption = False,
 ) -> None:
     """List the targets known here: built-ins, ./targets.toml and the experiment's tables."""
     exp = _experiment(experiment)
