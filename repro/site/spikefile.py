@@ -26,6 +26,7 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,6 +143,19 @@ def write_spikes(path: str | Path, populations: Sequence[PopulationSpikes]) -> N
         raise
 
 
+
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn any failure to read the spike file ``path`` into one SpikeFileError naming it."""
+    try:
+        yield
+    except SpikeFileError:
+        raise
+    except FileNotFoundError as exc:
+        raise SpikeFileError(f"{path}: spike file not found") from exc
+    except Exception as exc:  # zipfile, json, KeyError, ValueError: all mean a corrupt file
+        raise SpikeFileError(f"{path}: not a readable {FORMAT} spike file ({exc})") from exc
+
 def read_spikes(path: str | Path) -> list[PopulationSpikes]:
     """Read and validate a spike file.
 
@@ -151,32 +165,25 @@ def read_spikes(path: str | Path) -> list[PopulationSpikes]:
         If the file is missing, not an npz archive, or violates ``repro.spikes/1``.
     """
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            meta = json.loads(str(archive["meta"]))
-            if meta.get("format") != FORMAT:
-                raise SpikeFileError(f"{path}: format is {meta.get('format')!r}, not {FORMAT}")
-            result = []
-            for entry in meta["populations"]:
-                key = entry["key"]
-                pop = PopulationSpikes(
-                    name=str(entry["name"]),
-                    size=int(entry["size"]),
-                    celltype=str(entry["celltype"]),
-                    t_start=float(entry["t_start"]),
-                    t_stop=float(entry["t_stop"]),
-                    indptr=archive[f"{key}_indptr"],
-                    times=archive[f"{key}_times"],
-                )
-                _check_population(pop, str(path))
-                result.append(pop)
-            return result
-    except SpikeFileError:
-        raise
-    except FileNotFoundError as exc:
-        raise SpikeFileError(f"{path}: spike file not found") from exc
-    except Exception as exc:  # zipfile, json, KeyError, ValueError: all mean a corrupt file
-        raise SpikeFileError(f"{path}: not a readable {FORMAT} spike file ({exc})") from exc
+    with _reading(path), np.load(path, allow_pickle=False) as archive:
+        meta = json.loads(str(archive["meta"]))
+        if meta.get("format") != FORMAT:
+            raise SpikeFileError(f"{path}: format is {meta.get('format')!r}, not {FORMAT}")
+        result = []
+        for entry in meta["populations"]:
+            key = entry["key"]
+            pop = PopulationSpikes(
+                name=str(entry["name"]),
+                size=int(entry["size"]),
+                celltype=str(entry["celltype"]),
+                t_start=float(entry["t_start"]),
+                t_stop=float(entry["t_stop"]),
+                indptr=archive[f"{key}_indptr"],
+                times=archive[f"{key}_times"],
+            )
+            _check_population(pop, str(path))
+            result.append(pop)
+        return result
 
 
 @dataclass(frozen=True)
@@ -217,17 +224,10 @@ def read_population_header(path: str | Path, name: str) -> tuple[PopulationSpike
         If the file is unreadable, violates the format or has no population ``name``.
     """
     path = Path(path)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            entry, indptr = _population_entry(archive, path, name)
-            with archive.open(f"{entry['key']}_times.npy") as handle:
-                n_spikes = _npy_length(handle, path)
-    except SpikeFileError:
-        raise
-    except FileNotFoundError as exc:
-        raise SpikeFileError(f"{path}: spike file not found") from exc
-    except Exception as exc:  # zipfile, json, KeyError, ValueError: all mean a corrupt file
-        raise SpikeFileError(f"{path}: not a readable {FORMAT} spike file ({exc})") from exc
+    with _reading(path), zipfile.ZipFile(path) as archive:
+        entry, indptr = _population_entry(archive, path, name)
+        with archive.open(f"{entry['key']}_times.npy") as handle:
+            n_spikes = _npy_length(handle, path)
     pop = PopulationSpikes(str(entry["name"]), int(entry["size"]), str(entry["celltype"]),
                            float(entry["t_start"]), float(entry["t_stop"]), indptr,
                            np.zeros(0, dtype=np.float64))
