@@ -16,7 +16,6 @@ import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from repro.nestml.nestconfig import (
     write_nest_config,
 )
 from repro.nestml.sources import NestmlSource, model_source, sources_digest
+from repro.site.clock import utc_now
 
 MODULE_FORMAT = "repro.nestml-module/1"
 #: Appended by NESTML to every model name: ``iaf_psc_exp`` becomes ``iaf_psc_exp_nestml``.
@@ -212,7 +212,7 @@ def _build(sources: Sequence[NestmlSource], toolchain: NestToolchain, cache: Bui
             **toolchain.describe(),
             "generate_seconds": generation.seconds, "compile_seconds": compile_seconds,
             "build_seconds": time.perf_counter() - start,
-            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "built_at": utc_now(),
             "warnings": [f"{Path(w['file']).name if w.get('file') else '?'}:"
                          f"{w.get('line') or '?'}: {w['message']}"
                          for w in generation.warnings]}

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from repro.site.envinfo import sha256_file
+from repro.site.files import read_json
 
 MANIFEST = "manifest.json"
 
@@ -82,9 +83,8 @@ class BuildCache:
         build replaces it.
         """
         entry = self.entry_dir(key)
-        try:
-            manifest = json.loads((entry / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        manifest = read_json(entry / MANIFEST)
+        if manifest is None:
             return None
         for name, sha in manifest.get("checked_files", {}).items():
             path = entry / name

@@ -18,6 +18,7 @@ from typing import Any
 
 from repro.errors import InputError, ReproError
 from repro.nestml.sources import NestmlSource
+from repro.site.files import read_json
 
 WORKER = Path(__file__).with_name("generator_worker.py")
 #: Errors listed after the first one in an error message.
@@ -103,11 +104,10 @@ def generate_code(sources: Sequence[NestmlSource], target: str, out_dir: Path, *
                          f"{timeout_s:.0f} s (log: {log_path})") from None
     except OSError as exc:
         raise ReproError(f"cannot start the NESTML generator with {interpreter}: {exc}") from None
-    try:
-        result = json.loads(result_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    result = read_json(result_path)
+    if result is None:
         raise ReproError(f"the NESTML generator for {target} stopped without a result; last "
-                         f"output:\n{_tail(log_path)}") from None
+                         f"output:\n{_tail(log_path)}")
     messages = result.get("messages", [])
     errors = [m for m in messages if m["severity"] == "ERROR"]
     if errors:

@@ -24,12 +24,12 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from repro.errors import InputError, ReproError
 from repro.nestml.cache import BuildCache, canonical_key, default_cache_dir
+from repro.site.clock import utc_now
 from repro.site.envinfo import sha256_file
 
 BUILD_FORMAT = "repro.nest-mpi/1"
@@ -258,7 +258,7 @@ def ensure_nest_mpi(version: str = DEFAULT_VERSION, *, cache_root: Path | None =
                              for p in tree.rglob("*.so*") if p.is_file() and not p.is_symlink())
             manifest = cache.install(tree, key, dict(
                 facts, build_seconds=round(seconds, 1), jobs=jobs, probe=probe,
-                built_at=datetime.now(UTC).isoformat(timespec="seconds")), checked)
+                built_at=utc_now()), checked)
             say(f"built in {seconds:.0f} s")
         return NestMpiBuild(prefix, _site_packages(prefix), key, manifest, False)
 

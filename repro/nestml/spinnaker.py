@@ -21,7 +21,6 @@ accepts: failures are recorded, since the NEST run does not depend on them.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -30,7 +29,6 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -45,7 +43,9 @@ from repro.nestml.generator_env import (
     find_generator_env,
 )
 from repro.nestml.sources import NestmlSource, resolve_sources
+from repro.site.clock import utc_now
 from repro.site.envinfo import sha256_file
+from repro.site.files import read_json
 
 SPINNAKER_FORMAT = "repro.nestml-spinnaker/1"
 VB_CHECK = Path(__file__).with_name("virtual_board_check.py")
@@ -249,7 +249,7 @@ def _generate(sources: Sequence[NestmlSource], root: Path, cache: BuildCache, ke
             "odetoolbox_version": generation.odetoolbox_version,
             "generator": f"{env.origin} ({env.python})", "binary": binary,
             "virtual_board": virtual_board,
-            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "built_at": utc_now(),
             "generate_seconds": generation.seconds}
         for leftover in ("generator-request.json", "generator-result.json"):
             (stage / leftover).unlink(missing_ok=True)
@@ -339,9 +339,8 @@ def check_virtual_board_mapping(install: Path, models: Sequence[str]) -> dict[st
         except subprocess.TimeoutExpired:
             return {"status": "failed", "spynnaker_version": spynnaker,
                     "detail": "the virtual-board check did not finish within 900 s"}
-        try:
-            result = json.loads(result_path.read_text())
-        except (OSError, ValueError):
+        result = read_json(result_path)
+        if result is None:
             tail = "\n".join(output.strip().splitlines()[-10:])
             return {"status": "failed", "spynnaker_version": spynnaker,
                     "detail": f"the virtual-board check stopped without a result:\n{tail}"}
