@@ -53,10 +53,26 @@ def installed_packages() -> dict[str, str]:
     """Every installed distribution as ``{normalised name: version}``, sorted by name."""
     found: dict[str, str] = {}
     for dist in metadata.distributions():
-        name = dist.metadata["Name"]
+        name, version = _name_and_version(dist)
         if name:
-            found[_normalise(name)] = dist.version
+            found[_normalise(name)] = version
     return dict(sorted(found.items()))
+
+
+def _name_and_version(dist: metadata.Distribution) -> tuple[str, str]:
+    """``Name`` and ``Version`` from the metadata headers, without the e-mail parser that
+    ``Distribution.metadata`` runs over the whole file (most of the cost of a manifest)."""
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            break  # end of the headers
+        key, sep, value = line.partition(":")
+        if sep and key in ("Name", "Version") and key not in fields:
+            fields[key] = value.strip()
+    if "Name" not in fields:  # unusual layout: let the standard parser decide
+        return dist.metadata["Name"] or "", dist.version
+    return fields["Name"], fields.get("Version") or dist.version
 
 
 def _normalise(name: str) -> str:
