@@ -13,7 +13,9 @@ process and a fresh store, once per target. Outcomes:
   refusal (a feature the target cannot run), with the feature named;
 * ``failed``: anything else, with the first line of the error.
 
-``--pynn`` runs PyNN's own examples instead (a PyNN source tree's ``examples/``), giving each
+``--combine A.json B.json`` writes one table from earlier runs of single targets (run them
+as separate processes to use two cores) without running anything. ``--pynn`` runs PyNN's
+own examples instead (a PyNN source tree's ``examples/``), giving each
 the simulator argument through ``get_simulator``. Results go to the ``--out`` Markdown table
 and a JSON file beside it.
 """
@@ -128,7 +130,9 @@ def write_table(rows: list[dict], targets: list[str], out: Path, command: str) -
              f"Machine: {platform.platform()}, Python {platform.python_version()}.", ""]
     for target in targets:
         outcomes = [row[target]["outcome"] for row in rows]
-        lines.append(f"- **{target}**: {outcomes.count('completed')}/{len(rows)} completed, "
+        share = 100.0 * outcomes.count("completed") / max(len(rows), 1)
+        lines.append(f"- **{target}**: {outcomes.count('completed')}/{len(rows)} completed "
+                     f"({share:.0f} %), "
                      f"{outcomes.count('refused')} refused naming the feature, "
                      f"{outcomes.count('failed')} failed")
     lines += ["", "| script | " + " | ".join(targets) + " | notes |",
@@ -142,6 +146,17 @@ def write_table(rows: list[dict], targets: list[str], out: Path, command: str) -
     out.with_suffix(".json").write_text(json.dumps(rows, indent=1))
 
 
+def combine(paths: list[Path]) -> tuple[list[dict], list[str]]:
+    """Rows of several single-target runs merged by script, and their targets in order."""
+    merged: dict[str, dict] = {}
+    targets: list[str] = []
+    for path in paths:
+        for row in json.loads(path.read_text()):
+            merged.setdefault(row["script"], {"script": row["script"]}).update(row)
+            targets.extend(t for t in row if t != "script" and t not in targets)
+    return [merged[name] for name in sorted(merged)], targets
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line; see the module docstring."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -151,8 +166,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per run")
     parser.add_argument("--pynn", action="store_true", help="PyNN's own examples/")
     parser.add_argument("--out", type=Path, default=RESULTS / "script_coverage.md")
+    parser.add_argument("--combine", type=Path, nargs="+", default=[],
+                        help="JSON files of earlier runs to merge (nothing is run)")
     options = parser.parse_args(argv)
     targets = [t for t in options.targets.split(",") if t]
+    shown = " ".join(["python benchmarks/script_coverage.py", *(
+        sys.argv[1:] if argv is None else argv)])
+    if options.combine:
+        write_table(*combine(options.combine), options.out, shown)
+        return 0
     root = options.corpus.resolve()
     rows = []
     for script in corpus_scripts(root, options.pynn):
@@ -165,8 +187,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{relative} on {target}: {row[target]['outcome']} "
                   f"{row[target]['detail']} ({row[target].get('seconds', 0)} s)", flush=True)
         rows.append(row)
-    shown = " ".join(["python benchmarks/script_coverage.py", "CORPUS",
-                      *(sys.argv[2:] if argv is None else argv[1:])])
     write_table(rows, targets, options.out, shown)
     return 0
 
