@@ -38,6 +38,8 @@ RESULTS = REPO / "benchmarks" / "results"
 #: Folders of PyNNExamples in scope (relative to the corpus root) and whether recursively.
 FOLDERS = (("balanced_random", True), ("examples", False),
            ("examples/extra_models_examples", False))
+#: Script arguments PyNN's examples need besides the simulator (which repro fills in).
+PYNN_ARGUMENTS = {"VAbenchmarks.py": ["CUBA"]}
 
 
 def corpus_scripts(root: Path, pynn: bool) -> list[Path]:
@@ -183,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         row: dict = {"script": relative}
         for target in targets:
-            row[target] = run_one(script, target, options.timeout, [])
+            args = PYNN_ARGUMENTS.get(script.name, []) if options.pynn else []
+            row[target] = run_one(script, target, options.timeout, args)
             print(f"{relative} on {target}: {row[target]['outcome']} "
                   f"{row[target]['detail']} ({row[target].get('seconds', 0)} s)", flush=True)
         rows.append(row)
