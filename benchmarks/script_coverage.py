@@ -118,15 +118,20 @@ def _last_line(text: str) -> str:
 
 
 def _cell(entry: dict) -> str:
-    mark = {"completed": "ok", "refused": "refused", "failed": "FAILED"}[entry["outcome"]]
+    mark = {"completed": "ok", "refused": "refused", "failed": "FAILED",
+            "not run": "not run"}[entry["outcome"]]
     effects = sum(1 for n in entry.get("notes", []) if n.get("numerical_effect"))
     extra = f" ({len(entry.get('notes', []))} notes, {effects} numeric)" if entry.get(
         "notes") and entry["outcome"] == "completed" else ""
+    if entry.get("from_log"):
+        extra += " †"
     return f"{mark}{extra}"
 
 
 def write_table(rows: list[dict], targets: list[str], out: Path, command: str) -> None:
     """The Markdown table and its JSON twin."""
+    missing = {"outcome": "not run", "detail": ""}
+    rows = [{**{t: missing for t in targets}, **row} for row in rows]
     lines = [f"# Script coverage: {len(rows)} scripts", "",
              f"Regenerate: `{command}`", "",
              f"Machine: {platform.platform()}, Python {platform.python_version()}.", ""]
@@ -136,7 +141,9 @@ def write_table(rows: list[dict], targets: list[str], out: Path, command: str) -
         lines.append(f"- **{target}**: {outcomes.count('completed')}/{len(rows)} completed "
                      f"({share:.0f} %), "
                      f"{outcomes.count('refused')} refused naming the feature, "
-                     f"{outcomes.count('failed')} failed")
+                     f"{outcomes.count('failed')} failed"
+                     + (f", {outcomes.count('not run')} not run" if "not run" in outcomes
+                        else ""))
     lines += ["", "| script | " + " | ".join(targets) + " | notes |",
               "|---|" + "---|" * len(targets) + "---|"]
     for row in rows:
@@ -148,12 +155,32 @@ def write_table(rows: list[dict], targets: list[str], out: Path, command: str) -
     out.with_suffix(".json").write_text(json.dumps(rows, indent=1))
 
 
+_LOG_LINE = re.compile(r"^(\S+) on (\S+): (completed|refused|failed) ?(.*) \(([\d.]+) s\)$")
+
+
+def rows_from_log(path: Path) -> list[dict]:
+    """Rows from the printed progress of an interrupted run (outcome and detail, no notes)."""
+    rows = []
+    for line in path.read_text().splitlines():
+        match = _LOG_LINE.match(line)
+        if match:
+            script, target, outcome, detail, seconds = match.groups()
+            rows.append({"script": script, target: {"outcome": outcome, "detail": detail,
+                                                    "seconds": float(seconds), "notes": [],
+                                                    "from_log": True}})
+    return rows
+
+
 def combine(paths: list[Path]) -> tuple[list[dict], list[str]]:
-    """Rows of several single-target runs merged by script, and their targets in order."""
+    """Rows of several single-target runs merged by script, and their targets in order.
+
+    ``.log`` files are the printed progress of interrupted runs (see :func:`rows_from_log`).
+    """
     merged: dict[str, dict] = {}
     targets: list[str] = []
     for path in paths:
-        for row in json.loads(path.read_text()):
+        rows = rows_from_log(path) if path.suffix == ".log" else json.loads(path.read_text())
+        for row in rows:
             merged.setdefault(row["script"], {"script": row["script"]}).update(row)
             targets.extend(t for t in row if t != "script" and t not in targets)
     return [merged[name] for name in sorted(merged)], targets
@@ -190,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{relative} on {target}: {row[target]['outcome']} "
                   f"{row[target]['detail']} ({row[target].get('seconds', 0)} s)", flush=True)
         rows.append(row)
+        options.out.parent.mkdir(parents=True, exist_ok=True)
+        options.out.with_suffix(".json").write_text(json.dumps(rows, indent=1))
     write_table(rows, targets, options.out, shown)
     return 0
 

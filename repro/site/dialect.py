@@ -23,8 +23,6 @@ library, numpy and pyNN only.
 
 from __future__ import annotations
 
-import copy
-import inspect
 import sys
 import types
 import zlib
@@ -32,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from repro.site.dialect_cells import CellDialect
+from repro.site.dialect_connections import ConnectionDialect, all_but_me_connector
 from repro.site.portability import NoteBook, script_line
 from repro.site.spikefile import PopulationSpikes
 from repro.site.spynnaker_catalogue import (
@@ -51,16 +51,6 @@ NEST_SETUP_OPTIONS = frozenset({"threads", "rng_seed", "grng_seed", "rng_seeds",
                                 "recording_precision", "t_flush"})
 #: ``setup()`` keywords the emulator understands (its sPyNNaker configuration values).
 EMULATOR_SETUP_OPTIONS = frozenset({"threads", "rng_seed", "error_on_non_spynnaker_pynn"})
-#: ``Projection()`` keywords of sPyNNaker that have no meaning elsewhere.
-PROJECTION_EXTRAS = ("download_synapses", "partition_id")
-
-
-class MaxDelayTooSmall(RuntimeError):  # noqa: N818 - a signal to restart, not a failure
-    """NEST's max_delay is fixed once connections exist; the script must start again."""
-
-    def __init__(self, needed_ms: float) -> None:
-        self.needed_ms = needed_ms
-        super().__init__(f"the script needs max_delay >= {needed_ms} ms")
 
 
 def derive_seed(run_seed: int, key: str) -> int:
@@ -69,43 +59,7 @@ def derive_seed(run_seed: int, key: str) -> int:
     return int(sequence.generate_state(1)[0])
 
 
-def _constant(value: Any) -> float | None:
-    """The value of a homogeneous, non-random LazyArray (or plain number), else None."""
-    base = getattr(value, "base_value", value)
-    if getattr(value, "operations", None):
-        return None
-    if isinstance(base, int | float | np.integer | np.floating):
-        return float(base)
-    return None
-
-
-def _names(model: Any) -> set[str]:
-    """Parameter names of a model instance (its ParameterSpace cannot be iterated)."""
-    space = getattr(model, "parameter_space", None)
-    return set(space.keys()) if space is not None else set()
-
-
-def _may_be_positive(value: Any) -> bool:
-    """False only when a weight specification is known to draw no positive value."""
-    high = _upper_bound(value)
-    return high is None or high > 0
-
-
-def _upper_bound(value: Any) -> float | None:
-    """Largest value a delay specification can take, where it can be known in advance."""
-    constant = _constant(value)
-    if constant is not None:
-        return constant
-    base = getattr(value, "base_value", value)
-    if hasattr(base, "parameters") and hasattr(base, "name"):  # a RandomDistribution
-        high = base.parameters.get("high")
-        return float(high) if high is not None and np.isfinite(high) else None
-    if isinstance(base, np.ndarray) and base.size:
-        return float(np.nanmax(base))
-    return None
-
-
-class ScriptDialect:
+class ScriptDialect(CellDialect, ConnectionDialect):
     """The shim module for one run of one classic script.
 
     Parameters
@@ -202,6 +156,10 @@ class ScriptDialect:
         self.shim.NumpyRNG = NumpyRNG
         pyNN.connectors._get_rng = get_rng
         self.numpy_rng = NumpyRNG
+
+    def derive(self, key: str) -> int:
+        """A seed derived from the run's seed and ``key``."""
+        return derive_seed(self.run_seed, key)
 
     def stream_seed(self, what: str) -> int:
         """Seed of the next unseeded stream created at the current script line."""
@@ -354,400 +312,6 @@ class ScriptDialect:
                       f"partitioning onto cores has no meaning on {self.backend.__name__}",
                       numerical_effect=False)
 
-    # ----------------------------------------------------------------- models
-    def _cell_class(self, base: type) -> type:
-        """``base`` accepting state variables as parameters, as sPyNNaker's models do."""
-        dialect = self
-        state_names = set(base.default_initial_values) - set(base.default_parameters)
-
-        def __new__(cls: type, *args: Any, **parameters: Any) -> Any:  # noqa: N807
-            state = {k: parameters.pop(k) for k in list(parameters) if k in state_names}
-            extra = {k: parameters.pop(k) for k in list(parameters)
-                     if k not in base.default_parameters and k in ("isyn_exc", "isyn_inh")}
-            if extra:
-                dialect.book.add(f"{base.__name__}({', '.join(sorted(extra))}=...)", "ignored",
-                                 f"{base.__name__} on {dialect.backend.__name__} has no such "
-                                 "state variable", numerical_effect=any(extra.values()))
-            if dialect.on_nest and base.__name__ == "Izhikevich":
-                dialect._izhikevich_synapses(parameters)
-            cell = base(*args, **parameters)
-            if dialect.on_nest:
-                dialect._membrane_variable_name(cell)
-                dialect._synaptic_current_as_gsyn(cell)
-            if state:
-                dialect.book.add(f"{base.__name__}({', '.join(sorted(state))}=...)",
-                                 "translated", "initial values given as cell parameters "
-                                 "(sPyNNaker's spelling) are applied as initial values",
-                                 numerical_effect=False)
-                cell._repro_initial_values = state
-            dialect._clamp_refractory(cell)
-            return cell
-
-        return type(base.__name__, (base,), {"__new__": __new__, "__doc__": base.__doc__,
-                                             "__module__": base.__module__})
-
-    def _izhikevich_synapses(self, parameters: dict[str, Any]) -> None:
-        """sPyNNaker's Izhikevich has exponential current synapses; NEST's has delta ones."""
-        dropped = {k: parameters.pop(k) for k in ("tau_syn_E", "tau_syn_I") if k in parameters}
-        self.book.add("Izhikevich" + (f"({', '.join(sorted(dropped))}=...)" if dropped else ""),
-                      "adapted", "NEST's izhikevich has delta synapses (a spike of weight w "
-                      "jumps v by w mV); sPyNNaker's Izhikevich filters input through "
-                      "exponential current synapses (tau_syn_E/I, weights in nA)"
-                      + ("; the time constants are dropped" if dropped else ""),
-                      numerical_effect=True)
-
-    def _membrane_variable_name(self, cell: Any) -> None:
-        """PyNN 0.13's pyNN.nest IF_curr_delta records ``v`` under a name NEST lacks."""
-        kind = type(cell)
-        if "v" not in getattr(kind, "recordable", ()) or getattr(kind, "variable_map", None):
-            return
-        fixed = self.gsyn_classes.get(kind)
-        if fixed is None:
-            fixed = type(kind.__name__, (kind,), {
-                "__module__": kind.__module__, "variable_map": {"v": "V_m"},
-                "scale_factors": {"v": 1}})
-            self.gsyn_classes[kind] = fixed
-        cell.__class__ = fixed
-
-    def _synaptic_current_as_gsyn(self, cell: Any) -> None:
-        """Current-based cells record ``gsyn_exc/inh`` as sPyNNaker does: the synaptic current."""
-        kind = type(cell)
-        variables = getattr(kind, "variable_map", {})
-        if getattr(kind, "conductance_based", True) or "isyn_exc" not in variables:
-            return
-        import nest
-
-        precision = getattr(self.backend.simulator.state, "spike_precision", "off_grid")
-        model = kind.nest_name.get(precision) if isinstance(kind.nest_name, dict) else \
-            kind.nest_name
-        if variables["isyn_exc"] not in nest.GetDefaults(model, "recordables"):
-            return
-        extended = self.gsyn_classes.get(kind)
-        if extended is None:
-            extended = type(kind.__name__, (kind,), {
-                "__module__": kind.__module__,
-                "recordable": [*kind.recordable, "gsyn_exc", "gsyn_inh"],
-                "variable_map": {**variables, "gsyn_exc": variables["isyn_exc"],
-                                 "gsyn_inh": variables["isyn_inh"]},
-                "scale_factors": {**kind.scale_factors,
-                                  "gsyn_exc": kind.scale_factors["isyn_exc"],
-                                  "gsyn_inh": kind.scale_factors["isyn_inh"]},
-                "units": {**kind.units, "gsyn_exc": "nA", "gsyn_inh": "nA"}})
-            self.gsyn_classes[kind] = extended
-        cell.__class__ = extended
-
-    def _clamp_refractory(self, cell: Any) -> None:
-        """NEST needs tau_refrac >= one step; sPyNNaker counts ceil(tau_refrac / dt) steps."""
-        if not self.on_nest or "tau_refrac" not in _names(cell):
-            return
-        dt = float(self.backend.get_time_step())
-        value = _constant(cell.parameter_space["tau_refrac"])
-        if value is None or value >= dt - 1e-12:
-            return
-        cell.parameter_space.update(tau_refrac=dt)
-        steps_on_spinnaker = int(np.ceil(value / dt - 1e-9))
-        self.book.add(f"tau_refrac={value:g} ms", "adapted",
-                      f"NEST requires at least one time step; set to {dt:g} ms "
-                      f"(sPyNNaker counts {steps_on_spinnaker} refractory step(s))",
-                      numerical_effect=steps_on_spinnaker != 1)
-
-    def _spike_times_off_zero(self, cell: Any) -> None:
-        """Move source spikes pyNN.nest cannot emit to the earliest time it can.
-
-        pyNN.nest sends a source's spikes through parrot neurons one ``min_delay`` early,
-        and NEST cannot emit at or before 0 ms: a spike at or before ``min_delay`` (a spike
-        at 0 ms, which sPyNNaker sends in the first tick) moves to ``min_delay`` + one step.
-        """
-        if not self.on_nest or "spike_times" not in _names(cell):
-            return
-        dt = float(self.backend.get_time_step())
-        earliest = float(self.backend.get_min_delay()) + dt
-        value = cell.parameter_space["spike_times"]
-        base = getattr(value, "base_value", value)
-        sequences = base if isinstance(base, list | tuple | np.ndarray) and len(base) and \
-            hasattr(base[0], "value") else [base]
-        moved: list[float] = []
-        for sequence in sequences:
-            times = getattr(sequence, "value", None)
-            if times is not None and np.size(times) and np.min(times) < earliest - 1e-9:
-                times = np.asarray(times, dtype=float)
-                moved.extend(times[times < earliest - 1e-9].tolist())
-                sequence.value = np.where(times < earliest - 1e-9, earliest, times)
-        if moved:
-            first = ", ".join(f"{t:g}" for t in sorted(set(moved))[:3])
-            self.book.add("spike_times before min_delay + one step", "adapted",
-                          f"spikes at {first} ms moved to {earliest:g} ms: pyNN.nest emits "
-                          "source spikes one min_delay early and NEST cannot emit at or "
-                          "before 0 ms (sPyNNaker sends them in their own tick)",
-                          numerical_effect=True)
-
-    def _population_class(self) -> type:
-        dialect = self
-        base = self.backend.Population
-        honoured = self._additional_parameters_honoured()
-
-        class Population(base):  # type: ignore[misc, valid-type]
-            def __init__(self, size: Any, cellclass: Any, cellparams: Any = None,
-                         structure: Any = None, initial_values: Any = None, label: Any = None,
-                         additional_parameters: Any = None, **kwargs: Any) -> None:
-                extras = {**(additional_parameters or {}), **kwargs}
-                if isinstance(cellclass, type) and not dialect.native:
-                    cellclass = cellclass(**(cellparams or {}))
-                    cellparams = None
-                if not dialect.native:
-                    dialect._spike_times_off_zero(cellclass)
-                initial = {**getattr(cellclass, "_repro_initial_values", {}),
-                           **(initial_values or {})}
-                self._repro_rng = None
-                self._repro_celltype = type(cellclass)
-                passed = dialect._population_extras(extras, label, honoured, self)
-                if dialect.native:
-                    passed = extras
-                args = (size, cellclass, cellparams, structure, initial, label)
-                if passed:
-                    super().__init__(*args, additional_parameters=passed)
-                else:
-                    super().__init__(*args)
-                dialect.populations_made.append(self)
-
-            def initialize(self, **values: Any) -> Any:
-                return super().initialize(**dialect._own_draws(self, values))
-
-            def set(self, **parameters: Any) -> Any:
-                return super().set(**dialect._own_draws(self, parameters))
-
-            def record(self, variables: Any, *args: Any, **kwargs: Any) -> Any:
-                wanted = [variables] if isinstance(variables, str) else list(variables or [])
-                if "all" in wanted and not dialect.native:
-                    variables = wanted = list(self.celltype.recordable)
-                    missing = sorted({"v", "gsyn_exc", "gsyn_inh"} - set(wanted))
-                    if missing and "v" in wanted:
-                        dialect.book.add(
-                            f"record('all') of {self.celltype.__class__.__name__}", "adapted",
-                            f"recorded {', '.join(wanted)}; this cell on "
-                            f"{dialect.backend.__name__} cannot record {', '.join(missing)} "
-                            "(sPyNNaker's 'all' includes them)", numerical_effect=False)
-                gsyn = {"gsyn_exc", "gsyn_inh"} & set(wanted)
-                if dialect.on_nest and gsyn and not set(self.celltype.recordable) >= gsyn:
-                    raise dialect.book.refuse(
-                        f"record({sorted(gsyn)[0]!r}) of {self.celltype.__class__.__name__}",
-                        "local with target option spike_precision = \"on_grid\"; "
-                        f"spinnaker_emulator; {HARDWARE_TARGETS}",
-                        "NEST's off-grid model of this cell has no synaptic-current recordable")
-                if dialect.on_nest and gsyn and \
-                        not getattr(self.celltype, "conductance_based", True):
-                    dialect.book.add("record('gsyn_exc'/'gsyn_inh') of a current-based cell",
-                                     "translated", "sPyNNaker records the synaptic current "
-                                     "under these names; recorded from NEST's I_syn_ex/in (nA)",
-                                     numerical_effect=False)
-                if wanted and "spikes" not in wanted and "all" not in wanted and \
-                        "spikes" in self.celltype.recordable:
-                    dialect.book.add("record() without spikes", "adapted",
-                                     "spikes recorded as well: they are what repro compares",
-                                     numerical_effect=False)
-                    result = super().record(variables, *args, **kwargs)
-                    super().record("spikes")
-                else:
-                    result = super().record(variables, *args, **kwargs)
-                if wanted and self not in dialect.recorded:
-                    dialect.recorded.append(self)
-                return result
-
-        Population.__name__ = Population.__qualname__ = "Population"
-        return Population
-
-    def _additional_parameters_honoured(self) -> frozenset[str]:
-        """Extras the backend's Population takes (the emulator lists them in its module)."""
-        if "additional_parameters" not in inspect.signature(
-                self.backend.Population.__init__).parameters:
-            return frozenset()
-        module = sys.modules.get(self.backend.Population.__module__)
-        return frozenset(getattr(module, "ADDITIONAL_PARAMETERS", ())) | {"seed"}
-
-    def _poisson_extras(self) -> frozenset[str]:
-        module = sys.modules.get(self.backend.Population.__module__)
-        return frozenset(getattr(module, "POISSON_ADDITIONAL_PARAMETERS", ()))
-
-    def _population_extras(self, extras: dict[str, Any], label: Any, honoured: frozenset[str],
-                           population: Any) -> dict[str, Any]:
-        """Split sPyNNaker's per-population extras into passed, translated and ignored."""
-        celltype = getattr(population, "_repro_celltype", None)
-        if honoured and getattr(celltype, "__name__", "") == "SpikeSourcePoisson":
-            honoured = honoured | self._poisson_extras()
-        passed = {k: v for k, v in extras.items() if k in honoured}
-        seed = extras.get("seed")
-        if seed is not None and self.on_nest:
-            rng_seed = derive_seed(self.run_seed, f"population-seed={seed}")
-            population._repro_rng = self.numpy_rng._repro_original(seed=rng_seed)
-            self.book.add(f"Population(seed={seed})", "translated",
-                          "this population's parameter and initial-value draws use a stream "
-                          f"of their own, seeded from the run's seed and {seed} (so they "
-                          "still vary with the run's seed); NEST's spike-generation draws "
-                          "come from its kernel RNG seeded with the run's seed",
-                          numerical_effect=False)
-        elif seed is not None and self.on_emulator:
-            self.book.add(f"Population(seed={seed})", "translated",
-                          "the emulator seeds each population's stream from the run's seed "
-                          "(it still varies with the run's seed)", numerical_effect=False)
-        for name in sorted(set(extras) - set(passed) - {"seed"}):
-            self.book.add(f"additional_parameters {name}={extras[name]!r}", "ignored",
-                          f"sPyNNaker-specific; no meaning on {self.backend.__name__}",
-                          numerical_effect=False)
-        return passed
-
-    def _own_draws(self, population: Any, values: dict[str, Any]) -> dict[str, Any]:
-        """Rebind unseeded distributions to the population's own stream (``seed=``)."""
-        rng = getattr(population, "_repro_rng", None)
-        if rng is None:
-            return values
-        out = {}
-        for name, value in values.items():
-            if hasattr(value, "rng") and hasattr(value, "next"):
-                value = copy.copy(value)
-                value.rng = rng
-            out[name] = value
-        return out
-
-    # ----------------------------------------------------------------- connections
-    def _projection_class(self) -> type:
-        dialect = self
-        base = self.backend.Projection
-
-        class Projection(base):  # type: ignore[misc, valid-type]
-            def __init__(self, presynaptic: Any, postsynaptic: Any, connector: Any,
-                         synapse_type: Any = None, *args: Any, **kwargs: Any) -> None:
-                for name in PROJECTION_EXTRAS:
-                    if name in kwargs:
-                        value = kwargs.pop(name)
-                        dialect.book.add(f"Projection({name}={value!r})", "ignored",
-                                         "sPyNNaker-specific", numerical_effect=False)
-                receptor = kwargs.get("receptor_type", args[1] if len(args) > 1 else None)
-                if not dialect.native:
-                    synapse_type = synapse_type or dialect.backend.StaticSynapse()
-                    dialect._weight_signs(synapse_type, connector, postsynaptic, receptor)
-                if dialect.on_nest:
-                    dialect._prepare_delays(synapse_type, connector)
-                super().__init__(presynaptic, postsynaptic, connector, synapse_type,
-                                 *args, **kwargs)
-
-        Projection.__name__ = Projection.__qualname__ = "Projection"
-        return Projection
-
-    def _weight_signs(self, synapse_type: Any, connector: Any, post: Any,
-                      receptor: Any) -> None:
-        """sPyNNaker takes inhibitory weights as magnitudes; PyNN wants them negative.
-
-        For current-based cells PyNN requires negative inhibitory weights (conductances
-        stay positive); sPyNNaker accepts either sign and uses the magnitude.
-        """
-        celltype = getattr(post, "celltype", None)
-        if receptor != "inhibitory" or celltype is None or getattr(
-                celltype, "conductance_based", True):
-            return
-        space = getattr(synapse_type, "parameter_space", None)
-        flipped = False
-        if space is not None and "weight" in _names(synapse_type):
-            weight = space["weight"]
-            constant = _constant(weight)
-            if constant is not None and constant > 0:
-                space.update(weight=-constant)
-                flipped = True
-            elif constant is None and hasattr(weight, "apply") and not getattr(
-                    weight, "_repro_signed", False) and _may_be_positive(weight):
-                weight.apply(lambda w: -np.abs(np.asarray(w)))
-                weight._repro_signed = True
-                flipped = True
-        conn_list = getattr(connector, "conn_list", None)
-        columns = list(getattr(connector, "column_names", None) or ["weight", "delay"])
-        if conn_list is not None and np.size(conn_list) and "weight" in columns:
-            array = np.asarray(conn_list, dtype=float)
-            column = 2 + columns.index("weight")
-            if array.ndim == 2 and array.shape[1] > column and (array[:, column] > 0).any():
-                array[:, column] = -np.abs(array[:, column])
-                connector.conn_list = array
-                flipped = True
-        if flipped:
-            self.book.add("positive inhibitory weights", "translated",
-                          "sPyNNaker uses the magnitude of inhibitory weights; PyNN's "
-                          "current-based cells need them negative, so they were negated",
-                          numerical_effect=False)
-
-    def _prepare_delays(self, synapse_type: Any, connector: Any) -> None:
-        """Round delays to the time step explicitly, and make max_delay large enough."""
-        dt = float(self.backend.get_time_step())
-        space = getattr(synapse_type, "parameter_space", None)
-        if space is None or "delay" not in _names(synapse_type):
-            return
-        delay = space["delay"]
-        highest = _upper_bound(delay)
-        constant = _constant(delay)
-        if constant is not None:
-            rounded = max(float(np.rint(constant / dt)), 1.0) * dt
-            if abs(rounded - constant) > 1e-9:
-                space.update(delay=rounded)
-                self.book.add(f"delay={constant:g} ms", "adapted",
-                              f"rounded to the time step: {rounded:g} ms (sPyNNaker rounds "
-                              "to whole steps the same way)", numerical_effect=False)
-        elif not getattr(delay, "_repro_rounded", False) and hasattr(delay, "apply"):
-            delay.apply(lambda d: np.maximum(np.rint(np.asarray(d) / dt), 1.0) * dt)
-            delay._repro_rounded = True
-            self.book.add("delays drawn from a distribution", "adapted",
-                          f"each drawn delay rounded to whole steps of {dt:g} ms (at least one "
-                          "step), as sPyNNaker does on the host", numerical_effect=False)
-        conn_list = getattr(connector, "conn_list", None)
-        if conn_list is not None and np.size(conn_list):
-            columns = list(getattr(connector, "column_names", None) or ["weight", "delay"])
-            if "delay" in columns:
-                column = 2 + columns.index("delay")
-                array = np.asarray(conn_list, dtype=float)
-                if array.ndim == 2 and array.shape[1] > column:
-                    rounded = np.maximum(np.rint(array[:, column] / dt), 1.0) * dt
-                    if not np.allclose(rounded, array[:, column]):
-                        array[:, column] = rounded
-                        connector.conn_list = array
-                        self.book.add("FromListConnector delays", "adapted",
-                                      f"rounded to whole steps of {dt:g} ms",
-                                      numerical_effect=False)
-                    highest = max(highest or 0.0, float(rounded.max()))
-        if highest is not None:
-            self._ensure_max_delay(highest)
-
-    def _ensure_max_delay(self, needed_ms: float) -> None:
-        """With min_delay="auto" NEST grows max_delay by itself; otherwise it must be set."""
-        current = float(self.backend.get_max_delay())
-        if not self.delays_fixed or needed_ms <= current + 1e-9:
-            return
-        import nest
-
-        try:
-            nest.SetKernelStatus({"min_delay": float(self.backend.get_min_delay()),
-                                  "max_delay": float(needed_ms)})
-        except Exception as exc:  # noqa: BLE001 - NEST: "Connections already exist"
-            raise MaxDelayTooSmall(needed_ms) from exc
-        self.book.add("max_delay", "adapted",
-                      f"NEST fixes max_delay before the first connection; set to "
-                      f"{needed_ms:g} ms, the largest delay the script uses (sPyNNaker has "
-                      "no global max_delay)", numerical_effect=False)
-
-    def _one_to_one_class(self) -> type:
-        """OneToOneConnector without PyNN 0.13's numpy 2 failure on one-neuron populations."""
-        from pyNN import connectors
-
-        dialect = self
-
-        class OneToOneConnector(connectors.OneToOneConnector):
-            def connect(self, projection: Any) -> Any:
-                if projection.pre.size == 1 and projection.post.size == 1:
-                    dialect.book.add("OneToOneConnector between one-neuron populations",
-                                     "adapted", "connected as AllToAllConnector (the same "
-                                     "single connection): PyNN 0.13 with numpy 2 fails "
-                                     "there", numerical_effect=False)
-                    return connectors.AllToAllConnector(
-                        safe=self.safe, callback=self.callback).connect(projection)
-                return super().connect(projection)
-
-        return OneToOneConnector
-
     # ----------------------------------------------------------------- recording
     def harvest(self) -> None:
         """Collect the spikes of every recorded population (all segments so far).
@@ -787,31 +351,3 @@ class ScriptDialect:
         return out
 
 
-def all_but_me_connector(shim: types.ModuleType) -> type:
-    """sPyNNaker's ``AllButMeConnector`` as a PyNN connector any backend can use."""
-    from pyNN import connectors
-
-    class AllButMeConnector(connectors.Connector):
-        """All pairs (i, j), i != j, within groups of ``n_neurons_per_group``."""
-
-        def __init__(self, n_neurons_per_group: int | None = None, weights: Any = None,
-                     safe: bool = True, verbose: bool = False, callback: Any = None) -> None:
-            super().__init__(safe=safe, callback=callback)
-            self.n_neurons_per_group = n_neurons_per_group
-            self.weights = None if weights is None else np.asarray(weights, dtype=float)
-
-        def connect(self, projection: Any) -> None:
-            size = min(projection.pre.size, projection.post.size)
-            group = self.n_neurons_per_group or size
-            pairs = [(start + i, start + j) for start in range(0, size - group + 1, group)
-                     for i in range(group) for j in range(group) if i != j]
-            if self.weights is not None:
-                reps = len(pairs) // max(len(self.weights), 1)
-                weights = np.tile(self.weights, reps)
-                rows = [(i, j, w) for (i, j), w in zip(pairs, weights, strict=True)]
-                inner = shim.FromListConnector(rows, column_names=["weight"], safe=self.safe)
-            else:
-                inner = shim.FromListConnector(pairs, safe=self.safe)
-            inner.connect(projection)
-
-    return AllButMeConnector

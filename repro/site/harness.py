@@ -192,6 +192,13 @@ def _run_build_mode(sim: types.ModuleType, spec: RunSpec, script: types.ModuleTy
     return result
 
 
+def _recording_hint(book: NoteBook) -> str:
+    """What the target could not record, for a script that failed reading its data."""
+    missing = [note.detail for note in book.notes
+               if note.feature.startswith("record(") and "cannot record" in note.detail]
+    return f" (the target could not record everything: {'; '.join(missing)})" if missing else ""
+
+
 def _script_line_of(exc: BaseException, script: Path) -> str:
     """``name:line`` of the innermost traceback frame inside the script ("" if none)."""
     wanted = str(script.resolve())
@@ -289,7 +296,8 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
             (out_dir / PROVENANCE).write_text(json.dumps(provenance, indent=1,
                                                                 sort_keys=True))
     except BaseException as exc:  # noqa: BLE001 - every failure is recorded, then reported
-        result["error"] = {"type": type(exc).__name__, "message": str(exc),
+        result["error"] = {"type": type(exc).__name__,
+                           "message": str(exc) + _recording_hint(book),
                            "traceback": traceback.format_exc(),
                            "script_line": _script_line_of(exc, bundle_dir / spec.script)}
         if isinstance(exc, FeatureRefused):

@@ -20,7 +20,8 @@ import types
 from pathlib import Path
 from typing import Any
 
-from repro.site.dialect import MaxDelayTooSmall, ScriptDialect
+from repro.site.dialect import ScriptDialect
+from repro.site.dialect_connections import MaxDelayTooSmall
 from repro.site.portability import NoteBook
 
 #: Backend name a script's ``get_simulator`` receives, per run-spec backend.

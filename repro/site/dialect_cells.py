@@ -1,0 +1,293 @@
+"""The dialect's cell side: cell types, populations, their parameters and random draws.
+
+Part of :class:`repro.site.dialect.ScriptDialect` (a mixin): state variables given as cell
+parameters, refractory periods and source spike times NEST cannot represent, recording names
+sPyNNaker uses, per-population seeds and sPyNNaker's ``additional_parameters``.
+Site-side: standard library, numpy and pyNN only.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import sys
+import types
+from typing import Any
+
+import numpy as np
+
+from repro.site.dialect_connections import constant_value, parameter_names
+from repro.site.portability import NoteBook
+from repro.site.spynnaker_catalogue import HARDWARE_TARGETS
+
+
+class CellDialect:
+    """Adaptations of cell types and populations (see the module docstring)."""
+
+    backend: types.ModuleType
+    book: NoteBook
+    run_seed: int
+    on_nest: bool
+    on_emulator: bool
+    native: bool
+    recorded: list[Any]
+    populations_made: list[Any]
+    gsyn_classes: dict[type, type]
+    numpy_rng: Any
+
+    def derive(self, key: str) -> int:  # provided by ScriptDialect
+        raise NotImplementedError
+
+    def _cell_class(self, base: type) -> type:
+        """``base`` accepting state variables as parameters, as sPyNNaker's models do."""
+        dialect = self
+        state_names = set(base.default_initial_values) - set(base.default_parameters)
+
+        def __new__(cls: type, *args: Any, **parameters: Any) -> Any:  # noqa: N807
+            state = {k: parameters.pop(k) for k in list(parameters) if k in state_names}
+            extra = {k: parameters.pop(k) for k in list(parameters)
+                     if k not in base.default_parameters and k in ("isyn_exc", "isyn_inh")}
+            if extra:
+                dialect.book.add(f"{base.__name__}({', '.join(sorted(extra))}=...)", "ignored",
+                                 f"{base.__name__} on {dialect.backend.__name__} has no such "
+                                 "state variable", numerical_effect=any(extra.values()))
+            if dialect.on_nest and base.__name__ == "Izhikevich":
+                dialect._izhikevich_synapses(parameters)
+            cell = base(*args, **parameters)
+            if dialect.on_nest:
+                dialect._membrane_variable_name(cell)
+                dialect._synaptic_current_as_gsyn(cell)
+            if state:
+                dialect.book.add(f"{base.__name__}({', '.join(sorted(state))}=...)",
+                                 "translated", "initial values given as cell parameters "
+                                 "(sPyNNaker's spelling) are applied as initial values",
+                                 numerical_effect=False)
+                cell._repro_initial_values = state
+            dialect._clamp_refractory(cell)
+            return cell
+
+        return type(base.__name__, (base,), {"__new__": __new__, "__doc__": base.__doc__,
+                                             "__module__": base.__module__})
+
+    def _izhikevich_synapses(self, parameters: dict[str, Any]) -> None:
+        """sPyNNaker's Izhikevich has exponential current synapses; NEST's has delta ones."""
+        dropped = {k: parameters.pop(k) for k in ("tau_syn_E", "tau_syn_I") if k in parameters}
+        self.book.add("Izhikevich" + (f"({', '.join(sorted(dropped))}=...)" if dropped else ""),
+                      "adapted", "NEST's izhikevich has delta synapses (a spike of weight w "
+                      "jumps v by w mV); sPyNNaker's Izhikevich filters input through "
+                      "exponential current synapses (tau_syn_E/I, weights in nA)"
+                      + ("; the time constants are dropped" if dropped else ""),
+                      numerical_effect=True)
+
+    def _membrane_variable_name(self, cell: Any) -> None:
+        """PyNN 0.13's pyNN.nest IF_curr_delta records ``v`` under a name NEST lacks."""
+        kind = type(cell)
+        if "v" not in getattr(kind, "recordable", ()) or getattr(kind, "variable_map", None):
+            return
+        fixed = self.gsyn_classes.get(kind)
+        if fixed is None:
+            fixed = type(kind.__name__, (kind,), {
+                "__module__": kind.__module__, "variable_map": {"v": "V_m"},
+                "scale_factors": {"v": 1}})
+            self.gsyn_classes[kind] = fixed
+        cell.__class__ = fixed
+
+    def _synaptic_current_as_gsyn(self, cell: Any) -> None:
+        """Current-based cells record ``gsyn_exc/inh`` as sPyNNaker does: the synaptic current."""
+        kind = type(cell)
+        variables = getattr(kind, "variable_map", {})
+        if getattr(kind, "conductance_based", True) or "isyn_exc" not in variables:
+            return
+        import nest
+
+        precision = getattr(self.backend.simulator.state, "spike_precision", "off_grid")
+        model = kind.nest_name.get(precision) if isinstance(kind.nest_name, dict) else \
+            kind.nest_name
+        if variables["isyn_exc"] not in nest.GetDefaults(model, "recordables"):
+            return
+        extended = self.gsyn_classes.get(kind)
+        if extended is None:
+            extended = type(kind.__name__, (kind,), {
+                "__module__": kind.__module__,
+                "recordable": [*kind.recordable, "gsyn_exc", "gsyn_inh"],
+                "variable_map": {**variables, "gsyn_exc": variables["isyn_exc"],
+                                 "gsyn_inh": variables["isyn_inh"]},
+                "scale_factors": {**kind.scale_factors,
+                                  "gsyn_exc": kind.scale_factors["isyn_exc"],
+                                  "gsyn_inh": kind.scale_factors["isyn_inh"]},
+                "units": {**kind.units, "gsyn_exc": "nA", "gsyn_inh": "nA"}})
+            self.gsyn_classes[kind] = extended
+        cell.__class__ = extended
+
+    def _clamp_refractory(self, cell: Any) -> None:
+        """NEST needs tau_refrac >= one step; sPyNNaker counts ceil(tau_refrac / dt) steps."""
+        if not self.on_nest or "tau_refrac" not in parameter_names(cell):
+            return
+        dt = float(self.backend.get_time_step())
+        value = constant_value(cell.parameter_space["tau_refrac"])
+        if value is None or value >= dt - 1e-12:
+            return
+        cell.parameter_space.update(tau_refrac=dt)
+        steps_on_spinnaker = int(np.ceil(value / dt - 1e-9))
+        self.book.add(f"tau_refrac={value:g} ms", "adapted",
+                      f"NEST requires at least one time step; set to {dt:g} ms "
+                      f"(sPyNNaker counts {steps_on_spinnaker} refractory step(s))",
+                      numerical_effect=steps_on_spinnaker != 1)
+
+    def _spike_times_off_zero(self, cell: Any) -> None:
+        """Move source spikes pyNN.nest cannot emit to the earliest time it can.
+
+        pyNN.nest sends a source's spikes through parrot neurons one ``min_delay`` early,
+        and NEST cannot emit at or before 0 ms: a spike at or before ``min_delay`` (a spike
+        at 0 ms, which sPyNNaker sends in the first tick) moves to ``min_delay`` + one step.
+        """
+        if not self.on_nest or "spike_times" not in parameter_names(cell):
+            return
+        dt = float(self.backend.get_time_step())
+        earliest = float(self.backend.get_min_delay()) + dt
+        value = cell.parameter_space["spike_times"]
+        base = getattr(value, "base_value", value)
+        sequences = base if isinstance(base, list | tuple | np.ndarray) and len(base) and \
+            hasattr(base[0], "value") else [base]
+        moved: list[float] = []
+        for sequence in sequences:
+            times = getattr(sequence, "value", None)
+            if times is not None and np.size(times) and np.min(times) < earliest - 1e-9:
+                times = np.asarray(times, dtype=float)
+                moved.extend(times[times < earliest - 1e-9].tolist())
+                sequence.value = np.where(times < earliest - 1e-9, earliest, times)
+        if moved:
+            first = ", ".join(f"{t:g}" for t in sorted(set(moved))[:3])
+            self.book.add("spike_times before min_delay + one step", "adapted",
+                          f"spikes at {first} ms moved to {earliest:g} ms: pyNN.nest emits "
+                          "source spikes one min_delay early and NEST cannot emit at or "
+                          "before 0 ms (sPyNNaker sends them in their own tick)",
+                          numerical_effect=True)
+
+    def _population_class(self) -> type:
+        dialect = self
+        base = self.backend.Population
+        honoured = self._additional_parameters_honoured()
+
+        class Population(base):  # type: ignore[misc, valid-type]
+            def __init__(self, size: Any, cellclass: Any, cellparams: Any = None,
+                         structure: Any = None, initial_values: Any = None, label: Any = None,
+                         additional_parameters: Any = None, **kwargs: Any) -> None:
+                extras = {**(additional_parameters or {}), **kwargs}
+                if isinstance(cellclass, type) and not dialect.native:
+                    cellclass = cellclass(**(cellparams or {}))
+                    cellparams = None
+                if not dialect.native:
+                    dialect._spike_times_off_zero(cellclass)
+                initial = {**getattr(cellclass, "_repro_initial_values", {}),
+                           **(initial_values or {})}
+                self._repro_rng = None
+                self._repro_celltype = type(cellclass)
+                passed = dialect._population_extras(extras, label, honoured, self)
+                if dialect.native:
+                    passed = extras
+                args = (size, cellclass, cellparams, structure, initial, label)
+                if passed:
+                    super().__init__(*args, additional_parameters=passed)
+                else:
+                    super().__init__(*args)
+                dialect.populations_made.append(self)
+
+            def initialize(self, **values: Any) -> Any:
+                return super().initialize(**dialect._own_draws(self, values))
+
+            def set(self, **parameters: Any) -> Any:
+                return super().set(**dialect._own_draws(self, parameters))
+
+            def record(self, variables: Any, *args: Any, **kwargs: Any) -> Any:
+                wanted = [variables] if isinstance(variables, str) else list(variables or [])
+                if "all" in wanted and not dialect.native:
+                    variables = wanted = list(self.celltype.recordable)
+                    missing = sorted({"v", "gsyn_exc", "gsyn_inh"} - set(wanted))
+                    if missing and "v" in wanted:
+                        dialect.book.add(
+                            f"record('all') of {self.celltype.__class__.__name__}", "adapted",
+                            f"recorded {', '.join(wanted)}; this cell on "
+                            f"{dialect.backend.__name__} cannot record {', '.join(missing)} "
+                            "(sPyNNaker's 'all' includes them)", numerical_effect=False)
+                gsyn = {"gsyn_exc", "gsyn_inh"} & set(wanted)
+                if dialect.on_nest and gsyn and not set(self.celltype.recordable) >= gsyn:
+                    raise dialect.book.refuse(
+                        f"record({sorted(gsyn)[0]!r}) of {self.celltype.__class__.__name__}",
+                        "local with target option spike_precision = \"on_grid\"; "
+                        f"spinnaker_emulator; {HARDWARE_TARGETS}",
+                        "NEST's off-grid model of this cell has no synaptic-current recordable")
+                if dialect.on_nest and gsyn and \
+                        not getattr(self.celltype, "conductance_based", True):
+                    dialect.book.add("record('gsyn_exc'/'gsyn_inh') of a current-based cell",
+                                     "translated", "sPyNNaker records the synaptic current "
+                                     "under these names; recorded from NEST's I_syn_ex/in (nA)",
+                                     numerical_effect=False)
+                if wanted and "spikes" not in wanted and "all" not in wanted and \
+                        "spikes" in self.celltype.recordable:
+                    dialect.book.add("record() without spikes", "adapted",
+                                     "spikes recorded as well: they are what repro compares",
+                                     numerical_effect=False)
+                    result = super().record(variables, *args, **kwargs)
+                    super().record("spikes")
+                else:
+                    result = super().record(variables, *args, **kwargs)
+                if wanted and self not in dialect.recorded:
+                    dialect.recorded.append(self)
+                return result
+
+        Population.__name__ = Population.__qualname__ = "Population"
+        return Population
+
+    def _additional_parameters_honoured(self) -> frozenset[str]:
+        """Extras the backend's Population takes (the emulator lists them in its module)."""
+        if "additional_parameters" not in inspect.signature(
+                self.backend.Population.__init__).parameters:
+            return frozenset()
+        module = sys.modules.get(self.backend.Population.__module__)
+        return frozenset(getattr(module, "ADDITIONAL_PARAMETERS", ())) | {"seed"}
+
+    def _poisson_extras(self) -> frozenset[str]:
+        module = sys.modules.get(self.backend.Population.__module__)
+        return frozenset(getattr(module, "POISSON_ADDITIONAL_PARAMETERS", ()))
+
+    def _population_extras(self, extras: dict[str, Any], label: Any, honoured: frozenset[str],
+                           population: Any) -> dict[str, Any]:
+        """Split sPyNNaker's per-population extras into passed, translated and ignored."""
+        celltype = getattr(population, "_repro_celltype", None)
+        if honoured and getattr(celltype, "__name__", "") == "SpikeSourcePoisson":
+            honoured = honoured | self._poisson_extras()
+        passed = {k: v for k, v in extras.items() if k in honoured}
+        seed = extras.get("seed")
+        if seed is not None and self.on_nest:
+            rng_seed = self.derive(f"population-seed={seed}")
+            population._repro_rng = self.numpy_rng._repro_original(seed=rng_seed)
+            self.book.add(f"Population(seed={seed})", "translated",
+                          "this population's parameter and initial-value draws use a stream "
+                          f"of their own, seeded from the run's seed and {seed} (so they "
+                          "still vary with the run's seed); NEST's spike-generation draws "
+                          "come from its kernel RNG seeded with the run's seed",
+                          numerical_effect=False)
+        elif seed is not None and self.on_emulator:
+            self.book.add(f"Population(seed={seed})", "translated",
+                          "the emulator seeds each population's stream from the run's seed "
+                          "(it still varies with the run's seed)", numerical_effect=False)
+        for name in sorted(set(extras) - set(passed) - {"seed"}):
+            self.book.add(f"additional_parameters {name}={extras[name]!r}", "ignored",
+                          f"sPyNNaker-specific; no meaning on {self.backend.__name__}",
+                          numerical_effect=False)
+        return passed
+
+    def _own_draws(self, population: Any, values: dict[str, Any]) -> dict[str, Any]:
+        """Rebind unseeded distributions to the population's own stream (``seed=``)."""
+        rng = getattr(population, "_repro_rng", None)
+        if rng is None:
+            return values
+        out = {}
+        for name, value in values.items():
+            if hasattr(value, "rng") and hasattr(value, "next"):
+                value = copy.copy(value)
+                value.rng = rng
+            out[name] = value
+        return out
+
