@@ -66,7 +66,13 @@ class CellDialect:
             dialect._clamp_refractory(cell)
             return cell
 
-        return type(base.__name__, (base,), {"__new__": __new__, "__doc__": base.__doc__,
+        class Kind(type(base)):  # type: ignore[misc]
+            """Instances of ``base`` count as instances of the wrapper (isinstance)."""
+
+            def __instancecheck__(cls, instance: Any) -> bool:
+                return isinstance(instance, base)
+
+        return Kind(base.__name__, (base,), {"__new__": __new__, "__doc__": base.__doc__,
                                              "__module__": base.__module__})
 
     def _izhikevich_synapses(self, parameters: dict[str, Any]) -> None:
