@@ -82,6 +82,8 @@ class ConnectionDialect:
         class Projection(base):  # type: ignore[misc, valid-type]
             def __init__(self, presynaptic: Any, postsynaptic: Any, connector: Any,
                          synapse_type: Any = None, *args: Any, **kwargs: Any) -> None:
+                if callable(getattr(connector, "as_list", None)):
+                    connector = connector.as_list(presynaptic.size, postsynaptic.size)
                 for name in PROJECTION_EXTRAS:
                     if name in kwargs:
                         value = kwargs.pop(name)
@@ -228,8 +230,9 @@ def all_but_me_connector(shim: types.ModuleType) -> type:
             self.n_neurons_per_group = n_neurons_per_group
             self.weights = None if weights is None else np.asarray(weights, dtype=float)
 
-        def connect(self, projection: Any) -> None:
-            size = min(projection.pre.size, projection.post.size)
+        def as_list(self, pre_size: int, post_size: int) -> Any:
+            """The same connections as a FromListConnector (every backend has one)."""
+            size = min(pre_size, post_size)
             group = self.n_neurons_per_group or size
             pairs = [(start + i, start + j) for start in range(0, size - group + 1, group)
                      for i in range(group) for j in range(group) if i != j]
@@ -237,9 +240,10 @@ def all_but_me_connector(shim: types.ModuleType) -> type:
                 reps = len(pairs) // max(len(self.weights), 1)
                 weights = np.tile(self.weights, reps)
                 rows = [(i, j, w) for (i, j), w in zip(pairs, weights, strict=True)]
-                inner = shim.FromListConnector(rows, column_names=["weight"], safe=self.safe)
-            else:
-                inner = shim.FromListConnector(pairs, safe=self.safe)
-            inner.connect(projection)
+                return shim.FromListConnector(rows, column_names=["weight"], safe=self.safe)
+            return shim.FromListConnector(pairs, safe=self.safe)
+
+        def connect(self, projection: Any) -> None:
+            self.as_list(projection.pre.size, projection.post.size).connect(projection)
 
     return AllButMeConnector
