@@ -6,9 +6,11 @@ from pathlib import Path
 
 import click
 import typer.main
+from typer.testing import CliRunner
 
 from repro.cli import app
-from tests.foundation.helpers import REFERENCE, repro
+from repro.errors import InputError
+from tests.foundation.helpers import REFERENCE
 
 #: Short flag -> the one long option it may mean, in any command.
 SHORT = {"-t": "--targets", "-s": "--seeds", "-p": "--profile", "-e": "--experiment"}
@@ -45,16 +47,20 @@ def test_shared_options_have_one_declaration() -> None:
     assert all(len(texts) == 1 for texts in helps.values()), helps
 
 
+def _crates_ls(store: Path, *args: str):
+    """``repro crates ls ARGS --store STORE`` in this process (stdout and stderr apart)."""
+    return CliRunner().invoke(app, ["crates", "ls", *args, "--store", str(store)])
+
+
 def test_old_target_spelling_still_filters_with_a_note(tmp_path: Path) -> None:
-    done = repro("crates", "ls", "--target", "local", "--json", store=tmp_path / "store")
-    assert done.returncode == 0, done.stderr
+    done = _crates_ls(tmp_path, "--target", "local", "--json")
+    assert done.exit_code == 0, done.stderr
     assert "--target is deprecated" in done.stderr and done.stdout.strip() == "[]"
 
 
 def test_experiment_option_takes_a_name_or_a_file(tmp_path: Path) -> None:
-    by_name = repro("crates", "ls", "-e", "balanced_random", "--json", store=tmp_path / "s")
-    by_file = repro("crates", "ls", "-e", str(REFERENCE / "experiment.toml"), "--json",
-                    store=tmp_path / "s")
-    missing = repro("crates", "ls", "-e", str(tmp_path / "none.toml"), store=tmp_path / "s")
-    assert by_name.returncode == by_file.returncode == 0, by_file.stderr
-    assert missing.returncode == 2 and "none.toml" in missing.stderr
+    by_name = _crates_ls(tmp_path, "-e", "balanced_random", "--json")
+    by_file = _crates_ls(tmp_path, "-e", str(REFERENCE / "experiment.toml"), "--json")
+    missing = _crates_ls(tmp_path, "-e", str(tmp_path / "none.toml"))
+    assert by_name.exit_code == by_file.exit_code == 0, by_file.stderr
+    assert isinstance(missing.exception, InputError) and "none.toml" in str(missing.exception)
