@@ -201,10 +201,21 @@ class ScriptDialect(CellDialect, ConnectionDialect):
     def _missing(self, name: str) -> Any:
         """A name of pyNN.spiNNaker the backend lacks: refuse it by name."""
         extension = SPYNNAKER_ONLY.get(name)
-        if extension is None:
-            raise AttributeError(f"{self.backend.__name__} has no attribute {name!r} (the "
-                                 "script uses it; it is not part of PyNN)")
-        raise self.book.refuse(f"sim.{name}", HARDWARE_TARGETS, extension.why_not)
+        if extension is not None:
+            raise self.book.refuse(f"sim.{name}", HARDWARE_TARGETS, extension.why_not,
+                                   attribute=True)
+        import pyNN.connectors
+        import pyNN.random
+        import pyNN.standardmodels
+
+        if any(hasattr(module, name) for module in (
+                pyNN.connectors, pyNN.random, pyNN.standardmodels.cells,
+                pyNN.standardmodels.synapses, pyNN.standardmodels.electrodes)):
+            raise self.book.refuse(f"sim.{name}", "local (NEST)",
+                                   f"part of PyNN, but {self.backend.__name__} does not "
+                                   "provide it", attribute=True)
+        raise AttributeError(f"{self.backend.__name__} has no attribute {name!r} (the "
+                             "script uses it; neither PyNN nor sPyNNaker defines it)")
 
     def _extra_models(self, shim: types.ModuleType) -> types.ModuleType:
         """``sim.extra_models``: translations by equations, refusals by name."""

@@ -99,6 +99,10 @@ class FeatureRefused(RuntimeError):  # noqa: N818 - reads as what happened
                 "runs_on": self.runs_on, "reason": self.reason}
 
 
+class RefusedAttribute(FeatureRefused, AttributeError):  # noqa: N818 - as FeatureRefused
+    """A refused simulator name: ``hasattr(sim, name)`` stays False, using it fails clearly."""
+
+
 def script_line(script: Path | str | None) -> str:
     """``name:line`` of the innermost frame of the stack that executes ``script``.
 
@@ -134,9 +138,14 @@ class NoteBook:
             warnings.warn(f"portability: {note.line()}", stacklevel=3)
         return note
 
-    def refuse(self, feature: str, runs_on: str, reason: str = "") -> FeatureRefused:
-        """A :class:`FeatureRefused` for ``feature`` at the script's current line."""
-        return FeatureRefused(feature, script_line(self.script), runs_on, reason)
+    def refuse(self, feature: str, runs_on: str, reason: str = "", *,
+               attribute: bool = False) -> FeatureRefused:
+        """A :class:`FeatureRefused` for ``feature`` at the script's current line.
+
+        ``attribute=True`` gives a :class:`RefusedAttribute` (for module ``__getattr__``).
+        """
+        kind = RefusedAttribute if attribute else FeatureRefused
+        return kind(feature, script_line(self.script), runs_on, reason)
 
     def to_json(self) -> list[dict[str, Any]]:
         """The notes as plain dicts (for ``result.json``)."""
