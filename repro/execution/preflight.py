@@ -21,11 +21,28 @@ def backend_refusals() -> dict[str, dict[str, str]]:
     from repro.spinnaker.pynn_backend import standardmodels
 
     refused = dict(standardmodels.UNSUPPORTED)
+    refused.update({name: "PyNN class" for name in pynn_class_names()
+                    if not hasattr(emulator, name)})
     for extension in EXTRA_MODELS.values():
         name = extension.class_on("spinnaker_emulator")
         if name and not hasattr(emulator, name) and name != "AllButMeConnector":
             refused[name] = "sPyNNaker build"
     return {"nest": {}, "spinnaker_emulator": refused, "spinnaker": {}}
+
+
+def pynn_class_names() -> set[str]:
+    """Public classes of PyNN's common API (connectors, random, standard models)."""
+    import pyNN.connectors
+    import pyNN.random
+    import pyNN.standardmodels.cells
+    import pyNN.standardmodels.electrodes
+    import pyNN.standardmodels.synapses
+
+    modules = (pyNN.connectors, pyNN.random, pyNN.standardmodels.cells,
+               pyNN.standardmodels.synapses, pyNN.standardmodels.electrodes)
+    return {name for module in modules for name, value in vars(module).items()
+            if isinstance(value, type) and not name.startswith("_")
+            and value.__module__ == module.__name__}
 
 
 def check_script(experiment: Experiment, targets: list[Target]) -> None:
