@@ -171,3 +171,16 @@ def test_plastic_projection_between_neuron_populations():
     np.testing.assert_array_equal(
         weights, _expected("additive", post_times, pre_times, left_shift(SUMMED)))
     assert sorted(round(tp + DELAY - 100.0) for tp in post_times) == sorted(lags)
+
+
+def test_rule_parameters_are_readable_with_projection_get():
+    emu.setup(timestep=1.0, rng_seed=1)
+    a = emu.Population(2, emu.SpikeSourceArray(spike_times=[5.0]))
+    b = emu.Population(2, emu.IF_curr_exp())
+    rule = emu.STDPMechanism(timing_dependence=emu.SpikePairRule(tau_plus=16.7, A_plus=0.02),
+                             weight_dependence=_additive(emu), weight=0.5, delay=1.0)
+    prj = emu.Projection(a, b, emu.AllToAllConnector(), rule)
+    emu.run(10.0)
+    assert {t for _, _, t in prj.get("tau_plus", format="list")} == {16.7}
+    rows = prj.get(["weight", "A_plus"], format="list")
+    assert {r[3] for r in rows} == {0.02} and len(rows) == 4

@@ -104,6 +104,13 @@ def _rule_value(component, name: str) -> float:
     return float(value)
 
 
+def rule_parameters(synapse_type) -> dict[str, float]:
+    """The timing and weight dependence parameters of an STDPMechanism, by PyNN name."""
+    return {name: _rule_value(component, name)
+            for component in (synapse_type.timing_dependence, synapse_type.weight_dependence)
+            for name in component.get_parameter_names()}
+
+
 def stdp_rule(synapse_type) -> StdpRule | None:
     """The STDP rule of a projection's synapse type (None for static synapses)."""
     if not isinstance(synapse_type, STDPMechanism):

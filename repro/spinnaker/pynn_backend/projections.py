@@ -89,18 +89,24 @@ class Projection(common.Projection):
         raise UnsupportedFeatureError("Projection.set() is not supported by the SpiNNaker emulator")
 
     def _current_arrays(self) -> dict[str, np.ndarray]:
-        """Connection arrays with the learned weights of a plastic projection after run()."""
+        """Connection arrays; a plastic projection adds its rule parameters (one value per
+        projection on SpiNNaker) and, after run(), its learned weights."""
         arrays = self.connection_arrays()
-        engine = simulator.state.engine
-        if engine is None or not isinstance(self.synapse_type, STDPMechanism):
+        if not isinstance(self.synapse_type, STDPMechanism):
             return arrays
-        from repro.spinnaker.pynn_backend.network import learned_weights
+        from repro.spinnaker.pynn_backend.network import learned_weights, rule_parameters
 
-        return {**arrays, "weight": learned_weights(engine, self, arrays["weight"])}
+        size = arrays["weight"].size
+        extra = {name: np.full(size, value)
+                 for name, value in rule_parameters(self.synapse_type).items()}
+        engine = simulator.state.engine
+        if engine is not None:
+            extra["weight"] = learned_weights(engine, self, arrays["weight"])
+        return {**arrays, **extra}
 
     def _get_attributes_as_list(self, names):
         arrays = self._current_arrays()
-        columns = [arrays[name] for name in names]
+        columns = [arrays[name if name in arrays else name.rstrip("s")] for name in names]
         return list(zip(*[c.tolist() for c in columns], strict=True))
 
     def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
@@ -109,7 +115,8 @@ class Projection(common.Projection):
         result = []
         for name in names:
             values = np.full((self.pre.size, self.post.size), np.nan)
-            for i, j, value in zip(pre, post, arrays[name.rstrip("s")], strict=True):
+            column = arrays[name if name in arrays else name.rstrip("s")]
+            for i, j, value in zip(pre, post, column, strict=True):
                 values[i, j] = value if np.isnan(values[i, j]) else \
                     self.MULTI_SYNAPSE_OPERATIONS[multiple_synapses](values[i, j], value)
             result.append(values)
