@@ -14,7 +14,9 @@ declares outages and fails login-node ``squeue`` probes on a seeded schedule. As
 
 ``REPRO_SOAK_RUNS`` (default 1, for CI) sets the runs per target, ``REPRO_SOAK_SEED`` the
 schedule, ``REPRO_SOAK_WORKERS`` the runs in flight at once, ``REPRO_SOAK_FAULT_SCALE`` a
-factor on every fault rate (0: no faults). The counts are always printed.
+factor on every fault rate (0: no faults), ``REPRO_SOAK_DEADLINE_S`` a time after which no
+new run starts, ``REPRO_SOAK_PROGRESS`` a file that gets a line per run. The counts are
+always printed.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ WORKERS = int(os.environ.get("REPRO_SOAK_WORKERS", "3"))
 SCALE = float(os.environ.get("REPRO_SOAK_FAULT_SCALE", "1"))
 #: File that gets one line per finished run (to follow a long soak while it runs).
 PROGRESS = os.environ.get("REPRO_SOAK_PROGRESS", "")
+#: Start no new run after this many seconds (0: no limit); the counts cover the runs started.
+DEADLINE_S = float(os.environ.get("REPRO_SOAK_DEADLINE_S", "0"))
 NETWORK = Path(__file__).resolve().parents[1] / "nmpi" / "networks" / "tiny.py"
 #: Fault probabilities per request; high enough that most runs meet several faults.
 RATES = {k: v * SCALE for k, v in {
@@ -101,10 +105,11 @@ def soak(tmp_path: Path, name: str, table: dict[str, Any], proxy: FaultProxy,
     """
     experiment = load_experiment(_experiment(tmp_path / "experiment"))
     store_root = tmp_path / "store"
-    counts = SoakCounts(name, runs=RUNS)
+    counts = SoakCounts(name)
     crated: dict[str, str] = {}
     lock = threading.Lock()
     messages: list[str] = []
+    started = time.monotonic()
 
     def note(seed: int, outcome: str) -> None:
         if PROGRESS:
@@ -112,6 +117,10 @@ def soak(tmp_path: Path, name: str, table: dict[str, Any], proxy: FaultProxy,
                 handle.write(f"{time.strftime('%H:%M:%S')} {name} seed {seed}: {outcome}\n")
 
     def one(seed: int) -> None:
+        if DEADLINE_S and time.monotonic() - started > DEADLINE_S:
+            return
+        with lock:
+            counts.runs += 1
         target = make_target(name, table, None)
         try:
             (outcome,) = run_experiment(experiment, [target], [seed], Store(store_root),
@@ -142,7 +151,6 @@ def soak(tmp_path: Path, name: str, table: dict[str, Any], proxy: FaultProxy,
                 counts.lost += 1
                 counts.lost_details.append(f"seed {seed}: failed crate without a reason")
 
-    started = time.monotonic()
     with ThreadPoolExecutor(WORKERS) as pool:
         list(pool.map(one, range(1, RUNS + 1)))
     counts.seconds = time.monotonic() - started
