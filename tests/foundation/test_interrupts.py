@@ -101,8 +101,13 @@ def test_an_interrupt_during_submission_is_delivered_once_the_handles_are_known(
     from repro.execution.dispatch import interrupts_deferred
 
     reached = []
-    with pytest.raises(KeyboardInterrupt), interrupts_deferred():
-        signal.raise_signal(signal.SIGINT)
-        reached.append("the submission finished")
+    # As repro's CLI does: the runner may have inherited SIGINT ignored (a background job).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt), interrupts_deferred():
+            signal.raise_signal(signal.SIGINT)
+            reached.append("the submission finished")
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert reached == ["the submission finished"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
