@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 import xarray as xr
@@ -80,7 +81,13 @@ def judge_paired(cells: Mapping[tuple[str, str], CellData], n_baseline: int,
     attributes ``design``, ``pairs``, ``pairing``, ``global_p``, ``global_max_t``,
     ``global_method``, ``global_cell``, ``power_note``.
     """
-    result = judge(cells, n_baseline, profile, baseline, candidate)
+    # the unpaired measurements stay as reference columns; 999 label permutations suffice
+    # there (they do not decide) and keep a paired comparison cheap
+    reference = replace(profile, verdict=replace(
+        profile.verdict, random_permutations=min(999, profile.verdict.random_permutations)))
+    result = judge(cells, n_baseline, reference, baseline, candidate)
+    result.attrs.update(profile_name=profile.name, profile_version=profile.version,
+                        profile_sha256=profile.sha256)
     keys = list(cells)
     q = profile.verdict.fdr_q
     m = len(keys)

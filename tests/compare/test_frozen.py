@@ -14,7 +14,7 @@ from tests.foundation.helpers import repro
 pytestmark = pytest.mark.slow
 
 SMALL = {"n_neurons = 500": "n_neurons = 100", "duration = 1000.0": "duration = 400.0",
-         "seeds = [1, 2, 3, 4, 5]": "seeds = [1, 2]"}
+         "seeds = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]": "seeds = [1, 2]"}
 DELAYS = {"delay_mean = 1.5": "delay_mean = 1.6", "delay_min = 1.0": "delay_min = 1.1",
           "delay_max = 3.0": "delay_max = 3.1"}
 

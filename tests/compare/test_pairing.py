@@ -29,7 +29,7 @@ def test_noise_seed_replicate_zero_is_the_plain_run() -> None:
 def test_noise_seeds_option_is_validated(tmp_path: Path) -> None:
     from repro.errors import ExperimentError
 
-    exp = variant_experiment(tmp_path / "e", "e", {"seeds = [1, 2, 3, 4, 5]":
+    exp = variant_experiment(tmp_path / "e", "e", {"seeds = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]":
                                                    "seeds = [1, 2]\nnoise_seeds = 0"})
     with pytest.raises(ExperimentError, match="noise_seeds"):
         load_experiment(exp)
@@ -46,7 +46,7 @@ def paired_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("paired")
     store = Store(root / "store")
     base = variant_experiment(root / "base", "small", {
-        **SMALL, "seeds = [1, 2, 3, 4, 5]": "seeds = [1, 2, 3]\nnoise_seeds = 2"})
+        **SMALL, "seeds = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]": "seeds = [1, 2, 3]\nnoise_seeds = 2"})
     weights = variant_experiment(root / "w110", "small_w110", {
         **SMALL, "w_exc = 1.0 ": "w_exc = 1.1 "})
     groups: dict[str, list[Path]] = {}

@@ -30,7 +30,7 @@ def small_experiment(dest: Path, *, n_neurons: int = 100, duration: float = 300.
     text = toml.read_text()
     text = text.replace("n_neurons = 500", f"n_neurons = {n_neurons}")
     text = text.replace("duration = 1000.0", f"duration = {duration}")
-    text = text.replace("seeds = [1, 2, 3, 4, 5]", f"seeds = {seeds}")
+    text = text.replace("seeds = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]", f"seeds = {seeds}")
     text = text.replace('targets = ["local", "spinnaker_emulator"]', 'targets = ["local"]')
     toml.write_text(text + extra)
     return dest

@@ -83,7 +83,7 @@ def test_missing_required_field_is_reported(experiment_dir: Path) -> None:
 
 
 def test_duplicate_seeds_are_rejected(experiment_dir: Path) -> None:
-    _edit(experiment_dir, "seeds = [1, 2, 3, 4, 5]", "seeds = [1, 1]")
+    _edit(experiment_dir, "seeds = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]", "seeds = [1, 1]")
     with pytest.raises(ExperimentError, match="duplicates"):
         load_experiment(experiment_dir)
 
