@@ -190,5 +190,5 @@ def print_runs(outcomes: list[RunOutcome], root: Path) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add ``repro run``."""
-    app.command(context_settings={"allow_extra_args": True,
-                                  "ignore_unknown_options": True})(run)
+    # Script arguments follow `--`; an unknown option before it stays a usage error.
+    app.command(context_settings={"allow_extra_args": True})(run)
