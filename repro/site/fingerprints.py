@@ -98,6 +98,8 @@ class Capture:
     #: The projections themselves: scripts often drop them, and a collected object's id
     #: could be reused by the next projection.
     alive: list[Any] = field(default_factory=list)
+    #: Why nothing could be captured on this backend ("" when capture works).
+    unavailable: str = ""
 
     def projection(self, projection: Any) -> ProjectionRecord:
         """The record of ``projection`` (created on first use, in creation order)."""
@@ -112,8 +114,17 @@ class Capture:
                 f"{index}:{pre}->{post}:{receptor}", pre, post, receptor)
         return self.projections[key]
 
+    def combined(self) -> dict[str, str]:
+        """The combined hashes; ValueError when this backend could not be captured."""
+        if self.unavailable:
+            raise ValueError(f"frozen-input runs need connectivity fingerprints: "
+                             f"{self.unavailable}")
+        return self.document()["combined"]
+
     def document(self) -> dict[str, Any]:
         """The connectivity document (``repro.connectivity/1``) written into the crate."""
+        if self.unavailable:
+            return {"format": FORMAT, "unavailable": self.unavailable}
         projections = [p.fingerprint() for p in self.projections.values()]
         initial = [{"population": pop, "variable": var, "size": int(values.size),
                     "sha256": digest(values)}
@@ -138,12 +149,18 @@ def install(sim: Any) -> Capture:
     Returns
     -------
     Capture
-        Filled while the script builds its network; see :meth:`Capture.document`.
+        Filled while the script builds its network; see :meth:`Capture.document`. On a
+        backend without PyNN's connection hook (sPyNNaker) it stays empty and says why.
     """
     capture = Capture()
     projection_class = sim.Projection
     population_class = sim.Population
-    connect = projection_class._convergent_connect
+    connect = getattr(projection_class, "_convergent_connect", None)
+    if not isinstance(projection_class, type) or connect is None:
+        # sPyNNaker builds its connections at mapping time, not through PyNN's hook
+        capture.unavailable = (f"{sim.__name__} does not build connections through "
+                               "pyNN's Projection._convergent_connect")
+        return capture
     set_initial = population_class._set_initial_value_array
 
     def convergent_connect(self, presynaptic_indices, postsynaptic_index, *args, **params):

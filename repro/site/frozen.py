@@ -85,7 +85,7 @@ def export(path: Path, sources: list[Any], capture: Capture, timestep_ms: float,
         projections.append(record.fingerprint())
     meta = {"format": FORMAT, "timestep_ms": timestep_ms, "duration_ms": duration_ms,
             "sources": labels, "projections": projections,
-            "connectivity": capture.document()["combined"]}
+            "connectivity": capture.combined()}
     arrays["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
     np.savez_compressed(path, **arrays)
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -168,7 +168,7 @@ class Replay:
         if self.used != len(self.meta["sources"]):
             raise ValueError(f"the script created {self.used} Poisson sources, the frozen input "
                              f"{self.path.name} holds {len(self.meta['sources'])}")
-        mine = capture.document()["combined"]
+        mine = capture.combined()
         theirs = self.meta["connectivity"]
         if mine["topology"] != theirs["topology"]:
             raise ValueError("frozen replay needs the reference run's connectivity: this run's "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,12 +29,15 @@ SITE_FUNCTION_LEVEL = SITE_MODULE_LEVEL | {"neo", "quantities", "nest", "matplot
 
 def lint_imports(repo: Path) -> subprocess.CompletedProcess:
     """Run import-linter on the package under ``repo`` with that tree's pyproject.toml."""
-    env = {**os.environ, "PYTHONPATH": str(repo)}
-    return subprocess.run([sys.executable, "-c",
-                           "import sys; from importlinter.cli import lint_imports; "
-                           "sys.exit(lint_imports(config_filename='pyproject.toml', "
-                           "no_cache=True, no_logo=True))"],
-                          cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+    env = {**os.environ, "PYTHONPATH": str(repo), "NO_COLOR": "1", "TERM": "dumb"}
+    # the console script's options are stable across import-linter releases; its Python
+    # entry point's keyword arguments are not
+    command = Path(sys.executable).parent / "lint-imports"
+    completed = subprocess.run([str(command), "--config", "pyproject.toml", "--no-cache"],
+                               cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+    # older releases colour their report whatever the terminal
+    completed.stdout = re.sub(r"\x1b\[[0-9;]*m", "", completed.stdout)
+    return completed
 
 
 def foreign_site_imports(package_root: Path) -> list[str]:
