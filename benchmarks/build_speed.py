@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
 import json
 import os
 import platform
@@ -24,11 +23,9 @@ import statistics
 import subprocess
 import sys
 import time
-import tomllib
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-REFERENCE = REPO / "experiments" / "balanced_random"
+from reference_network import REPO, load_reference  # benchmarks/ is on sys.path
+
 RESULTS = REPO / "benchmarks" / "results"
 PATHS = ("pynn", "array")
 
@@ -42,11 +39,7 @@ def measure(path: str, n_neurons: int, duration: float, timestep: float, seed: i
     from repro.site import fastconnect
 
     fastconnect.install(sim)
-    spec = importlib.util.spec_from_file_location("network", REFERENCE / "network.py")
-    network = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(network)
-    params = tomllib.loads((REFERENCE / "experiment.toml").read_text())["params"]
-    params["n_neurons"] = n_neurons
+    network, params = load_reference(n_neurons)
     sim.setup(timestep=timestep, threads=1, rng_seed=seed)
     load = os.getloadavg()[0]
     t0 = time.perf_counter()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import importlib.util
+import importlib
 import io
 import json
 import os
@@ -31,13 +31,10 @@ import subprocess
 import sys
 import time
 import timeit
-import tomllib
-from pathlib import Path
 
 import numpy as np
+from reference_network import REPO, load_reference  # benchmarks/ is on sys.path
 
-REPO = Path(__file__).resolve().parents[1]
-REFERENCE = REPO / "experiments" / "balanced_random"
 RESULTS = REPO / "benchmarks" / "results"
 BACKENDS = {"emulator": "repro.spinnaker.pynn_backend", "nest": "pyNN.nest"}
 
@@ -55,11 +52,7 @@ def measure(backend: str, n_neurons: int, duration: float, timestep: float, seed
     """Build and run the reference network once in this process; return timings and rates
     (with ``profile``, cProfile's top entries of ``run()`` instead of fair timings)."""
     sim = importlib.import_module(BACKENDS[backend])
-    spec = importlib.util.spec_from_file_location("network", REFERENCE / "network.py")
-    network = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(network)
-    params = tomllib.loads((REFERENCE / "experiment.toml").read_text())["params"]
-    params["n_neurons"] = n_neurons
+    network, params = load_reference(n_neurons)
     sim.setup(timestep=timestep, threads=1, rng_seed=seed)
     t0 = time.perf_counter()
     populations = network.build(sim, params, seed)

@@ -12,13 +12,12 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.foundation.helpers import run_dirs
+from tests.foundation.helpers import run_dirs, signal_repro_run, wait_while_alive
 
 SLEEPY = Path(__file__).resolve().parents[1] / "hpc" / "data" / "sleepy"
 STOP_WITHIN_S = 10.0
@@ -31,10 +30,6 @@ def sleepy(dest: Path, wait_s: float, extra: str = "") -> Path:
     text = toml.read_text().replace("wait_s = 0.0", f"wait_s = {wait_s}")
     toml.write_text(text + extra)
     return dest
-
-
-def _ignore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _harness_pids(store: Path) -> list[int]:
@@ -59,26 +54,14 @@ def interrupt_run(tmp_path: Path, target: str, signum: int) -> tuple[int, float,
     experiment = sleepy(tmp_path / "exp", wait_s=120.0)
     store = tmp_path / "store"
     env = {**os.environ, "REPRO_STORE": str(store)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "repro.cli", "run", str(experiment), "--targets", target],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        preexec_fn=_ignore_sigint)
-    try:
-        deadline = time.monotonic() + 120
-        while not _harness_pids(store):
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            assert time.monotonic() < deadline, "the harness never started"
-            time.sleep(0.1)
+
+    def harness_started(process: subprocess.Popen) -> None:
+        wait_while_alive(process, lambda: _harness_pids(store), "the harness")
         time.sleep(0.5)
-        sent = time.monotonic()
-        process.send_signal(signum)
-        _, stderr = process.communicate(timeout=60)
-        elapsed = time.monotonic() - sent
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    return process.returncode, elapsed, stderr, store
+
+    code, elapsed, stderr, _ = signal_repro_run(["run", str(experiment), "--targets", target],
+                                                env, signum, harness_started)
+    return code, elapsed, stderr, store
 
 
 @pytest.mark.slow

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
-from tests.foundation.helpers import run_dirs
+from tests.foundation.helpers import run_dirs, signal_repro_run
 from tests.foundation.test_interrupts import STOP_WITHIN_S, sleepy
 from tests.hpc.test_slurm_cli import _project, _wait_running_job
 
@@ -30,21 +28,10 @@ def test_a_signal_cancels_the_slurm_job_within_10_s_and_writes_no_crate(slurm_cl
     experiment = sleepy(tmp_path / "exp", wait_s=300.0)
     store = tmp_path / "store"
     env = {**os.environ, "REPRO_STORE": str(store)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "repro.cli", "run", str(experiment), "--targets", target],
-        cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
-    try:
-        job_id = _wait_running_job(slurm_cluster, target, timeout=60)
-        sent = time.monotonic()
-        process.send_signal(signum)
-        _, stderr = process.communicate(timeout=60)
-        elapsed = time.monotonic() - sent
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == 128 + signum, stderr[-2000:]
+    code, elapsed, stderr, job_id = signal_repro_run(
+        ["run", str(experiment), "--targets", target], env, signum,
+        lambda _process: _wait_running_job(slurm_cluster, target, timeout=60), cwd=project)
+    assert code == 128 + signum, stderr[-2000:]
     assert elapsed < STOP_WITHIN_S, f"{name}: exited {elapsed:.1f} s after the signal"
     assert f"interrupted ({name})" in stderr
     deadline = time.monotonic() + 30
@@ -55,5 +42,5 @@ def test_a_signal_cancels_the_slurm_job_within_10_s_and_writes_no_crate(slurm_cl
         time.sleep(0.2)
     assert state == "CANCELLED"
     assert run_dirs(store) == []
-    print(f"slurm: {name} -> exit {process.returncode} after {elapsed:.2f} s, job {job_id} "
+    print(f"slurm: {name} -> exit {code} after {elapsed:.2f} s, job {job_id} "
           f"{state}")

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.foundation.helpers import run_dirs
+from tests.foundation.helpers import run_dirs, signal_repro_run, wait_while_alive
 from tests.foundation.test_interrupts import STOP_WITHIN_S, sleepy
 
 pytestmark = [pytest.mark.slow, pytest.mark.infra]
@@ -22,24 +20,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.infra]
 
 def _interrupt(experiment: Path, target: str, env: dict[str, str], signum: int,
                running: Callable[[], bool]) -> tuple[int, float, str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "repro.cli", "run", str(experiment), "--targets", target],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
-    try:
-        deadline = time.monotonic() + 120
-        while not running():
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            assert time.monotonic() < deadline, "the job never started running"
-            time.sleep(0.2)
-        sent = time.monotonic()
-        process.send_signal(signum)
-        _, stderr = process.communicate(timeout=60)
-        return process.returncode, time.monotonic() - sent, stderr
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    code, elapsed, stderr, _ = signal_repro_run(
+        ["run", str(experiment), "--targets", target], env, signum,
+        lambda process: wait_while_alive(process, running, "the job"))
+    return code, elapsed, stderr
 
 
 def _eventually(check: Callable[[], bool], timeout_s: float = 20.0) -> bool:
