@@ -32,6 +32,7 @@ import numpy as np
 
 from repro.site.dialect_cells import CellDialect
 from repro.site.dialect_connections import ConnectionDialect, all_but_me_connector
+from repro.site.dialect_inputs import InputDialect
 from repro.site.portability import NoteBook, script_line
 from repro.site.spikefile import PopulationSpikes
 from repro.site.spynnaker_catalogue import (
@@ -59,7 +60,7 @@ def derive_seed(run_seed: int, key: str) -> int:
     return int(sequence.generate_state(1)[0])
 
 
-class ScriptDialect(CellDialect, ConnectionDialect):
+class ScriptDialect(CellDialect, ConnectionDialect, InputDialect):
     """The shim module for one run of one classic script.
 
     Parameters
@@ -76,17 +77,22 @@ class ScriptDialect(CellDialect, ConnectionDialect):
         Where portability notes go.
     max_delay_ms : float, optional
         NEST's max_delay, learnt from a previous attempt (see :class:`MaxDelayTooSmall`).
+    on_grid : frozenset of str, optional
+        Populations (``file:line#n`` of their creation) to build on NEST's on-grid model,
+        learnt from a previous attempt (see :class:`OnGridNeeded`).
     """
 
     def __init__(self, backend: types.ModuleType, run_seed: int, threads: int,
                  backend_options: dict[str, Any], book: NoteBook,
-                 max_delay_ms: float | None = None) -> None:
+                 max_delay_ms: float | None = None,
+                 on_grid: frozenset[str] = frozenset()) -> None:
         self.backend = backend
         self.run_seed = int(run_seed)
         self.threads = threads
         self.backend_options = dict(backend_options)
         self.book = book
         self.max_delay_ms = max_delay_ms
+        self.on_grid = on_grid
         self.on_nest = backend.__name__ == "pyNN.nest"
         self.on_emulator = backend.__name__.startswith("repro.spinnaker")
         #: Native sPyNNaker speaks the dialect itself: nothing is translated there.
@@ -99,6 +105,9 @@ class ScriptDialect(CellDialect, ConnectionDialect):
         self.delays_fixed = False
         self.gsyn_classes: dict[type, type] = {}
         self.populations_made: list[Any] = []
+        self.projections_made: list[Any] = []
+        self.population_counts: dict[str, int] = {}
+        self._init_inputs()
         self.shim = self._make_shim()
 
     # ----------------------------------------------------------------- installation
@@ -288,6 +297,8 @@ class ScriptDialect(CellDialect, ConnectionDialect):
     def _run(self, duration: float, *args: Any, **kwargs: Any) -> Any:
         if not self.recorded and not self.native:
             self._record_everything()
+        if self.input_twins:
+            self._wire_input_twins()
         result = self.backend.run(duration, *args, **kwargs)
         self.t_stop = float(self.backend.get_current_time())
         return result

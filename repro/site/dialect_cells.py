@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from repro.site.dialect_connections import constant_value, parameter_names
-from repro.site.portability import NoteBook
+from repro.site.dialect_inputs import OnGridNeeded, nest_model_of, on_grid_class
+from repro.site.portability import NoteBook, script_line
 from repro.site.spynnaker_catalogue import HARDWARE_TARGETS
 
 
@@ -34,6 +35,8 @@ class CellDialect:
     populations_made: list[Any]
     gsyn_classes: dict[type, type]
     numpy_rng: Any
+    on_grid: frozenset[str]
+    population_counts: dict[str, int]
 
     def derive(self, key: str) -> int:  # provided by ScriptDialect
         raise NotImplementedError
@@ -183,8 +186,10 @@ class CellDialect:
                 if isinstance(cellclass, type) and not dialect.native:
                     cellclass = cellclass(**(cellparams or {}))
                     cellparams = None
+                self._repro_key = dialect._population_key()
                 if not dialect.native:
                     dialect._spike_times_off_zero(cellclass)
+                    dialect._on_grid_if_needed(cellclass, self._repro_key)
                 initial = {**getattr(cellclass, "_repro_initial_values", {}),
                            **(initial_values or {})}
                 self._repro_rng = None
@@ -210,6 +215,10 @@ class CellDialect:
                 if "all" in wanted and not dialect.native:
                     variables = wanted = list(self.celltype.recordable)
                     missing = sorted({"v", "gsyn_exc", "gsyn_inh"} - set(wanted))
+                    gsyn = {"gsyn_exc", "gsyn_inh"} & set(missing)
+                    if dialect.on_nest and gsyn and dialect._gsyn_possible(self):
+                        dialect._gsyn_elsewhere(self, wanted, gsyn, kwargs)
+                        missing = sorted(set(missing) - gsyn)
                     if missing and "v" in wanted:
                         dialect.book.add(
                             f"record('all') of {self.celltype.__class__.__name__}", "adapted",
@@ -218,11 +227,7 @@ class CellDialect:
                             "(sPyNNaker's 'all' includes them)", numerical_effect=False)
                 gsyn = {"gsyn_exc", "gsyn_inh"} & set(wanted)
                 if dialect.on_nest and gsyn and not set(self.celltype.recordable) >= gsyn:
-                    raise dialect.book.refuse(
-                        f"record({sorted(gsyn)[0]!r}) of {self.celltype.__class__.__name__}",
-                        "local with target option spike_precision = \"on_grid\"; "
-                        f"spinnaker_emulator; {HARDWARE_TARGETS}",
-                        "NEST's off-grid model of this cell has no synaptic-current recordable")
+                    variables = wanted = dialect._gsyn_elsewhere(self, wanted, gsyn, kwargs)
                 if dialect.on_nest and gsyn and \
                         not getattr(self.celltype, "conductance_based", True):
                     dialect.book.add("record('gsyn_exc'/'gsyn_inh') of a current-based cell",
@@ -242,8 +247,70 @@ class CellDialect:
                     dialect.recorded.append(self)
                 return result
 
+            def get_data(self, variables: Any = "all", gather: bool = True,
+                         clear: bool = False, **kwargs: Any) -> Any:
+                block = super().get_data(variables, gather, clear, **kwargs)
+                if dialect.native:
+                    return block
+                return dialect._with_delta_input(self, block, variables, clear)
+
         Population.__name__ = Population.__qualname__ = "Population"
         return Population
+
+    def _population_key(self) -> str:
+        """``file:line#n``: the n-th population made at the current script line."""
+        where = script_line(self.book.script) or "internal"
+        count = self.population_counts.get(where, 0)
+        self.population_counts[where] = count + 1
+        return f"{where}#{count}"
+
+    def _on_grid_if_needed(self, cell: Any, key: str) -> None:
+        """Build a population on NEST's on-grid model when a previous attempt needed it."""
+        if not self.on_nest or key not in self.on_grid:
+            return
+        kind = type(cell)
+        off_grid = nest_model_of(kind, "off_grid")
+        cell.__class__ = on_grid_class(kind)
+        self._synaptic_current_as_gsyn(cell)
+        self.book.add(f"record('gsyn_exc'/'gsyn_inh') of {kind.__name__} (on the grid)",
+                      "adapted", f"NEST's off-grid {off_grid} has no synaptic-current "
+                      f"recordable; this population runs on the on-grid "
+                      f"{nest_model_of(kind, 'on_grid')}, whose spikes fall on the time grid "
+                      "(as on SpiNNaker) instead of at NEST's precise off-grid times",
+                      numerical_effect=True, line=key.rpartition("#")[0])
+
+    def _gsyn_possible(self, population: Any) -> bool:
+        """True when NEST can record this population's synaptic input another way."""
+        import nest
+
+        celltype = population.celltype
+        if self._delta_input_possible(celltype):
+            return True
+        variables = getattr(celltype, "variable_map", {})
+        on_grid = nest_model_of(celltype, "on_grid")
+        return bool(on_grid) and not getattr(celltype, "conductance_based", True) and \
+            variables.get("isyn_exc") in nest.GetDefaults(on_grid, "recordables") and \
+            population._repro_key not in self.on_grid
+
+    def _gsyn_elsewhere(self, population: Any, wanted: list[str], gsyn: set[str],
+                        kwargs: dict[str, Any]) -> list[str]:
+        """``gsyn`` a population's NEST model cannot record: twins, on-grid model or refusal.
+
+        Returns the variables the population's own model records.
+        """
+        celltype = population.celltype
+        name = type(celltype).__name__
+        if self._delta_input_possible(celltype):
+            self._want_delta_input(population, kwargs.get("sampling_interval"))
+            return [v for v in wanted if v not in gsyn]
+        if self._gsyn_possible(population):
+            raise OnGridNeeded(population._repro_key, f"record({sorted(gsyn)[0]!r}) of {name}")
+        raise self.book.refuse(
+            f"record({sorted(gsyn)[0]!r}) of {name}", f"spinnaker_emulator; {HARDWARE_TARGETS}",
+            f"NEST's model of this cell ({nest_model_of(celltype, 'on_grid') or name}) has no "
+            "synaptic-input recordable" + (
+                "; sPyNNaker's Izhikevich records its exponential synaptic current, NEST's "
+                "izhikevich has delta synapses" if name == "Izhikevich" else ""))
 
     def _additional_parameters_honoured(self) -> frozenset[str]:
         """Extras the backend's Population takes (the emulator lists them in its module)."""

@@ -74,6 +74,7 @@ class ConnectionDialect:
     on_emulator: bool
     native: bool
     delays_fixed: bool
+    projections_made: list[Any]
 
     def _projection_class(self) -> type:
         dialect = self
@@ -97,6 +98,7 @@ class ConnectionDialect:
                     dialect._prepare_delays(synapse_type, connector)
                 super().__init__(presynaptic, postsynaptic, connector, synapse_type,
                                  *args, **kwargs)
+                dialect.projections_made.append(self)
 
         Projection.__name__ = Projection.__qualname__ = "Projection"
         return Projection

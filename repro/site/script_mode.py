@@ -22,6 +22,7 @@ from typing import Any
 
 from repro.site.dialect import ScriptDialect
 from repro.site.dialect_connections import MaxDelayTooSmall
+from repro.site.dialect_inputs import OnGridNeeded
 from repro.site.portability import NoteBook
 
 #: Backend name a script's ``get_simulator`` receives, per run-spec backend.
@@ -34,7 +35,7 @@ _CHOOSES_BACKEND = re.compile(r"\bget_simulator\s*\(|\bget_script_args\s*\(|"
                               r"import_module\(\s*[\"']pyNN\.[\"']\s*\+|"
                               r"[\"']pyNN\.%s[\"']")
 #: Restarts allowed for a growing max_delay.
-MAX_RESTARTS = 3
+MAX_RESTARTS = 6
 
 
 class ScriptExit(RuntimeError):  # noqa: N818 - it is the script's own exit
@@ -121,11 +122,12 @@ def run_script(backend: types.ModuleType, script: Path, args: list[str], backend
         When it uses a feature this backend cannot run.
     """
     max_delay_ms: float | None = None
+    on_grid: frozenset[str] = frozenset()
     for _attempt in range(MAX_RESTARTS + 1):
         attempt_book = NoteBook(script=script)
         argv = script_argv(script, args, backend_name, attempt_book)
         dialect = ScriptDialect(backend, seed, threads, backend_options, attempt_book,
-                                max_delay_ms=max_delay_ms)
+                                max_delay_ms=max_delay_ms, on_grid=on_grid)
         dialect.install()
         try:
             _execute(dialect, script, argv)
@@ -134,8 +136,12 @@ def run_script(backend: types.ModuleType, script: Path, args: list[str], backend
             print(f"repro: {exc}; starting the script again with max_delay = "
                   f"{max_delay_ms:g} ms", file=sys.stderr)
             continue
+        except OnGridNeeded as exc:
+            on_grid = on_grid | {exc.key}
+            print(f"repro: {exc}; starting the script again", file=sys.stderr)
+            continue
         finally:
             book.notes[:] = attempt_book.notes
         return dialect
-    raise RuntimeError(f"{script.name}: max_delay still too small after {MAX_RESTARTS} "
-                       "restarts")
+    raise RuntimeError(f"{script.name}: still needs another max_delay or on-grid model after "
+                       f"{MAX_RESTARTS} restarts")

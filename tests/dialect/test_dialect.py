@@ -73,6 +73,19 @@ def test_spynnaker_dialect_runs_on_nest_with_every_adaptation_noted(tmp_path: Pa
     assert names == {"source", "cell", "seeded", "izk", "delta"}
 
 
+def test_synaptic_input_nest_cannot_record_is_recorded_another_way(tmp_path: Path) -> None:
+    """Delta-synapse input through twin cells; exp-synapse current on the on-grid model."""
+    result, _ = run_harness(tmp_path, "synaptic_input.py")
+    assert result["status"] == "completed", result.get("error", {}).get("traceback")
+    notes = notes_of(result)
+    twins = notes["record('gsyn_exc'/'gsyn_inh') of IF_curr_delta"]
+    assert (twins.action, twins.numerical_effect) == ("translated", False)
+    grid = notes["record('gsyn_exc'/'gsyn_inh') of IF_curr_exp (on the grid)"]
+    assert (grid.action, grid.numerical_effect, grid.script_line) == (
+        "adapted", True, "synaptic_input.py:13")
+    assert {p["name"] for p in result["populations"]} == {"delta", "exp"}
+
+
 def test_population_seed_and_unseeded_draws_follow_the_run_seed(tmp_path: Path) -> None:
     draws = []
     for seed in (1, 1, 2):
