@@ -1,23 +1,61 @@
 """The ``repro`` command: one entry point, one module per group of subcommands.
 
-Every module ``repro/cli/<name>.py`` that defines ``register(app)`` is discovered and asked to
-add its commands, so a new command group needs no edit here.
+Every module ``repro/cli/<name>.py`` that defines ``register(app)`` adds its commands; the
+table :data:`COMMANDS` names the module and short help of each command, so that a command's
+module (and its dependencies) is imported only when that command runs and ``repro --help``
+imports none (tests/foundation/test_cli_options.py keeps the table complete and true).
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import signal
 import sys
 
 import typer
 
 from repro import __version__
-from repro.cli.common import err_console, report_error
+from repro.cli.lazy import LazyGroup
 from repro.errors import ReproError
 
+#: Command name -> (module that registers it, short help shown by ``repro --help``).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "campaign": ("repro.cli.campaign", "Run an experiment on all its targets, compare each "
+                                       "target with the first, report."),
+    "run": ("repro.cli.run", "Run an experiment on every target for every seed and record "
+                             "one crate per run."),
+    "compare": ("repro.cli.compare", "Judge whether candidate runs match baseline runs "
+                                     "within tolerance."),
+    "regress": ("repro.cli.compare", "CI regression gate between two run sets (e.g. two ESD "
+                                     "releases)."),
+    "drift": ("repro.cli.compare", "Classify environment drift between runs of the same "
+                                   "model."),
+    "calibrate": ("repro.cli.compare", "Derive R thresholds R*(k) from a target compared "
+                                       "with itself on disjoint seed sets."),
+    "verify": ("repro.cli.crates", "Recompute the sha256 of every file a crate records; "
+                                   "name each file that differs."),
+    "crates": ("repro.cli.crates", "List and inspect the runs in the store."),
+    "report": ("repro.cli.report", "Write the HTML validation report of a campaign into its "
+                                   "crate."),
+    "publish": ("repro.cli.report", "Package a campaign with all its run crates as one "
+                                    "validated zip, optionally deposit it."),
+    "targets": ("repro.cli.targets", "List execution targets and run their pre-flight "
+                                     "checks."),
+    "containers": ("repro.cli.containers", "Push SIF images to an OCI registry (ORAS), "
+                                           "resolve tags to digests, pull by digest."),
+    "nest": ("repro.cli.nest", "NEST builds: NEST with MPI from its source distribution."),
+    "nestml": ("repro.cli.nestml", "NESTML custom neuron models: build and inspect."),
+}
+
+
+
+class ReproGroup(LazyGroup):
+    """The ``repro`` group: the commands of :data:`COMMANDS`."""
+
+    table = COMMANDS
+
+
 app = typer.Typer(
+    cls=ReproGroup,
     name="repro",
     help=(
         "Run one spiking-network experiment on several targets, record every run as a "
@@ -52,20 +90,6 @@ def _root(
     """Root options."""
 
 
-def _discover() -> None:
-    package = sys.modules[__name__]
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        if info.name == "common" or info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        register = getattr(module, "register", None)
-        if callable(register):
-            register(app)
-
-
-_discover()
-
-
 #: The signal that interrupted the command (SIGINT unless SIGTERM arrived).
 _interrupted_by = {"signal": signal.SIGINT}
 
@@ -79,6 +103,8 @@ def _on_signal(signum: int, _frame: object) -> None:
 def _interrupted(exc: BaseException | None = None) -> None:
     """Say that the command was interrupted (and what could not be cancelled); exit 128+N."""
     number = _interrupted_by["signal"]
+    from repro.cli.common import err_console
+
     notes = [n for n in getattr(exc, "__notes__", []) if isinstance(n, str)]
     err_console.print(f"interrupted ({number.name}): submitted runs were cancelled; no "
                       "partial crate kept" + "".join(f"; {n}" for n in notes), highlight=False)
@@ -95,6 +121,8 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except ReproError as exc:
+        from repro.cli.common import report_error
+
         report_error(exc)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt as exc:

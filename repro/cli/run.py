@@ -7,9 +7,6 @@ from pathlib import Path
 from typing import TypeVar
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
-from rich.progress import Progress as ProgressBar
-from rich.table import Table
 
 from repro.cli.common import (
     STORE_OPTION,
@@ -115,6 +112,9 @@ def run(
 
 def run_with_progress(name: str, call: Callable[[Progress], T]) -> T:
     """Call ``call(progress)`` under a progress bar (plain lines when not on a terminal)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as ProgressBar
+
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("{task.fields[last]}"))
     with ProgressBar(*columns, console=err_console, transient=False,
@@ -171,6 +171,8 @@ def frozen_inputs(store, text: str) -> dict[int, Path]:
 
 def print_runs(outcomes: list[RunOutcome], root: Path) -> None:
     """Table of run outcomes; crates live under ``root/runs/<experiment>/<run id>``."""
+    from rich.table import Table
+
     table = Table(title="runs", show_lines=False)
     for column in ("target", "seed", "status", "run id"):
         table.add_column(column, overflow="fold")

@@ -17,14 +17,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from repro.config.experiment import Experiment, noise_seed
 from repro.config.hashes import model_hash, request_key, run_key
 from repro.errors import SelectionError
 from repro.execution.bundle import build_bundle
 from repro.execution.guard import check_request, wall_limit
-from repro.nestml.integration import NestmlInputs, prepare_experiment
-from repro.records.run_crate import RunFacts, write_run_crate
 from repro.records.store import RunRecord, Store
 from repro.site.clock import utc_now
 from repro.site.envinfo import environment_digest, sha256_file
@@ -32,6 +31,9 @@ from repro.site.files import ENVIRONMENT, RESULT, read_json, run_completed
 from repro.site.runspec import RunSpec
 from repro.targets.base import JobHandle, JobState, JobStatus, RunBundle, Target
 from repro.targets.polling import PollSchedule
+
+if TYPE_CHECKING:  # imported where needed: NESTML is rare and heavy to import
+    from repro.nestml.integration import NestmlInputs
 
 #: Progress callback: ``progress(event, **info)`` with events
 #: ``planned`` (total=), ``cached`` / ``submitted`` / ``finished`` (target=, seed=, ...).
@@ -306,6 +308,8 @@ def _prepare_nestml(experiment: Experiment, notify: Progress) -> NestmlInputs | 
     """
     if not experiment.nestml:
         return None
+    from repro.nestml.integration import prepare_experiment
+
     inputs = prepare_experiment(experiment)
     if inputs is not None:
         module = inputs.module
@@ -329,6 +333,8 @@ def _poll(pending: _Pending) -> JobStatus:
 
 def _collect(experiment: Experiment, pending: _Pending, status: JobStatus, store: Store,
              model: str) -> RunOutcome:
+    from repro.records.run_crate import RunFacts, write_run_crate
+
     assert pending.handle is not None and pending.bundle is not None
     outputs = store.scratch_dir() / pending.run_id / "outputs"
     outputs.mkdir(parents=True, exist_ok=True)

@@ -23,8 +23,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from repro.records.run_crate import read_metadata
-
 INDEX_FILE = "index.sqlite"
 RUNS_DIR = "runs"
 CAMPAIGNS_DIR = "campaigns"
@@ -276,6 +274,8 @@ def _ensure_wal(connection: sqlite3.Connection) -> None:
 
 def record_from_crate(store: Store, crate_dir: Path) -> RunRecord | None:
     """Rebuild an index record from a run crate's metadata (None if it is not a run crate)."""
+    from repro.records.run_crate import read_metadata
+
     try:
         graph = read_metadata(crate_dir)
     except Exception:

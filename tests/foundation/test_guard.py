@@ -67,14 +67,19 @@ def test_an_absurd_request_is_refused_in_under_a_second_with_one_line(tmp_path, 
     assert message.startswith(f"{toml.resolve()}:") and f"field '{field}'" in message
     assert "refusing to run" in message and "--force" in message and "\n" not in message
     store = tmp_path / "store"
-    started = time.perf_counter()
-    result = repro("run", str(experiment), "--seeds", "1,2", store=store)
-    cli_s = time.perf_counter() - started
-    assert result.returncode == 2, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and field in lines[0], result.stderr
-    assert run_dirs(store) == []
-    print(f"{field}: guard {guard_s * 1000:.1f} ms, whole CLI {cli_s:.2f} s: {lines[0]}")
+    walls_s = []
+    while not walls_s or (min(walls_s) >= 1.0 and len(walls_s) < 3):  # a busy machine: retry
+        started = time.perf_counter()
+        result = repro("run", str(experiment), "--seeds", "1,2", store=store)
+        walls_s.append(time.perf_counter() - started)
+        assert result.returncode == 2, result.stderr
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and field in lines[0], result.stderr
+        assert run_dirs(store) == []
+    # The whole `repro run` process, interpreter start included, as a user waits for it.
+    assert min(walls_s) < 1.0, walls_s
+    print(f"{field}: guard {guard_s * 1000:.1f} ms, whole CLI process "
+          f"{', '.join(f'{w:.2f}' for w in walls_s)} s: {lines[0]}")
 
 
 def test_recorded_data_beyond_memory_is_refused(tmp_path):
