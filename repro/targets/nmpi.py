@@ -309,19 +309,21 @@ class NmpiTarget(Target):
 
         nmpi.nmpi_user.TOKENFILE = os.devnull
         nmpi.nmpi_user.getpass = NoPrompt
-        try:
+
+        def start() -> Any:
             with contextlib.redirect_stdout(io.StringIO()):
-                client = nmpi.Client(token=token, job_service=self.job_service,
-                                     user_info_endpoint=user_info_url,
-                                     verify=bool(self.option("verify_tls")))
-        except Exception as exc:
-            found = classify(exc)
-            if found is None:
-                raise
+                return nmpi.Client(token=token, job_service=self.job_service,
+                                   user_info_endpoint=user_info_url,
+                                   verify=bool(self.option("verify_tls")))
+
+        def fail(found: Classified, attempts: int) -> Exception:
             if found.fault is Fault.AUTH:
-                raise self._auth_error(user_info_url) from None
-            raise self._fail(f"cannot start the nmpi client: {found.message}", found.status,
-                             found) from None
+                return self._auth_error(user_info_url)
+            tries = f" ({attempts} tries)" if attempts > 1 else ""
+            return self._fail(f"cannot start the nmpi client{tries}: {found.message}",
+                              found.status, found)
+
+        client = self._policy().call(start, classify, fail)
         self._client = client
         self._username = client.user_info.get("username", "")
         self._token_source = source
@@ -345,6 +347,12 @@ class NmpiTarget(Target):
         reply = self._policy().call(ask, _classify_identity, fail)
         if reply.status_code in (401, 403):
             raise self._auth_error(user_info_url)
+
+    def _patient(self, log: FaultLog) -> contextlib.AbstractContextManager[FaultLog]:
+        """Count retries into ``log``; inside, transient faults are retried (with the policy's
+        growing waits) until ``outage_limit`` s have passed: only a definite answer (or that
+        limit) ends the work on a run."""
+        return recording(log, float(self.option("outage_limit")))
 
     def _policy(self) -> RetryPolicy:
         """``attempts`` tries; waits from half ``poll_interval`` doubling to ``poll_max``."""
@@ -412,7 +420,6 @@ class NmpiTarget(Target):
         if not self.collab:
             raise InputError("an nmpi target needs collab = \"<EBRAINS collab>\"",
                              field=f"targets.{self.name}.collab")
-        client = self.connect()
         code, digest, size = self.job_code(bundle)
         tags = self.job_tags(bundle)
         run_tag = tags[1]
@@ -434,9 +441,10 @@ class NmpiTarget(Target):
                                   found.status, found)
             return self._fail(f"NMPI refused the job: {found.message}", found.status)
 
-        # The job may exist although the reply was lost: look before resubmitting.
         faults = FaultLog()
-        with recording(faults):
+        with self._patient(faults):
+            client = self.connect()
+            # The job may exist although the reply was lost: look before resubmitting.
             job_id = self._policy().call(post, classify, fail,
                                          created=lambda: self._find_submitted(run_tag))
         info = {"nmpi_job_id": job_id, "nmpi_job_uri": f"{self.job_service}/jobs/{job_id}",
@@ -488,10 +496,18 @@ class NmpiTarget(Target):
         return JobStatus(mapped, f"NMPI job {handle.job_id}: {nmpi_status}")
 
     def _reason(self, handle: JobHandle) -> str:
-        """``": <reason>"`` from the log of a job in status error ("" if none can be read)."""
+        """``": <reason>"`` from the log of a job in status error ("" if it has none).
+
+        Raises
+        ------
+        SiteUnavailableError
+            If the log cannot be read now (the state stays unknown until it can).
+        """
         try:
             job = self._call(f"reading the log of job {handle.job_id}",
                              self.connect().get_job, int(handle.job_id), with_log=True)
+        except SiteUnavailableError:
+            raise
         except TargetError:
             return ""
         reason = error_reason(str(job.get("log") or ""))
@@ -504,7 +520,7 @@ class NmpiTarget(Target):
         Harness outputs land directly in ``dest``; other result files under
         ``dest/nmpi_outputs/``; the job log in ``dest/nmpi.log``.
         """
-        with recording(fault_log(handle), float(self.option("outage_limit"))):
+        with self._patient(fault_log(handle)):
             self._fetch(handle, dest)
         record_faults(handle)
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from repro.errors import AuthenticationError, InputError, TargetError
+from repro.errors import AuthenticationError, InputError, SiteUnavailableError, TargetError
 from repro.targets.base import JobState
 from repro.targets.nmpi import NmpiTarget
 from tests.targets.jobs import wait_terminal
@@ -75,9 +76,13 @@ def test_polling_rides_out_5xx_and_dropped_connections(nmpi_queue, nmpi_user, ma
 def test_persistent_server_failure_gives_a_clear_error(nmpi_queue, nmpi_user, make_bundle):
     nmpi_queue.faults({"method": "POST", "path": "/jobs/", "action": "status", "status": 503,
                        "count": 50})
-    target = NmpiTarget("spinnaker-nmpi", nmpi_queue.target_options(attempts=3))
-    with pytest.raises(TargetError, match=r"submitting failed 3 times.*maintenance.*HTTP 503"):
+    target = NmpiTarget("spinnaker-nmpi", nmpi_queue.target_options(attempts=3,
+                                                                    outage_limit=1.0))
+    started = time.monotonic()
+    with pytest.raises(SiteUnavailableError,
+                       match=r"submitting failed \d+ times.*maintenance.*HTTP 503"):
         target.submit(make_bundle(target))
+    assert time.monotonic() - started >= 1.0  # retried past `attempts`, up to outage_limit
     assert _jobs(nmpi_queue) == []
 
 

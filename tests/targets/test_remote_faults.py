@@ -112,20 +112,29 @@ def test_an_outage_while_polling_is_counted_in_the_run_crate(
 
 
 @pytest.mark.slow
-def test_nmpi_outages_while_polling_and_fetching_are_ridden_out_and_counted(
+def test_nmpi_faults_from_client_start_to_download_are_ridden_out_and_counted(
         nmpi_queue, nmpi_user, tmp_path):
     target = make_target("nmpi", {"kind": "nmpi", **nmpi_queue.target_options(
         attempts=2, preflight=False)}, None)
     experiment = load_experiment(sleepy_experiment(tmp_path / "exp"))
     store = Store(tmp_path / "store")
-    nmpi_queue.faults({"method": "GET", "path": "/jobs/*", "action": "status", "status": 502,
-                       "count": 4},  # status probes: unknown, an outage
+    # Every phase gets more transient failures than `attempts`: only a definite answer (or
+    # outage_limit) may end a run.
+    nmpi_queue.faults({"method": "GET", "path": "/userinfo", "action": "status",
+                       "status": 502, "count": 5},  # token check and nmpi.Client start
+                      {"method": "POST", "path": "/jobs/", "action": "status", "status": 503,
+                       "count": 3},  # submission, never seen by the queue
+                      {"method": "GET", "path": "/jobs/", "action": "status", "status": 502,
+                       "count": 2},  # listing (is the job there although the POST failed?)
+                      {"method": "GET", "path": "/jobs/[0-9]*", "action": "status",
+                       "status": 502, "count": 4},  # status probes: unknown, an outage
                       {"method": "GET", "path": "/data/*", "action": "status", "status": 503,
-                       "count": 6})  # the download: more failures than attempts
+                       "count": 6})  # the download
     (outcome,) = run_experiment(experiment, [target], [1], store)
     assert outcome.ok, outcome.record.extra
     job = _job_facts(store, outcome)["job"]
-    assert job["remote_outages"] >= 1 and job["remote_retries"] >= 6
+    assert job["remote_outages"] >= 1 and job["remote_retries"] >= 5 + 3 + 2 + 6
+    assert len(nmpi_queue.state()["jobs"]) == 1
     assert job["remote_outage_s"] >= 0
 
 
