@@ -109,6 +109,14 @@ def _execute(dialect: ScriptDialect, script: Path, argv: list[str]) -> None:
         dialect.harvest()
 
 
+def _restart_marker(restart: int, reason: str) -> None:
+    """The one log line between a discarded attempt's output and the next attempt's."""
+    sys.stdout.flush()
+    print(f"repro: restart {restart} of at most {MAX_RESTARTS}: {reason}. The output above "
+          "is from the discarded attempt; the script runs again from its start.",
+          file=sys.stderr, flush=True)
+
+
 def run_script(backend: types.ModuleType, script: Path, args: list[str], backend_name: str,
                seed: int, threads: int, backend_options: dict[str, Any],
                book: NoteBook) -> ScriptDialect:
@@ -123,7 +131,7 @@ def run_script(backend: types.ModuleType, script: Path, args: list[str], backend
     """
     max_delay_ms: float | None = None
     on_grid: frozenset[str] = frozenset()
-    for _attempt in range(MAX_RESTARTS + 1):
+    for attempt in range(MAX_RESTARTS + 1):
         attempt_book = NoteBook(script=script)
         argv = script_argv(script, args, backend_name, attempt_book)
         dialect = ScriptDialect(backend, seed, threads, backend_options, attempt_book,
@@ -133,12 +141,11 @@ def run_script(backend: types.ModuleType, script: Path, args: list[str], backend
             _execute(dialect, script, argv)
         except MaxDelayTooSmall as exc:
             max_delay_ms = max(max_delay_ms or 0.0, exc.needed_ms)
-            print(f"repro: {exc}; starting the script again with max_delay = "
-                  f"{max_delay_ms:g} ms", file=sys.stderr)
+            _restart_marker(attempt + 1, f"{exc}; max_delay = {max_delay_ms:g} ms from the start")
             continue
         except OnGridNeeded as exc:
             on_grid = on_grid | {exc.key}
-            print(f"repro: {exc}; starting the script again", file=sys.stderr)
+            _restart_marker(attempt + 1, str(exc))
             continue
         finally:
             book.notes[:] = attempt_book.notes

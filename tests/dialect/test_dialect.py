@@ -45,7 +45,7 @@ def notes_of(result: dict) -> dict[str, PortabilityNote]:
 
 
 def test_spynnaker_dialect_runs_on_nest_with_every_adaptation_noted(tmp_path: Path) -> None:
-    result, _ = run_harness(tmp_path, "spynnaker_dialect.py")
+    result, bundle = run_harness(tmp_path, "spynnaker_dialect.py")
     assert result["status"] == "completed", result.get("error", {}).get("traceback")
     notes = notes_of(result)
     expected = {  # feature: (action, changes numerics)
@@ -69,6 +69,11 @@ def test_spynnaker_dialect_runs_on_nest_with_every_adaptation_noted(tmp_path: Pa
         assert (notes[feature].action, notes[feature].numerical_effect) == (action, numeric)
     assert notes["tau_refrac=0 ms"].script_line == "spynnaker_dialect.py:15"
     assert "43 ms" in notes["max_delay"].detail
+    log = (bundle / "output" / "harness.log").read_text()  # one restart, said once
+    assert [line for line in log.splitlines() if line.startswith("repro: restart")] == [
+        "repro: restart 1 of at most 6: the script needs max_delay >= 43.0 ms; max_delay = "
+        "43 ms from the start. The output above is from the discarded attempt; the script "
+        "runs again from its start."]
     names = {p["name"] for p in result["populations"]}
     assert names == {"source", "cell", "seeded", "izk", "delta"}
 
