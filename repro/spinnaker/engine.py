@@ -29,7 +29,7 @@ from repro.spinnaker.netspec import (
     PoissonPopulation,
     ProjectionSpec,
 )
-from repro.spinnaker.neurons import NeuronGroup, weight_scale
+from repro.spinnaker.neurons import NeuronGroup, receptors, weight_scale
 from repro.spinnaker.poisson import (
     PoissonSources,
     effective_rate,
@@ -154,11 +154,13 @@ class Engine:
             elif isinstance(pop, ArrayPopulation):
                 self.sources[index] = ArraySources(pop.spike_times, timing)
         self.n_cells = n_cells
+        #: Ring-buffer rows: 2 (excitatory, inhibitory), 3 with a dual-excitatory cell type.
+        self.n_types = max([g.n_types for g in self.groups.values()] + [2])
         #: Groups the loop advances: a population's own, or one fused over neighbours.
         self.runners: list[tuple[NeuronGroup, list[int]]] = self._fuse(seeds)
         self.routes: list[_Route] = []
         synapses_from: dict[int, list[RouteSynapses]] = {}
-        stride = 2 * n_cells
+        stride = self.n_types * n_cells
         #: Plastic projections by route number (weights change at every pre spike).
         self.plastic: dict[int, _PlasticRoute] = {}
         for number, spec in enumerate(network.projections):
@@ -176,7 +178,7 @@ class Engine:
         longest = max([f.max_delay for f in self.source_fanouts.values()]
                       + [self.neuron_fanout.max_delay if self.neuron_fanout else 0]
                       + [p.fanout.max_delay for p in self.plastic.values()])
-        self.ring = RingBuffer(n_cells, longest + 1, len(self.routes))
+        self.ring = RingBuffer(n_cells, longest + 1, len(self.routes), self.n_types)
         #: Packets sent so far by every neuron (synaptic-event counters).
         self.neuron_packets = np.zeros(n_cells, dtype=np.int64)
         self.source_packets = {index: np.zeros(network.populations[index].size, np.int64)
@@ -248,6 +250,7 @@ class Engine:
         else:
             summed = shifts.max_summed_weights(
                 [p.estimate for p in self._incoming(index)], scale, self.timing.ms,
+                n_synapse_types=len(receptors(pop.model)),
                 spikes_per_second=pop.spikes_per_second,
                 ring_buffer_sigma=pop.ring_buffer_sigma)
         group = NeuronGroup(pop, self.timing,
@@ -405,7 +408,7 @@ class Engine:
             fired_by: dict[int, np.ndarray] = {}
             for runner, members in self.runners:
                 first = self.first[members[0]]
-                runner.receive(cells[:, first:first + runner.size])
+                runner.receive(cells[:runner.n_types, first:first + runner.size])
                 fired_all = runner.step(tick)
                 if len(members) > 1 and runner.recorded:
                     self._distribute_samples(runner, members)
@@ -481,12 +484,13 @@ class Engine:
             group = self.groups.get(index)
             if group is not None:
                 scale = weight_scale(pop.model)
+                names = receptors(pop.model)
                 entry.update(
-                    ring_buffer_left_shift={"excitatory": int(group.shifts[0]),
-                                            "inhibitory": int(group.shifts[1])},
+                    ring_buffer_left_shift={name: int(group.shifts[r])
+                                            for r, name in enumerate(names)},
                     weight_resolution={
                         name: 2.0 ** (int(group.shifts[r]) - 15) / scale
-                        for r, name in enumerate(("excitatory", "inhibitory"))},
+                        for r, name in enumerate(names)},
                     ring_buffer_saturations=sum(
                         int(self.ring.saturations[number])
                         for number, r in enumerate(self.routes) if r.spec.post == index),
@@ -505,7 +509,7 @@ class Engine:
             projections.append({
                 "label": spec.label, "pre": pre.label, "post": post.label,
                 "connector": spec.connector,
-                "receptor_type": ("excitatory", "inhibitory")[spec.synapse_type],
+                "receptor_type": receptors(post.model)[spec.synapse_type],
                 "generated": "on machine" if spec.on_machine else "on host",
                 "connections": int(spec.weight.size),
                 "weights_rounded_to_zero": route.lost,

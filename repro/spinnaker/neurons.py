@@ -33,8 +33,22 @@ MODELS = {
     "Izhikevich": ("izhikevich", "exponential", "current"),
     "IZK_curr_exp": ("izhikevich", "exponential", "current"),
     "IZK_cond_exp": ("izhikevich", "exponential", "conductance"),
+    "IF_curr_dual_exp": ("lif", "exponential", "current"),
 }
 RECORDABLE = ("v", "gsyn_exc", "gsyn_inh")
+#: Synapse types of a cell type (ring-buffer rows, in sPyNNaker's order), with the
+#: time-constant parameter of each; all others have excitatory and inhibitory only.
+#: ``synapse_types_dual_excitatory_exponential_impl.h``: EXCITATORY_ONE, EXCITATORY_TWO,
+#: INHIBITORY, whose two excitatory values are summed (recorded as gsyn_exc, and into
+#: the membrane) by ``neuron_impl_standard.h``.
+RECEPTORS = {"IF_curr_dual_exp": (("excitatory", "tau_syn_E"), ("excitatory2", "tau_syn_E2"),
+                                  ("inhibitory", "tau_syn_I"))}
+STANDARD_RECEPTORS = (("excitatory", "tau_syn_E"), ("inhibitory", "tau_syn_I"))
+
+
+def receptors(model: str) -> tuple[str, ...]:
+    """Names of the synapse types of a cell type, in ring-buffer order."""
+    return tuple(name for name, _ in RECEPTORS.get(model, STANDARD_RECEPTORS))
 
 
 def weight_scale(model: str) -> int:
@@ -44,6 +58,11 @@ def weight_scale(model: str) -> int:
 
 def _receptor_pair(params: dict[str, np.ndarray]) -> np.ndarray:
     return np.stack([params["tau_syn_E"], params["tau_syn_I"]])
+
+
+def _sum_excitatory(values: np.ndarray) -> np.ndarray:
+    """(exc1, exc2, inh) -> (exc1 + exc2, inh): ``total_exc`` of ``neuron_impl_standard.h``."""
+    return np.stack([fp.wrap32(values[0] + values[1]), values[2]])
 
 
 class NeuronGroup:
@@ -75,6 +94,9 @@ class NeuronGroup:
         self.size = spec.size
         self.shifts = shifts
         self.column_shifts = shifts[:, None]
+        taus = [tau for _, tau in RECEPTORS.get(spec.model, STANDARD_RECEPTORS)]
+        #: Ring-buffer rows (synapse types) of this cell type.
+        self.n_types = len(taus)
         params = spec.params
         ts = fp.s1615(timing.ms)
         if kind == "lif":
@@ -84,7 +106,7 @@ class NeuronGroup:
         self.notes = list(getattr(getattr(self.model, "constants", None), "notes", ()))
         if shape == "exponential":
             syn = [synapses.synapse_constants(params[name], timing.ms)
-                   for name in ("tau_syn_E", "tau_syn_I")]
+                   for name in taus]
             self.synapses = shaping.ExponentialShaping(np.stack([s.decay for s in syn]),
                                                        np.stack([s.init for s in syn]))
         elif shape == "alpha":
@@ -126,6 +148,8 @@ class NeuronGroup:
     def step(self, tick: int) -> np.ndarray:
         """Record, update and shape one tick; return the indices of neurons that spiked."""
         values = self.synapses.values()
+        if self.n_types == 3:
+            values = _sum_excitatory(values)
         seen = self.input.recorded(values)
         if self.recorded:
             if "v" in self.recorded:

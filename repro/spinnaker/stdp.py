@@ -26,6 +26,23 @@ Additive: w += (A+ g * r) >> 11, clamped to w_max g; w -= (A- g * o) >> 11, clam
 w_min g. Multiplicative: w += ((w_max g - w) * A+) * r >> 11; w -= ((w - w_min g) * A-)
 * o >> 11 (no clamp). A post spike at tick t: o = int16(mul16(o_last, LUT-[t - t_last])
 + 2048), appended (the oldest real event is dropped when 15 are stored).
+
+Two more timing rules run through the same deferred update (the window of post events,
+then the last post event before the pre spike):
+
+* ``timing_pfister_triplet_impl.h`` with ``weight_additive_two_term_impl.h``
+  (``extra_models.PfisterSpikeTriplet`` + ``WeightDependenceAdditiveTriplet``): pre trace
+  (r1, r2), post trace (o1, o2); r2 and o2 are sampled before their spike and decay with
+  tables whose index is ``dt >> 2``. Potentiation per post event: r1' = mul16(r1,
+  LUT+[tp + d - lp]), w += (A2+ r1') >> 11, w += (A3+ mul16(r1', o2)) >> 11, one clamp;
+  depression at the last post event (no ``> 0`` test): o1' = mul16(o1, LUT-[t - tp - d]),
+  w -= (A2- o1') >> 11, w -= (A3- mul16(o1', r2_new)) >> 11, one clamp. All four
+  amplitudes are multiplied by w_max (and g) on the host.
+* ``timing_vogels_2011_impl.h`` with the additive one-term rule (``extra_models.
+  Vogels2011Rule``): one table (tau) for both traces; every post event in the window
+  potentiates by mul16(r, LUT[tp + d - lp]), and the pre spike *potentiates* by
+  mul16(o, LUT[t - tp - d]) - alpha (alpha = round(alpha * 2048)), a negative amount when
+  the post trace is below alpha; the only clamp is at w_max.
 """
 
 from __future__ import annotations
@@ -44,20 +61,36 @@ STDP_ONE = 1 << STDP_FIXED_POINT
 MAX_POST_EVENTS = 16
 
 
+#: Timing rules and the weight dependences each runs with (sPyNNaker 7.4.1 binaries).
+TIMING_RULES = {"pair": ("additive", "multiplicative"), "triplet": ("additive_triplet",),
+                "vogels2011": ("additive",)}
+#: ``TAU_X`` / ``TAU_Y`` tables of the triplet rule are indexed by ``dt >> 2``.
+TRIPLET_LUT_SHIFT = 2
+
+
 @dataclass(frozen=True)
 class StdpRule:
-    """Pair rule and weight dependence in PyNN units.
+    """Timing rule and weight dependence in PyNN units.
 
     Attributes
     ----------
     weight_dependence : str
-        "additive" or "multiplicative".
+        "additive", "multiplicative" or "additive_triplet" (two-term additive).
     tau_plus, tau_minus : float
-        Trace time constants (ms).
+        Trace time constants (ms); Vogels 2011: both are its tau.
     a_plus, a_minus : float
-        Amplitudes (sPyNNaker: absolute for additive, not multiplied by w_max).
+        Amplitudes (sPyNNaker: absolute for additive, not multiplied by w_max; the
+        triplet rule's A2+ and A2- are multiplied by w_max).
     w_min, w_max : float
         Weight bounds (nA or uS).
+    timing : str
+        "pair", "triplet" or "vogels2011".
+    tau_x, tau_y : float
+        Triplet rule: time constants of the second pre and post traces (ms).
+    a3_plus, a3_minus : float
+        Triplet rule: amplitudes of the triplet terms (multiplied by w_max).
+    alpha : float
+        Vogels 2011: the depression offset of a pre spike (trace units, 1 = one spike).
     """
 
     weight_dependence: str
@@ -67,14 +100,20 @@ class StdpRule:
     a_minus: float
     w_min: float
     w_max: float
+    timing: str = "pair"
+    tau_x: float = 0.0
+    tau_y: float = 0.0
+    a3_plus: float = 0.0
+    a3_minus: float = 0.0
+    alpha: float = 0.0
 
 
-def exp_lut(timestep_ms: float, tau_ms: float) -> np.ndarray:
-    """``get_exp_lut_array``: floor(exp(-k dt/tau) * 2048), k < size (size even)."""
+def exp_lut(timestep_ms: float, tau_ms: float, shift: int = 0) -> np.ndarray:
+    """``get_exp_lut_array``: floor(exp(-(k << shift) dt/tau) * 2048), k < size (size even)."""
     decay = timestep_ms / float(tau_ms)
-    size, extra = divmod(math.log(STDP_ONE) / decay, 2)
+    size, extra = divmod(math.log(STDP_ONE) / decay / (1 << shift), 2)
     size = (int(size) + (extra > 0)) * 2
-    return np.floor(np.exp(np.arange(size) * -decay) * STDP_ONE).astype(np.int64)
+    return np.floor(np.exp((np.arange(size) << shift) * -decay) * STDP_ONE).astype(np.int64)
 
 
 def int16(x: np.ndarray) -> np.ndarray:
@@ -87,9 +126,10 @@ def mul16(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (int16(a) * int16(b)) >> STDP_FIXED_POINT
 
 
-def lookup(lut: np.ndarray, dt_ticks: np.ndarray) -> np.ndarray:
-    """``maths_lut_exponential_decay``: table entry of a uint32 time, 0 beyond the table."""
-    dt = np.asarray(dt_ticks, dtype=np.int64) & 0xFFFFFFFF
+def lookup(lut: np.ndarray, dt_ticks: np.ndarray, shift: int = 0) -> np.ndarray:
+    """``maths_lut_exponential_decay``: entry ``dt >> shift`` of a uint32 time, 0 beyond
+    the table."""
+    dt = (np.asarray(dt_ticks, dtype=np.int64) & 0xFFFFFFFF) >> shift
     return np.where(dt < lut.size, lut[np.minimum(dt, lut.size - 1)], 0)
 
 
@@ -119,8 +159,9 @@ class PlasticSynapses:
     def __init__(self, rule: StdpRule, pre: np.ndarray, post: np.ndarray,
                  delay_steps: np.ndarray, weight: np.ndarray, n_pre: int, n_post: int,
                  shift: int, global_scale: int, timestep_ms: float) -> None:
-        if rule.weight_dependence not in ("additive", "multiplicative"):
-            raise ValueError(f"no emulation of {rule.weight_dependence} weight dependence")
+        if rule.weight_dependence not in TIMING_RULES.get(rule.timing, ()):
+            raise ValueError(f"no emulation of the {rule.timing} timing rule with "
+                             f"{rule.weight_dependence} weight dependence")
         self.rule = rule
         self.pre = np.asarray(pre, dtype=np.int64)
         self.post = np.asarray(post, dtype=np.int64)
@@ -135,6 +176,15 @@ class PlasticSynapses:
         additive = rule.weight_dependence == "additive"
         self.a_plus = fp.s1615(rule.a_plus * g if additive else rule.a_plus)
         self.a_minus = fp.s1615(rule.a_minus * g if additive else rule.a_minus)
+        if rule.timing == "triplet":
+            self.lut_x = exp_lut(timestep_ms, rule.tau_x, TRIPLET_LUT_SHIFT)
+            self.lut_y = exp_lut(timestep_ms, rule.tau_y, TRIPLET_LUT_SHIFT)
+            top = rule.w_max * g
+            self.a_plus, self.a_minus, self.a3_plus, self.a3_minus = (
+                fp.s1615(a * top) for a in (rule.a_plus, rule.a_minus, rule.a3_plus,
+                                            rule.a3_minus))
+        #: Vogels 2011: ``float_to_fixed(alpha)``.
+        self.alpha = int(round(rule.alpha * STDP_ONE))
         order = np.argsort(self.pre, kind="stable")
         self.row_order = order
         self.indptr = np.zeros(n_pre + 1, dtype=np.int64)
@@ -144,6 +194,15 @@ class PlasticSynapses:
         self.post_times = np.zeros((n_post, MAX_POST_EVENTS), dtype=np.int64)
         self.post_traces = np.zeros((n_post, MAX_POST_EVENTS), dtype=np.int64)
         self.post_count = np.zeros(n_post, dtype=np.int64)  # real events stored
+        if rule.timing == "triplet":  # r2; o2 and the o2 bookkeeping time
+            self.pre_trace2 = np.zeros(n_pre, dtype=np.int64)
+            self.post_traces2 = np.zeros((n_post, MAX_POST_EVENTS), dtype=np.int64)
+            self.post_spike_time = np.zeros((n_post, MAX_POST_EVENTS), dtype=np.int64)
+
+    def _post_arrays(self) -> list[np.ndarray]:
+        if self.rule.timing == "triplet":
+            return [self.post_times, self.post_traces, self.post_traces2, self.post_spike_time]
+        return [self.post_times, self.post_traces]
 
     # --- post-synaptic side ----------------------------------------------------------
 
@@ -154,15 +213,26 @@ class PlasticSynapses:
         count = self.post_count[neurons]
         last_time = self.post_times[neurons, count]
         last_trace = self.post_traces[neurons, count]
-        trace = int16(mul16(last_trace, lookup(self.lut_minus, tick - last_time)) + STDP_ONE)
+        decayed = mul16(last_trace, lookup(self.lut_minus, tick - last_time))
+        values = [np.full(neurons.size, tick, dtype=np.int64), int16(decayed + STDP_ONE)]
+        if self.rule.timing == "triplet":  # timing_decay_post, then o1 += 1, time = t
+            last_o2 = self.post_traces2[neurons, count]
+            since = self.post_spike_time[neurons, count]
+            o2 = np.where(
+                since == 0,
+                mul16(last_o2, lookup(self.lut_y, tick - last_time, TRIPLET_LUT_SHIFT)),
+                mul16(last_o2 + STDP_ONE, lookup(self.lut_y, tick - since,
+                                                 TRIPLET_LUT_SHIFT)))
+            values += [int16(o2), values[0]]
+        arrays = self._post_arrays()
         full = count >= MAX_POST_EVENTS - 1
         if full.any():
             rows = neurons[full]
-            self.post_times[rows, 1:-1] = self.post_times[rows, 2:]
-            self.post_traces[rows, 1:-1] = self.post_traces[rows, 2:]
+            for array in arrays:
+                array[rows, 1:-1] = array[rows, 2:]
         slot = np.minimum(count + 1, MAX_POST_EVENTS - 1)
-        self.post_times[neurons, slot] = tick
-        self.post_traces[neurons, slot] = trace
+        for array, value in zip(arrays, values, strict=True):
+            array[neurons, slot] = value
         self.post_count[neurons] = slot
 
     # --- pre-synaptic side -------------------------------------------------------------
@@ -181,6 +251,49 @@ class PlasticSynapses:
         scale = fp.mulk(fp.wrap32(state - self.w_min), self.a_minus)
         return fp.wrap32(state - (fp.wrap32(scale * o) >> STDP_FIXED_POINT))
 
+    def _two_terms(self, state: np.ndarray, a2: int, x2: np.ndarray, a3: int,
+                   x3: np.ndarray, sign: int) -> np.ndarray:
+        """``weight_two_term_apply_*``: two additive terms, then one clamp."""
+        state = fp.wrap32(state + sign * ((a2 * x2) >> STDP_FIXED_POINT))
+        state = fp.wrap32(state + sign * ((a3 * x3) >> STDP_FIXED_POINT))
+        return (np.minimum(state, self.w_max) if sign > 0
+                else np.maximum(state, self.w_min))
+
+    def _pre_traces(self, tick: int, senders: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Update the senders' pre traces (``timing_add_pre_spike``); return the old time
+        and first trace, and the new second trace (triplet rule) of every sender."""
+        last_time = self.pre_time[senders]
+        last_trace = self.pre_trace[senders]
+        new_trace = int16(mul16(last_trace, lookup(self.lut_plus, tick - last_time)) + STDP_ONE)
+        self.pre_trace[senders] = new_trace
+        self.pre_time[senders] = tick
+        if self.rule.timing != "triplet":
+            return last_time, last_trace, None
+        decay_x = lookup(self.lut_x, tick - last_time, TRIPLET_LUT_SHIFT)
+        r2 = np.where(last_time == 0, 0,
+                      int16(mul16(self.pre_trace2[senders] + STDP_ONE, decay_x)))
+        self.pre_trace2[senders] = r2
+        return last_time, last_trace, r2
+
+    def _apply_post(self, state: np.ndarray, lr: np.ndarray, since: np.ndarray,
+                    o2: np.ndarray | None) -> np.ndarray:
+        """``timing_apply_post_spike`` of a post event ``since`` ticks after the last pre."""
+        r = mul16(lr, lookup(self.lut_plus, since))
+        if self.rule.timing == "triplet":
+            return self._two_terms(state, self.a_plus, r, self.a3_plus, mul16(r, o2), 1)
+        return self._potentiate(state, r)
+
+    def _apply_pre(self, state: np.ndarray, o: np.ndarray, since: np.ndarray,
+                   r2: np.ndarray | None) -> np.ndarray:
+        """``timing_apply_pre_spike``: the pre spike ``since`` ticks after the last post."""
+        decayed = mul16(o, lookup(self.lut_minus, since))
+        if self.rule.timing == "triplet":
+            return self._two_terms(state, self.a_minus, decayed, self.a3_minus,
+                                   mul16(decayed, r2), -1)
+        if self.rule.timing == "vogels2011":
+            return self._potentiate(state, decayed - self.alpha)
+        return self._depress(state, decayed)
+
     def pre_spikes(self, tick: int, senders: np.ndarray) -> np.ndarray:
         """Process one spike of every sender (distinct pre-neurons) in ``tick``.
 
@@ -196,11 +309,7 @@ class PlasticSynapses:
         total = int(ends[-1]) if ends.size else 0
         positions = np.repeat(starts - ends + lengths, lengths) + np.arange(total)
         rows = self.row_order[positions]
-        last_time = self.pre_time[senders]
-        last_trace = self.pre_trace[senders]
-        self.pre_trace[senders] = int16(
-            mul16(last_trace, lookup(self.lut_plus, tick - last_time)) + STDP_ONE)
-        self.pre_time[senders] = tick
+        last_time, last_trace, new_r2 = self._pre_traces(tick, senders)
         if total == 0:
             return positions
         lp = np.repeat(last_time, lengths)
@@ -212,6 +321,9 @@ class PlasticSynapses:
         end = np.where(end >= 0, end, 0)
         times = self.post_times[p]
         traces = self.post_traces[p]
+        triplet = self.rule.timing == "triplet"
+        traces2 = self.post_traces2[p] if triplet else None
+        r2 = np.repeat(new_r2, lengths) if triplet else None
         real = np.arange(MAX_POST_EVENTS)[None, :] <= self.post_count[p][:, None]
         real[:, 0] = False
         state = self.weight[rows] << self.shift
@@ -220,15 +332,17 @@ class PlasticSynapses:
             hit = in_window[:, k]
             if not hit.any():
                 continue
-            r = mul16(lr[hit], lookup(self.lut_plus, times[hit, k] + d[hit] - lp[hit]))
-            state[hit] = self._potentiate(state[hit], r)
+            state[hit] = self._apply_post(state[hit], lr[hit],
+                                          times[hit, k] + d[hit] - lp[hit],
+                                          traces2[hit, k] if triplet else None)
         seen = real & (times <= end[:, None])
         has_prev = seen.any(axis=1)
         last = MAX_POST_EVENTS - 1 - np.argmax(seen[:, ::-1], axis=1)
         since = tick - (times[np.arange(total), last] + d)
-        depress = has_prev & (since != 0)
-        if depress.any():
-            o = mul16(traces[depress, last[depress]], lookup(self.lut_minus, since[depress]))
-            state[depress] = self._depress(state[depress], o)
+        # The pair rule skips a pre spike in the tick of the (delayed) post spike.
+        apply = has_prev & (since != 0) if self.rule.timing == "pair" else has_prev
+        if apply.any():
+            state[apply] = self._apply_pre(state[apply], traces[apply, last[apply]],
+                                           since[apply], r2[apply] if triplet else None)
         self.weight[rows] = (state >> self.shift) & 0xFFFF
         return positions

@@ -68,17 +68,21 @@ from repro.spinnaker.pynn_backend.standardmodels import (  # noqa: F401
     IF_cond_exp,
     IF_curr_alpha,
     IF_curr_delta,
+    IF_curr_dual_exp,
     IF_curr_exp,
     Izhikevich,
     IZK_cond_exp,
     IZK_curr_exp,
     MultiplicativeWeightDependence,
+    PfisterSpikeTriplet,
     SpikePairRule,
     SpikeSourceArray,
     SpikeSourcePoisson,
     StaticSynapse,
     STDPMechanism,
+    TimingDependenceVogels2011,
     UnsupportedFeatureError,
+    WeightDependenceAdditiveTriplet,
 )
 
 globals().update({name: getattr(_models, name) for name in UNSUPPORTED})

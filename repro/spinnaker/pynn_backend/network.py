@@ -16,10 +16,9 @@ from repro.spinnaker.netspec import (
     PoissonPopulation,
     ProjectionSpec,
 )
-from repro.spinnaker.neurons import MODELS, weight_scale
+from repro.spinnaker.neurons import MODELS, receptors, weight_scale
 from repro.spinnaker.pynn_backend.estimates import estimate, seeded_random_sources
 from repro.spinnaker.pynn_backend.populations import Assembly
-from repro.spinnaker.pynn_backend.projections import RECEPTOR_TYPES
 from repro.spinnaker.pynn_backend.recording import population_index
 from repro.spinnaker.pynn_backend.standardmodels import STDPMechanism, UnsupportedFeatureError
 from repro.spinnaker.stdp import StdpRule
@@ -35,7 +34,7 @@ def _neuron_population(pop) -> NeuronPopulation:
     names = pop.celltype.get_parameter_names()
     params = {name: np.broadcast_to(np.asarray(pop.parameter_array(name), dtype=float),
                                     (pop.size,)).copy() for name in names}
-    for variable in ("isyn_exc", "isyn_inh", "gsyn_exc", "gsyn_inh"):
+    for variable in ("isyn_exc", "isyn_exc2", "isyn_inh", "gsyn_exc", "gsyn_inh"):
         if variable in pop.initial_values and np.any(pop.initial_array(variable) != 0):
             raise UnsupportedFeatureError(
                 f"initial {variable} other than 0 is not supported by the "
@@ -95,6 +94,18 @@ def _attach_current_sources(state, network: Network, first_ids: np.ndarray) -> N
                 "never switches on; sPyNNaker 7.4.1 defaults stop to 0 ms")
 
 
+def _synapse_type(projection) -> int:
+    """Ring-buffer row of a projection's receptor type in its post cell type."""
+    post = projection.post
+    celltype = post.populations[0].celltype if isinstance(post, Assembly) else post.celltype
+    names = receptors(type(celltype).__name__)
+    if projection.receptor_type not in names:
+        raise UnsupportedFeatureError(
+            f"receptor_type {projection.receptor_type!r} of {type(celltype).__name__} is not "
+            f"supported by the SpiNNaker emulator (supported: {', '.join(names)})")
+    return names.index(projection.receptor_type)
+
+
 def _rule_value(component, name: str) -> float:
     value = component.parameter_space[name].base_value
     if isinstance(value, RandomDistribution) or np.ndim(value) != 0:
@@ -111,17 +122,32 @@ def rule_parameters(synapse_type) -> dict[str, float]:
             for name in component.get_parameter_names()}
 
 
+#: PyNN weight-dependence class -> :class:`StdpRule` weight dependence.
+WEIGHT_DEPENDENCES = {"AdditiveWeightDependence": "additive",
+                      "MultiplicativeWeightDependence": "multiplicative",
+                      "WeightDependenceAdditiveTriplet": "additive_triplet"}
+
+
 def stdp_rule(synapse_type) -> StdpRule | None:
     """The STDP rule of a projection's synapse type (None for static synapses)."""
     if not isinstance(synapse_type, STDPMechanism):
         return None
     timing, weights = synapse_type.timing_dependence, synapse_type.weight_dependence
-    kind = ("additive" if type(weights).__name__ == "AdditiveWeightDependence"
-            else "multiplicative")
-    return StdpRule(weight_dependence=kind,
-                    **{name.lower(): _rule_value(timing, name)
-                       for name in ("tau_plus", "tau_minus", "A_plus", "A_minus")},
-                    **{name: _rule_value(weights, name) for name in ("w_min", "w_max")})
+    kind = WEIGHT_DEPENDENCES[type(weights).__name__]
+    bounds = {name: _rule_value(weights, name) for name in ("w_min", "w_max")}
+    amplitudes = {name.lower(): _rule_value(timing, name) for name in ("A_plus", "A_minus")}
+    name = type(timing).__name__
+    if name == "TimingDependenceVogels2011":
+        tau = _rule_value(timing, "tau")
+        return StdpRule(weight_dependence=kind, tau_plus=tau, tau_minus=tau, **amplitudes,
+                        **bounds, timing="vogels2011", alpha=_rule_value(timing, "alpha"))
+    taus = {n: _rule_value(timing, n) for n in ("tau_plus", "tau_minus")}
+    if name == "PfisterSpikeTriplet":
+        return StdpRule(weight_dependence=kind, **taus, **amplitudes, **bounds,
+                        timing="triplet",
+                        **{n.lower(): _rule_value(timing if n.startswith("tau") else weights, n)
+                           for n in ("tau_x", "tau_y", "A3_plus", "A3_minus")})
+    return StdpRule(weight_dependence=kind, **taus, **amplitudes, **bounds)
 
 
 def learned_weights(engine: Engine, projection, weights: np.ndarray) -> np.ndarray:
@@ -169,7 +195,7 @@ def build_network(state) -> Network:
     seeded: list[str] = []
     for origin, projection in enumerate(state.projections):
         arrays = projection.connection_arrays()
-        synapse_type = RECEPTOR_TYPES.index(projection.receptor_type)
+        synapse_type = _synapse_type(projection)
         on_machine, est = estimate(projection, synapse_type, arrays)
         rule = stdp_rule(projection.synapse_type)
         if rule is not None:

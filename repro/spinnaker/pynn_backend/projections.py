@@ -18,7 +18,7 @@ from repro.spinnaker.pynn_backend.standardmodels import (
     UnsupportedFeatureError,
 )
 
-RECEPTOR_TYPES = ("excitatory", "inhibitory")
+RECEPTOR_TYPES = ("excitatory", "excitatory2", "inhibitory")
 
 
 class Projection(common.Projection):

@@ -16,8 +16,8 @@ from pyNN.standardmodels import build_translations, cells, synapses
 from repro.spinnaker.pynn_backend.simulator import state
 
 SUPPORTED_CELL_TYPES = ("IF_curr_exp", "IF_cond_exp", "IF_curr_alpha", "IF_curr_delta",
-                        "Izhikevich", "IZK_curr_exp", "IZK_cond_exp", "SpikeSourcePoisson",
-                        "SpikeSourceArray")
+                        "Izhikevich", "IZK_curr_exp", "IZK_cond_exp", "IF_curr_dual_exp",
+                        "SpikeSourcePoisson", "SpikeSourceArray")
 #: Every sPyNNaker neuron model records these (``neuron_impl_standard.h``).
 NEURON_RECORDABLE = ["spikes", "v", "gsyn_exc", "gsyn_inh"]
 #: sPyNNaker's Izhikevich builds add exponential synapses to PyNN's parameters.
@@ -70,6 +70,19 @@ class IF_curr_exp(cells.IF_curr_exp):  # noqa: N801 - PyNN's name
     translations = _identity(cells.IF_curr_exp)
     recordable = NEURON_RECORDABLE
     units = _current_units(cells.IF_curr_exp)
+
+
+class IF_curr_dual_exp(cells.IF_curr_exp):  # noqa: N801 - sPyNNaker's name
+    """sPyNNaker's ``extra_models.IF_curr_dual_exp``: IF_curr_exp with a second excitatory
+    receptor (``receptor_type="excitatory2"``, time constant ``tau_syn_E2``) whose
+    current adds to the first one's."""
+
+    default_parameters = {**cells.IF_curr_exp.default_parameters, "tau_syn_E2": 5.0}
+    default_initial_values = {**cells.IF_curr_exp.default_initial_values, "isyn_exc2": 0.0}
+    receptor_types = ("excitatory", "excitatory2", "inhibitory")
+    units = {**_current_units(cells.IF_curr_exp), "tau_syn_E2": "ms", "isyn_exc2": "nA"}
+    translations = build_translations(*[(n, n) for n in default_parameters])
+    recordable = NEURON_RECORDABLE
 
 
 class IF_cond_exp(cells.IF_cond_exp):  # noqa: N801 - PyNN's name
@@ -152,14 +165,15 @@ class STDPMechanism(synapses.STDPMechanism):
             raise UnsupportedFeatureError(
                 "STDPMechanism(dendritic_delay_fraction != 1): sPyNNaker 7.4.1 treats the "
                 "whole delay as dendritic")
-        for part, allowed in ((timing_dependence, (SpikePairRule,)),
-                              (weight_dependence, (AdditiveWeightDependence,
-                                                   MultiplicativeWeightDependence))):
-            if not isinstance(part, allowed):
-                raise UnsupportedFeatureError(
-                    f"STDP component {type(part).__name__} is not supported by the "
-                    "SpiNNaker emulator (supported: SpikePairRule with "
-                    "AdditiveWeightDependence or MultiplicativeWeightDependence)")
+        allowed = STDP_COMBINATIONS.get(type(timing_dependence), ())
+        if type(weight_dependence) not in allowed:
+            raise UnsupportedFeatureError(
+                f"STDP with {type(timing_dependence).__name__} and "
+                f"{type(weight_dependence).__name__} is not supported by the SpiNNaker "
+                "emulator (supported: SpikePairRule with AdditiveWeightDependence or "
+                "MultiplicativeWeightDependence; sPyNNaker's PfisterSpikeTriplet with "
+                "WeightDependenceAdditiveTriplet; sPyNNaker's Vogels2011Rule with "
+                "AdditiveWeightDependence)")
         self.translations = dict(self.base_translations)
         super().__init__(timing_dependence, weight_dependence, None,
                          dendritic_delay_fraction, weight, delay)
@@ -186,6 +200,52 @@ class AdditiveWeightDependence(synapses.AdditiveWeightDependence):
 class MultiplicativeWeightDependence(synapses.MultiplicativeWeightDependence):
     __doc__ = synapses.MultiplicativeWeightDependence.__doc__
     translations = _identity(synapses.MultiplicativeWeightDependence)
+
+
+class PfisterSpikeTriplet(synapses.STDPTimingDependence):
+    """sPyNNaker's ``extra_models.PfisterSpikeTriplet`` (Pfister & Gerstner 2006): pair
+    terms with amplitudes A_plus, A_minus and triplet terms with second traces of time
+    constants tau_x (pre) and tau_y (post). Every parameter is required, as in sPyNNaker."""
+
+    default_parameters = {"tau_plus": 20.0, "tau_minus": 20.0, "tau_x": 100.0,
+                          "tau_y": 100.0, "A_plus": 0.01, "A_minus": 0.01}
+    translations = build_translations(*[(n, n) for n in default_parameters])
+
+    def __init__(self, tau_plus, tau_minus, tau_x, tau_y, A_plus, A_minus):  # noqa: N803
+        super().__init__(tau_plus=tau_plus, tau_minus=tau_minus, tau_x=tau_x, tau_y=tau_y,
+                         A_plus=A_plus, A_minus=A_minus)
+
+
+class WeightDependenceAdditiveTriplet(synapses.STDPWeightDependence):
+    """sPyNNaker's ``extra_models.WeightDependenceAdditiveTriplet``: additive two-term
+    weight dependence of the triplet rule (A3_plus, A3_minus; all amplitudes are
+    multiplied by w_max)."""
+
+    default_parameters = {"w_min": 0.0, "w_max": 1.0, "A3_plus": 0.01, "A3_minus": 0.01}
+    translations = build_translations(*[(n, n) for n in default_parameters])
+
+    def __init__(self, w_min=0.0, w_max=1.0, A3_plus=0.01, A3_minus=0.01):  # noqa: N803
+        super().__init__(w_min=w_min, w_max=w_max, A3_plus=A3_plus, A3_minus=A3_minus)
+
+
+class TimingDependenceVogels2011(synapses.STDPTimingDependence):
+    """sPyNNaker's ``extra_models.Vogels2011Rule(alpha, tau, A_plus, A_minus)`` (not PyNN's
+    ``Vogels2011Rule(tau, eta, rho)``): inhibitory STDP, every pre or post spike potentiates
+    by the other side's trace, each pre spike minus alpha. ``alpha`` is required."""
+
+    default_parameters = {"alpha": 0.0, "tau": 20.0, "A_plus": 0.01, "A_minus": 0.01}
+    translations = build_translations(*[(n, n) for n in default_parameters])
+
+    def __init__(self, alpha, tau=20.0, A_plus=0.01, A_minus=0.01):  # noqa: N803
+        super().__init__(alpha=alpha, tau=tau, A_plus=A_plus, A_minus=A_minus)
+
+
+#: Timing dependence -> weight dependences it runs with (sPyNNaker 7.4.1 builds).
+STDP_COMBINATIONS = {
+    SpikePairRule: (AdditiveWeightDependence, MultiplicativeWeightDependence),
+    PfisterSpikeTriplet: (WeightDependenceAdditiveTriplet,),
+    TimingDependenceVogels2011: (AdditiveWeightDependence,),
+}
 
 
 def _unsupported(name: str, kind: str) -> type:
