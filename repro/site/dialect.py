@@ -99,6 +99,8 @@ class ScriptDialect(CellDialect, ConnectionDialect, InputDialect):
         self.native = not (self.on_nest or self.on_emulator)
         self.recorded: list[Any] = []
         self.collected: dict[int, list[list[np.ndarray]]] = {}
+        #: Populations of simulations already ended (their data was harvested at end()).
+        self.closed: set[int] = set()
         self.t_stop = 0.0
         self.ended = False
         self.rng_counts: dict[str, int] = {}
@@ -120,6 +122,13 @@ class ScriptDialect(CellDialect, ConnectionDialect, InputDialect):
             head, _, tail = name.rpartition(".")
             if head == "pyNN":
                 setattr(pyNN, tail, self.shim)
+        if not self.native:  # sPyNNaker's spike/signal format helpers
+            from repro.site import spynnaker_neo_convertor
+
+            utilities = types.ModuleType("spynnaker.pyNN.utilities")
+            utilities.neo_convertor = spynnaker_neo_convertor
+            sys.modules[utilities.__name__] = utilities
+            sys.modules[f"{utilities.__name__}.neo_convertor"] = spynnaker_neo_convertor
         self._seed_random_streams()
 
     def _seed_random_streams(self) -> None:
@@ -267,6 +276,7 @@ class ScriptDialect(CellDialect, ConnectionDialect, InputDialect):
     # ----------------------------------------------------------------- control
     def _setup(self, timestep: Any = None, min_delay: Any = "auto", max_delay: Any = None,
                **kwargs: Any) -> Any:
+        self.ended = False  # a new simulation after end()
         kwargs["threads"] = self.threads
         kwargs["rng_seed"] = self.run_seed
         kwargs.update(self.backend_options)
@@ -321,6 +331,7 @@ class ScriptDialect(CellDialect, ConnectionDialect, InputDialect):
 
     def _end(self, *args: Any, **kwargs: Any) -> Any:
         self.harvest()
+        self.closed.update(id(pop) for pop in self.recorded)
         self.ended = True
         return self.backend.end(*args, **kwargs)
 
@@ -341,8 +352,8 @@ class ScriptDialect(CellDialect, ConnectionDialect, InputDialect):
         Nothing is cleared, so the script still reads its own data afterwards.
         """
         for pop in self.recorded:
-            if "spikes" not in pop.celltype.recordable:
-                continue
+            if "spikes" not in pop.celltype.recordable or id(pop) in self.closed:
+                continue  # a script may setup() again after end(): keep the first harvest
             block = pop.get_data("spikes")
             trains: list[np.ndarray] | None = None
             for segment in block.segments:
