@@ -22,7 +22,8 @@ python -m pip install -q --disable-pip-version-check -e '.[test,nestml,spinnaker
 python -c "from repro.records.validation import seed_context_cache; seed_context_cache()"
 
 set +e
-python -m pytest "$@"
+# two workers (CI has two cores); modules sharing an expensive session fixture stay together
+python -m pytest -n "${REPRO_TEST_WORKERS:-2}" --dist loadgroup "$@"
 code=$?
 set -e
 if [ "$code" -eq 5 ]; then
