@@ -33,6 +33,7 @@ import numpy as np
 from repro.site.dialect_cells import CellDialect
 from repro.site.dialect_connections import ConnectionDialect, all_but_me_connector
 from repro.site.dialect_inputs import InputDialect
+from repro.site.dialect_nest_models import NestModelDialect
 from repro.site.portability import NoteBook, script_line
 from repro.site.spikefile import PopulationSpikes
 from repro.site.spynnaker_catalogue import (
@@ -60,7 +61,7 @@ def derive_seed(run_seed: int, key: str) -> int:
     return int(sequence.generate_state(1)[0])
 
 
-class ScriptDialect(CellDialect, ConnectionDialect, InputDialect):
+class ScriptDialect(CellDialect, ConnectionDialect, InputDialect, NestModelDialect):
     """The shim module for one run of one classic script.
 
     Parameters
@@ -110,6 +111,7 @@ class ScriptDialect(CellDialect, ConnectionDialect, InputDialect):
         self.projections_made: list[Any] = []
         self.population_counts: dict[str, int] = {}
         self._init_inputs()
+        self._init_nest_models()
         self.shim = self._make_shim()
 
     # ----------------------------------------------------------------- installation
@@ -212,6 +214,8 @@ class ScriptDialect(CellDialect, ConnectionDialect, InputDialect):
         shim.Population = self._population_class()
         shim.Projection = self._projection_class()
         shim.OneToOneConnector = self._one_to_one_class()
+        if self.on_nest:
+            shim.STDPMechanism = self._stdp_mechanism_class()
         shim.extra_models = self._extra_models(shim)
         shim.__getattr__ = self._missing
         return shim
@@ -256,6 +260,8 @@ class ScriptDialect(CellDialect, ConnectionDialect, InputDialect):
                           numerical_effect=False)
             return all_but_me_connector(shim)
         backend = "spinnaker_emulator" if self.on_emulator else "nest"
+        if self.on_nest and extension.nest:
+            return self._nest_extension(extension)
         wanted = extension.class_on(backend)
         target = getattr(shim, wanted, None) if wanted else None
         stand_ins = getattr(sys.modules.get(getattr(target, "__module__", "")), "UNSUPPORTED", {})

@@ -183,7 +183,8 @@ class CellDialect:
                          structure: Any = None, initial_values: Any = None, label: Any = None,
                          additional_parameters: Any = None, **kwargs: Any) -> None:
                 extras = {**(additional_parameters or {}), **kwargs}
-                if isinstance(cellclass, type) and not dialect.native:
+                if (isinstance(cellclass, type) or getattr(cellclass, "_repro_factory", False)) \
+                        and not dialect.native:
                     cellclass = cellclass(**(cellparams or {}))
                     cellparams = None
                 self._repro_key = dialect._population_key()
@@ -228,7 +229,7 @@ class CellDialect:
                 gsyn = {"gsyn_exc", "gsyn_inh"} & set(wanted)
                 if dialect.on_nest and gsyn and not set(self.celltype.recordable) >= gsyn:
                     variables = wanted = dialect._gsyn_elsewhere(self, wanted, gsyn, kwargs)
-                if dialect.on_nest and gsyn and \
+                if dialect.on_nest and gsyn and set(self.celltype.recordable) >= gsyn and \
                         not getattr(self.celltype, "conductance_based", True):
                     dialect.book.add("record('gsyn_exc'/'gsyn_inh') of a current-based cell",
                                      "translated", "sPyNNaker records the synaptic current "
@@ -249,9 +250,11 @@ class CellDialect:
 
             def get_data(self, variables: Any = "all", gather: bool = True,
                          clear: bool = False, **kwargs: Any) -> Any:
-                block = super().get_data(variables, gather, clear, **kwargs)
                 if dialect.native:
-                    return block
+                    return super().get_data(variables, gather, clear, **kwargs)
+                block = super().get_data(dialect._variables_to_fetch(self, variables), gather,
+                                         clear, **kwargs)
+                block = dialect._with_summed_input(self, block, variables)
                 return dialect._with_delta_input(self, block, variables, clear)
 
         Population.__name__ = Population.__qualname__ = "Population"
@@ -284,7 +287,7 @@ class CellDialect:
         import nest
 
         celltype = population.celltype
-        if self._delta_input_possible(celltype):
+        if self._delta_input_possible(celltype) or getattr(celltype, "_repro_summed", None):
             return True
         variables = getattr(celltype, "variable_map", {})
         on_grid = nest_model_of(celltype, "on_grid")
@@ -303,6 +306,9 @@ class CellDialect:
         if self._delta_input_possible(celltype):
             self._want_delta_input(population, kwargs.get("sampling_interval"))
             return [v for v in wanted if v not in gsyn]
+        if getattr(celltype, "_repro_summed", None):
+            parts = self._want_summed_input(population, gsyn)
+            return [v for v in wanted if v not in gsyn] + parts
         if self._gsyn_possible(population):
             raise OnGridNeeded(population._repro_key, f"record({sorted(gsyn)[0]!r}) of {name}")
         raise self.book.refuse(

@@ -96,6 +96,7 @@ class ConnectionDialect:
                     dialect._weight_signs(synapse_type, connector, postsynaptic, receptor)
                 if dialect.on_nest:
                     dialect._prepare_delays(synapse_type, connector)
+                    dialect._prepare_nest_rule(synapse_type, postsynaptic, receptor)
                 super().__init__(presynaptic, postsynaptic, connector, synapse_type,
                                  *args, **kwargs)
                 dialect.projections_made.append(self)
@@ -121,6 +122,9 @@ class ConnectionDialect:
             constant = constant_value(weight)
             if constant is not None and constant > 0:
                 space.update(weight=-constant)
+                if hasattr(synapse_type, "timing_dependence"):
+                    # an STDPMechanism builds its parameter space anew on each access
+                    synapse_type.weight = -constant
                 flipped = True
             elif constant is None and hasattr(weight, "apply") and not getattr(
                     weight, "_repro_signed", False) and _may_be_positive(weight):

@@ -63,6 +63,7 @@ class InputDialect:
     backend: types.ModuleType
     book: NoteBook
     projections_made: list[Any]
+    summed_inputs: dict[int, dict[str, list[str]]]
 
     def _init_inputs(self) -> None:
         #: id(population) -> [population, exc twin, inh twin, ids of mirrored projections]
@@ -140,6 +141,25 @@ class InputDialect:
                      {"synapse_model": "static_synapse",
                       "weight": -weights if inhibitory else weights,
                       "delay": np.asarray(got["delay"], dtype=float)})
+
+    def _variables_to_fetch(self, population: Any, variables: Any) -> Any:
+        """What the backend's ``get_data`` must fetch for ``variables``.
+
+        ``gsyn`` recorded another way is fetched as its parts (summed inputs) or not at all
+        (input twins).
+        """
+        wanted = [variables] if isinstance(variables, str) else list(variables or [])
+        if "all" in wanted:
+            return variables
+        summed = self.summed_inputs.get(id(population), {})
+        twins = id(population) in self.input_twins
+        fetched: list[str] = []
+        for name in wanted:
+            if name in summed:
+                fetched.extend(p for p in summed[name] if p not in fetched)
+            elif not (twins and name in ("gsyn_exc", "gsyn_inh")) and name not in fetched:
+                fetched.append(name)
+        return fetched
 
     def _with_delta_input(self, population: Any, block: Any, variables: Any,
                           clear: bool) -> Any:

@@ -38,6 +38,9 @@ class Extension:
     emulator : str
         Class of repro's SpiNNaker emulator with the same C model components, where that
         differs from ``standard`` (the emulator implements some sPyNNaker builds itself).
+    nest : str
+        NEST model the dialect builds for this extension on NEST, where no PyNN standard
+        class has its equations but a NEST model does (see ``repro.site.dialect_nest_models``).
     """
 
     name: str
@@ -47,11 +50,14 @@ class Extension:
     parameters: tuple[str, ...] = ()
     why_not: str = ""
     emulator: str = ""
+    nest: str = ""
 
     def class_on(self, backend: str) -> str:
         """Name of the class that runs this extension on ``backend`` ("" if none)."""
         if backend == "spinnaker_emulator" and self.emulator:
             return self.emulator
+        if backend == "nest" and self.nest:
+            return self.nest
         return self.standard
 
 
@@ -87,7 +93,8 @@ EXTRA_MODELS: dict[str, Extension] = {e.name: e for e in (
               why_not="PyNN has no standard cell type with a second excitatory receptor",
               emulator="IF_curr_dual_exp",
               parameters=(*_LIF, "tau_syn_E", "tau_syn_E2", "tau_syn_I", "isyn_exc",
-                          "isyn_exc2", "isyn_inh")),
+                          "isyn_exc2", "isyn_inh"),
+              nest="iaf_psc_exp_multisynapse"),
     Extension("IF_curr_exp_sEMD", "cell",
               "LIF + exp synapses + InputTypeCurrentSEMD (spiking elementary motion detector)",
               why_not="the sEMD multiplicative input has no PyNN or NEST equivalent"),
@@ -103,11 +110,13 @@ EXTRA_MODELS: dict[str, Extension] = {e.name: e for e in (
                       "standard equivalent"),
     Extension("PfisterSpikeTriplet", "plasticity", "triplet STDP timing rule",
               why_not="not a PyNN standard timing dependence", emulator="PfisterSpikeTriplet",
-              parameters=("tau_plus", "tau_minus", "tau_x", "tau_y", "A_plus", "A_minus")),
+              parameters=("tau_plus", "tau_minus", "tau_x", "tau_y", "A_plus", "A_minus"),
+              nest="stdp_triplet_synapse"),
     Extension("WeightDependenceAdditiveTriplet", "plasticity", "triplet weight dependence",
               why_not="not a PyNN standard weight dependence",
               emulator="WeightDependenceAdditiveTriplet",
-              parameters=("w_min", "w_max", "A3_plus", "A3_minus")),
+              parameters=("w_min", "w_max", "A3_plus", "A3_minus"),
+              nest="stdp_triplet_synapse"),
     Extension("SpikeNearestPairRule", "plasticity", "nearest-pair STDP timing rule",
               why_not="not a PyNN standard timing dependence"),
     Extension("RecurrentRule", "plasticity", "recurrent pre-stochastic STDP rule",
@@ -117,7 +126,8 @@ EXTRA_MODELS: dict[str, Extension] = {e.name: e for e in (
               why_not="sPyNNaker's parameters (alpha, A_plus, A_minus) do not map one to one "
                       "onto PyNN's Vogels2011Rule(tau, eta, rho)",
               emulator="TimingDependenceVogels2011",
-              parameters=("alpha", "tau", "A_plus", "A_minus")),
+              parameters=("alpha", "tau", "A_plus", "A_minus"),
+              nest="vogels_sprekeler_synapse"),
     Extension("WeightChangeable", "plasticity", "weights changed by another projection",
               why_not="no equivalent"),
     Extension("WeightChanger", "plasticity", "weights changed by another projection",

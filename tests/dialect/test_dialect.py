@@ -87,8 +87,27 @@ def test_synaptic_input_nest_cannot_record_is_recorded_another_way(tmp_path: Pat
     assert (twins.action, twins.numerical_effect) == ("translated", False)
     grid = notes["record('gsyn_exc'/'gsyn_inh') of IF_curr_exp (on the grid)"]
     assert (grid.action, grid.numerical_effect, grid.script_line) == (
-        "adapted", True, "synaptic_input.py:13")
+        "adapted", True, "synaptic_input.py:14")
     assert {p["name"] for p in result["populations"]} == {"delta", "exp"}
+
+
+def test_spynnaker_extra_models_nest_has_run_by_their_equations(tmp_path: Path) -> None:
+    """Vogels 2011, Pfister triplet and IF_curr_dual_exp: weights checked in the script."""
+    result, _ = run_harness(tmp_path, "nest_extra_models.py")
+    assert result["status"] == "completed", result.get("error", {}).get("traceback")
+    notes = notes_of(result)
+    expected = {  # feature: (NEST model, changes numerics)
+        "extra_models.Vogels2011Rule": ("vogels_sprekeler_synapse", True),
+        "extra_models.PfisterSpikeTriplet": ("stdp_triplet_synapse", False),
+        "extra_models.WeightDependenceAdditiveTriplet": ("stdp_triplet_synapse", False),
+        "extra_models.IF_curr_dual_exp": ("iaf_psc_exp_multisynapse", False),
+    }
+    for feature, (model, numeric) in expected.items():
+        assert notes[feature].action == "translated"
+        assert notes[feature].detail.startswith(model)
+        assert notes[feature].numerical_effect is numeric
+    assert "Differs" in notes["extra_models.Vogels2011Rule"].detail
+    assert notes["record('gsyn_exc'/'gsyn_inh') of IF_curr_dual_exp"].action == "translated"
 
 
 def test_population_seed_and_unseeded_draws_follow_the_run_seed(tmp_path: Path) -> None:

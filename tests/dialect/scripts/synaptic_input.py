@@ -6,6 +6,7 @@ raises AssertionError when a translation did not do what it should.
 
 import numpy as np
 import pyNN.spiNNaker as p
+from spynnaker.pyNN.utilities import neo_convertor
 
 p.setup(timestep=1.0, min_delay=1.0)
 source = p.Population(2, p.SpikeSourceArray(spike_times=[5.0, 15.0]), label="source")
@@ -31,4 +32,7 @@ assert np.allclose(np.asarray(gsyn_inh), expected_inh), np.asarray(gsyn_inh)
 assert len(segment.filter(name="v")) == 1
 current = np.asarray(exp.get_data("gsyn_exc").segments[0].filter(name="gsyn_exc")[0])
 assert current.max() > 1.0 and current[:7].max() == 0.0, current
+rows = neo_convertor.convert_spikes(exp.get_data("spikes"))
+spiketrains = exp.get_data("spikes").segments[0].spiketrains
+assert rows.shape[1] == 2 and neo_convertor.count_spiketrains(spiketrains) == len(rows)
 p.end()
