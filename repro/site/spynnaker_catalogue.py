@@ -73,7 +73,10 @@ EXTRA_MODELS: dict[str, Extension] = {e.name: e for e in (
     Extension("IFCurrExpCa2Adaptive", "cell",
               "LIF + exponential current synapses + calcium-activated adaptation current "
               "(AdditionalInputCa2Adaptive)",
-              why_not="no PyNN standard model or NEST model has the Ca2+-adaptive input"),
+              why_not="no PyNN standard model or NEST model has the Ca2+-adaptive input",
+              emulator="IF_curr_exp_ca2_adaptive",
+              parameters=(*_LIF, "tau_syn_E", "tau_syn_I", "tau_ca2", "i_ca2", "i_alpha",
+                          "isyn_exc", "isyn_inh")),
     Extension("IFCurrDeltaCa2Adaptive", "cell", "LIF + delta synapses + Ca2+ adaptation",
               why_not="no PyNN standard model or NEST model has the Ca2+-adaptive input"),
     Extension("IFCondExpStoc", "cell",

@@ -89,6 +89,40 @@ def lif_constants(params: Mapping[str, np.ndarray], timestep_ms: float) -> LifCo
         notes=tuple(notes))
 
 
+class Ca2Adaptation:
+    """The calcium-activated adaptation current of IF_curr_exp_ca2_adaptive.
+
+    ``exp_tau_ca2 = expk(-kdivk(dt, tau_ca2))`` (S16.15); every tick, refractory or not,
+    ``i_ca2 = i_ca2 * exp_tau_ca2`` (truncating accum multiply) is the neuron's
+    ``external_bias``, which the LIF update *subtracts*; a spike adds ``i_alpha``.
+
+    Parameters
+    ----------
+    params : Mapping
+        ``tau_ca2`` (ms), ``i_alpha`` (nA) and the initial ``i_ca2`` (nA) per neuron.
+    timestep_ms : float
+        Simulation time step.
+    """
+
+    def __init__(self, params: Mapping[str, np.ndarray], timestep_ms: float) -> None:
+        tau = fp.encode_values(params["tau_ca2"], fp.S1615_SHIFT)
+        if np.any(tau <= 0):
+            raise ValueError("tau_ca2 must be positive (after S16.15 encoding)")
+        ts = fp.s1615(timestep_ms)
+        self.exp_tau = fp.per_unique(lambda t: fp.expk(-fp.kdivk(ts, t)), tau)
+        self.i_alpha = fp.encode_values(params["i_alpha"], fp.S1615_SHIFT)
+        self.i_ca2 = fp.encode_values(params["i_ca2"], fp.S1615_SHIFT)
+
+    def decay(self) -> np.ndarray:
+        """Decay the current by one step and return it (raw S16.15, nA)."""
+        self.i_ca2 = fp.mulk(self.i_ca2, self.exp_tau)
+        return self.i_ca2
+
+    def spiked(self, mask: np.ndarray) -> None:
+        """Calcium influx of the neurons that spiked."""
+        self.i_ca2[mask] = fp.wrap32(self.i_ca2[mask] + self.i_alpha[mask])
+
+
 class LifModel:
     """State and update of a population of LIF membranes.
 
@@ -107,6 +141,8 @@ class LifModel:
         self.constants = lif_constants(params, timestep_ms)
         self.v = fp.encode_values(v_init, fp.S1615_SHIFT)
         self.refract = np.zeros(self.v.size, dtype=np.int64)
+        #: ``additional_input_ca2_adaptive_impl.h`` (IF_curr_exp_ca2_adaptive), else None.
+        self.ca2 = Ca2Adaptation(params, timestep_ms) if "tau_ca2" in params else None
 
     def step(self, exc: np.ndarray, inh: np.ndarray, offset: np.ndarray) -> np.ndarray:
         """Advance every neuron one step in place; return the boolean spike mask.
@@ -117,6 +153,8 @@ class LifModel:
         """
         c = self.constants
         active = self.refract <= 0
+        if self.ca2 is not None:  # external_bias, subtracted (checked in the 7.4.1 binary)
+            offset = fp.wrap32(offset - self.ca2.decay())
         current = fp.wrap32(exc - inh + c.i_offset + offset)
         alpha = fp.wrap32(fp.mulk(current, c.r_membrane) + c.v_rest)
         v_new = fp.wrap32(alpha - fp.mulk(c.exp_tc, fp.wrap32(alpha - self.v)))
@@ -126,6 +164,8 @@ class LifModel:
         if spiked.any():
             self.v[spiked] = c.v_reset[spiked]
             self.refract[spiked] = c.refract_steps[spiked]
+            if self.ca2 is not None:
+                self.ca2.spiked(spiked)
         return spiked
 
     def provenance(self) -> dict:

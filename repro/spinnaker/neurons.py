@@ -34,6 +34,7 @@ MODELS = {
     "IZK_curr_exp": ("izhikevich", "exponential", "current"),
     "IZK_cond_exp": ("izhikevich", "exponential", "conductance"),
     "IF_curr_dual_exp": ("lif", "exponential", "current"),
+    "IF_curr_exp_ca2_adaptive": ("lif", "exponential", "current"),
 }
 RECORDABLE = ("v", "gsyn_exc", "gsyn_inh")
 #: Synapse types of a cell type (ring-buffer rows, in sPyNNaker's order), with the

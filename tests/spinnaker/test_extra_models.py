@@ -1,7 +1,8 @@
 """sPyNNaker's extra models on the emulator against the C sources' arithmetic.
 
-IF_curr_dual_exp: a single-neuron trace in raw fixed point (three receptors and a current
-step), computed step by step with :mod:`tests.spinnaker.rawfixed`. PfisterSpikeTriplet with
+IF_curr_dual_exp (three receptors and a current step) and IF_curr_exp_ca2_adaptive (a DC
+step and an input spike): single-neuron traces in raw fixed point, computed step by step
+with :mod:`tests.spinnaker.rawfixed`. PfisterSpikeTriplet with
 WeightDependenceAdditiveTriplet, and Vogels2011Rule: weight changes of pre/post pairings
 at +-1..+-50 ms (and of triplets), against the rule computed here by hand from
 docs/spinnaker-numerics-models.md: the host's tables, 16-bit trace products and the
@@ -89,6 +90,53 @@ def test_if_curr_dual_exp_trace_is_bit_exact(dt):
     assert _raw(pop, "gsyn_exc").tolist() == want_exc
     assert _raw(pop, "gsyn_inh").tolist() == want_inh
     assert max(want_exc) > 0 and max(want_inh) > 0 and want_v[-1] != want_v[0]
+
+
+def test_if_curr_exp_ca2_adaptive_trace_is_bit_exact():
+    """Ca2 adaptation: i_ca2 = mulk(i_ca2, expk(-dt/tau_ca2)) every tick (refractory too),
+    subtracted from the input (external_bias); each spike adds i_alpha. Driven by a DC step
+    and one input spike; the interspike intervals grow."""
+    dt, dc, start, stop, duration = 1.0, 2.0, 5.0, 120.0, 130.0
+    tau_ca2, i_alpha, w, t_spike = 50.0, 0.4, 1.5, 40.0
+    sim.setup(timestep=dt, rng_seed=1)
+    pop = sim.Population(2, sim.IF_curr_exp_ca2_adaptive(
+        tau_m=20.0, cm=1.0, v_rest=-65.0, v_reset=-65.0, v_thresh=-50.0, tau_refrac=2.0,
+        tau_syn_E=5.0, tau_ca2=tau_ca2, i_alpha=i_alpha),
+        additional_parameters={"max_expected_summed_weight": [SUMMED, SUMMED]})
+    one = sim.Population(2, sim.SpikeSourceArray(spike_times=[[t_spike], []]))
+    sim.Projection(one, pop, sim.FromListConnector([(0, 0, w, 1.0)]), sim.StaticSynapse())
+    sim.DCSource(amplitude=dc, start=start, stop=stop).inject_into(pop[0:1])
+    pop.record(["v", "spikes"])
+    sim.run(duration)
+
+    ts, shift = s1615(dt), left_shift(SUMMED)
+    decay = expulr(-kdivk(ts, s1615(5.0)))
+    init = ((kdivk(s1615(5.0), ts) * (0xFFFFFFFF - decay)) >> 15) & 0xFFFFFFFF
+    exp_ca2 = expk(-kdivk(ts, s1615(tau_ca2)))
+    r, exp_tc = kdivk(s1615(20.0), s1615(1.0)), expk(-kdivk(ts, s1615(20.0)))
+    v, syn, ca, refract, want, spikes = s1615(-65.0), 0, 0, 0, [], []
+    for tick in range(round(duration / dt)):
+        if tick == round(t_spike) + 1:
+            syn = wrap(syn + decay_s1615((round(w * 2 ** (15 - shift)) << shift), init))
+        want.append(v)
+        ca = mulk(ca, exp_ca2)
+        if refract <= 0:
+            current = wrap(syn - ca + (s1615(dc) if start <= tick < stop else 0))
+            alpha = wrap(mulk(current, r) + s1615(-65.0))
+            v = wrap(alpha - mulk(exp_tc, wrap(alpha - v)))
+        else:
+            refract -= 1
+        if v >= s1615(-50.0):
+            v, refract, ca = s1615(-65.0), 2, wrap(ca + s1615(i_alpha))
+            spikes.append(tick)
+        syn = decay_s1615(syn, decay)
+    assert _raw(pop, "v").tolist() == want
+    recorded = pop.get_data("spikes").segments[-1].spiketrains[0]
+    assert np.rint(recorded.magnitude / dt).astype(int).tolist() == spikes
+    intervals = np.diff(spikes)
+    assert len(spikes) >= 5 and intervals[-1] > intervals[0]
+    rows = pop.spinnaker_get_data("spikes")  # sPyNNaker's numpy form: (index, time) rows
+    assert rows[:, 1].tolist() == [float(t) for t in spikes] and set(rows[:, 0]) == {0.0}
 
 
 # --- STDP: the rules by hand -------------------------------------------------------------

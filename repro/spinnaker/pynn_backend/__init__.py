@@ -70,6 +70,7 @@ from repro.spinnaker.pynn_backend.standardmodels import (  # noqa: F401
     IF_curr_delta,
     IF_curr_dual_exp,
     IF_curr_exp,
+    IF_curr_exp_ca2_adaptive,
     Izhikevich,
     IZK_cond_exp,
     IZK_curr_exp,

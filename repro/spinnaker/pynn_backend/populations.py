@@ -168,3 +168,40 @@ class Population(common.Population):
     def parameter_array(self, name: str) -> np.ndarray:
         """Per-cell values of a native parameter (Sequences for spike times)."""
         return np.asarray(self._parameters[name])
+
+    def spinnaker_get_data(self, variable: str, as_matrix: bool = False,
+                           view_indexes=None) -> np.ndarray:
+        """sPyNNaker's numpy form of recorded data (its non-standard ``spinnaker_get_data``).
+
+        Parameters
+        ----------
+        variable : str
+            "spikes" or a recorded signal ("v", "gsyn_exc", "gsyn_inh").
+        as_matrix : bool
+            Signals only: a (samples x neurons) matrix instead of rows.
+        view_indexes : sequence of int, optional
+            Neurons to return (default: all).
+
+        Returns
+        -------
+        numpy.ndarray
+            Spikes: rows (neuron index, time in ms), by neuron, then time. Signals: rows
+            (neuron index, time in ms, value), by neuron, then time.
+        """
+        segment = self.get_data(variable).segments[-1]
+        wanted = range(self.size) if view_indexes is None else list(view_indexes)
+        if variable == "spikes":
+            trains = {int(t.annotations.get("source_index", i)): t
+                      for i, t in enumerate(segment.spiketrains)}
+            rows = [np.column_stack([np.full(len(trains[i]), float(i)),
+                                     np.asarray(trains[i].rescale("ms").magnitude, float)])
+                    for i in wanted if i in trains]
+            return np.concatenate(rows) if rows else np.zeros((0, 2))
+        signal = segment.filter(name=variable)[0]
+        values = np.asarray(signal.magnitude, dtype=float)[:, list(wanted)]
+        if as_matrix:
+            return values
+        times = np.asarray(signal.times.rescale("ms").magnitude, dtype=float)
+        return np.concatenate([np.column_stack([np.full(times.size, float(i)), times,
+                                                values[:, k]])
+                               for k, i in enumerate(wanted)])

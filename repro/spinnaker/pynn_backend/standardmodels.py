@@ -17,7 +17,7 @@ from repro.spinnaker.pynn_backend.simulator import state
 
 SUPPORTED_CELL_TYPES = ("IF_curr_exp", "IF_cond_exp", "IF_curr_alpha", "IF_curr_delta",
                         "Izhikevich", "IZK_curr_exp", "IZK_cond_exp", "IF_curr_dual_exp",
-                        "SpikeSourcePoisson", "SpikeSourceArray")
+                        "IF_curr_exp_ca2_adaptive", "SpikeSourcePoisson", "SpikeSourceArray")
 #: Every sPyNNaker neuron model records these (``neuron_impl_standard.h``).
 NEURON_RECORDABLE = ["spikes", "v", "gsyn_exc", "gsyn_inh"]
 #: sPyNNaker's Izhikevich builds add exponential synapses to PyNN's parameters.
@@ -81,6 +81,19 @@ class IF_curr_dual_exp(cells.IF_curr_exp):  # noqa: N801 - sPyNNaker's name
     default_initial_values = {**cells.IF_curr_exp.default_initial_values, "isyn_exc2": 0.0}
     receptor_types = ("excitatory", "excitatory2", "inhibitory")
     units = {**_current_units(cells.IF_curr_exp), "tau_syn_E2": "ms", "isyn_exc2": "nA"}
+    translations = build_translations(*[(n, n) for n in default_parameters])
+    recordable = NEURON_RECORDABLE
+
+
+class IF_curr_exp_ca2_adaptive(cells.IF_curr_exp):  # noqa: N801 - sPyNNaker's name
+    """sPyNNaker's ``extra_models.IFCurrExpCa2Adaptive``: IF_curr_exp with a calcium-activated
+    adaptation current i_ca2 (nA; decays with tau_ca2, grows by i_alpha per spike,
+    subtracted from the input). ``i_ca2`` is its initial value, a parameter as in sPyNNaker."""
+
+    default_parameters = {**cells.IF_curr_exp.default_parameters, "tau_ca2": 50.0,
+                          "i_ca2": 0.0, "i_alpha": 0.1}
+    units = {**_current_units(cells.IF_curr_exp), "tau_ca2": "ms", "i_ca2": "nA",
+             "i_alpha": "nA"}
     translations = build_translations(*[(n, n) for n in default_parameters])
     recordable = NEURON_RECORDABLE
 

@@ -3,6 +3,6 @@
 import pyNN.spiNNaker as sim
 
 sim.setup(timestep=1.0)
-calcium = sim.Population(2, sim.extra_models.IFCurrExpCa2Adaptive(), label="ca")
-sim.external_devices.activate_live_output_for(calcium)
+stochastic = sim.Population(2, sim.extra_models.IFCondExpStoc(), label="stoc")
+sim.external_devices.activate_live_output_for(stochastic)
 sim.run(10)
