@@ -6,9 +6,12 @@ An emulation in numpy: nothing runs on SpiNNaker hardware. Use it like any PyNN 
     sim.setup(timestep=1.0, rng_seed=1)
 
 Supported: IF_curr_exp, IF_cond_exp, IF_curr_alpha, IF_curr_delta, Izhikevich (and
-sPyNNaker's IZK_curr_exp / IZK_cond_exp), SpikeSourcePoisson, SpikeSourceArray, DCSource,
+sPyNNaker's IZK_curr_exp / IZK_cond_exp, IF_curr_dual_exp with receptor "excitatory2",
+IF_curr_exp_ca2_adaptive), SpikeSourcePoisson, SpikeSourceArray, DCSource,
 ACSource, StepCurrentSource, NoisyCurrentSource, StaticSynapse, STDPMechanism (SpikePairRule
-with AdditiveWeightDependence or MultiplicativeWeightDependence; learned weights via
+with AdditiveWeightDependence or MultiplicativeWeightDependence, sPyNNaker's
+PfisterSpikeTriplet with WeightDependenceAdditiveTriplet, sPyNNaker's Vogels2011Rule as
+TimingDependenceVogels2011 with AdditiveWeightDependence; learned weights via
 ``Projection.get("weight")``),
 AllToAll/OneToOne/FixedProbability/FixedNumberPre/FromList connectors, Population,
 PopulationView, Assembly, recording of spikes, v, gsyn_exc and gsyn_inh.

@@ -268,7 +268,9 @@ def _unsupported(name: str, kind: str) -> type:
         raise UnsupportedFeatureError(
             f"{name} is not supported by the SpiNNaker emulator ({kind}); supported cell "
             f"types: {', '.join(SUPPORTED_CELL_TYPES)}; synapses: StaticSynapse and "
-            "STDPMechanism(SpikePairRule, Additive/MultiplicativeWeightDependence)")
+            "STDPMechanism(SpikePairRule, Additive/MultiplicativeWeightDependence; "
+            "PfisterSpikeTriplet, WeightDependenceAdditiveTriplet; "
+            "TimingDependenceVogels2011, AdditiveWeightDependence)")
 
     return type(name, (), {"__init__": __init__, "__doc__": f"Unsupported: {name}."})
 
