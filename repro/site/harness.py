@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from repro.site import fastconnect, fingerprints, frozen
+from repro.site import fastconnect, fingerprints, frozen, nest_mpi_guard
 from repro.site.clock import utc_now
 from repro.site.envinfo import capture_manifest
 from repro.site.files import ENVIRONMENT, HARNESS_LOG, PROVENANCE, RESULT, SPIKES
@@ -100,6 +100,7 @@ def simulator_facts(sim: types.ModuleType) -> dict[str, Any]:
             rng_type=str(status.get("rng_type", "")),
             rng_seed=int(status.get("rng_seed", -1)),
             spike_precision=str(getattr(sim.simulator.state, "spike_precision", "")),
+            compressed_spikes=bool(status.get("use_compressed_spikes", True)),
             build={k: build[k] for k in ("built", "have_mpi", "have_gsl", "threads_model",
                                          "have_threads", "hostcpu") if k in build},
         )
@@ -245,6 +246,7 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
         sim = importlib.import_module(spec.backend_module)
         timings["import_s"] = time.perf_counter() - t0
         result["array_connect"] = fastconnect.install(sim)
+        nest_mpi_guard.install(sim)
         rank = mpi_rank(sim)
         result["nestml_modules"] = install_nestml_modules(spec, bundle_dir, sim)
         capture = fingerprints.install(sim)
