@@ -23,9 +23,8 @@ spike they receive, so every spike is determined by the connections alone.
 import json
 import sys
 
-import numpy as np
-
 import nest
+import numpy as np
 
 out, layout, probe, compress = sys.argv[1], sys.argv[2], sys.argv[3] == "1", sys.argv[4] == "1"
 n = 20
@@ -54,6 +53,7 @@ recorder = nest.Create("spike_recorder")
 nest.Connect(a, recorder)
 nest.Simulate(100.0)
 events = recorder.get("events")
-spikes = sorted(zip(np.asarray(events["senders"]).tolist(), np.asarray(events["times"]).tolist()))
+spikes = sorted(zip(np.asarray(events["senders"]).tolist(), np.asarray(events["times"]).tolist(),
+                    strict=True))
 with open(f"{out}.{nest.Rank()}.json", "w") as handle:
     json.dump(spikes, handle)
