@@ -76,8 +76,11 @@ class _Columns:
             projection, "repro_array_connections", 0) + self.count
         projection._connections = None
         projection._simulator.state.stale_connection_cache = True
-        if projection._common_synapse_property_names is None:
-            projection._identify_common_synapse_properties()
+        # ``_common_synapse_property_names`` stays unset: PyNN finds it on first use
+        # (``Projection.set``) through ``nest.GetConnections``, which builds NEST's whole
+        # connection infrastructure; doing that after every projection cost ~15 % of the
+        # 5,000-neuron build, and connections created after it are mis-routed by NEST 3.10 on
+        # several MPI processes (see :mod:`repro.site.nest_mpi_guard`).
         self.__init__()  # type: ignore[misc]
 
 
