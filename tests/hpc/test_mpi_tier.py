@@ -11,7 +11,9 @@ They agree only because the harness runs multi-process NEST kernels without spik
 The NEST build with MPI comes from repro's build cache (``repro nest build --mpi``): a cache
 hit costs milliseconds; on a fresh machine the first test builds it (tens of minutes on two
 cores, see the issue note). Network size: ``MPI_TIER_NEURONS`` (default 2,000 neurons,
-200 ms) keeps the tier inside the suite's time budget; set it to 10000 for the full size.
+200 ms; ~1 min) keeps the tier inside the suite's time budget; set it to 10000 for the full
+size (measured 2026-12-03 on the shared 2-core machine: 10,000 neurons x 200 ms, identical
+spikes, 3 passed in 279 s; at 1,000 ms one layout alone took 426 s, past the 600 s run limit).
 """
 
 from __future__ import annotations
