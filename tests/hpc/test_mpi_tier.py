@@ -13,7 +13,8 @@ hit costs milliseconds; on a fresh machine the first test builds it (tens of min
 cores, see the issue note). Network size: ``MPI_TIER_NEURONS`` (default 2,000 neurons,
 200 ms; ~1 min) keeps the tier inside the suite's time budget; set it to 10000 for the full
 size (measured 2026-12-03 on the shared 2-core machine: 10,000 neurons x 200 ms, identical
-spikes, 3 passed in 279 s; at 1,000 ms one layout alone took 426 s, past the 600 s run limit).
+spikes, 3 passed in 279 s; at 1,000 ms the test helper's 600 s limit on ``repro run`` ran
+out: the 1x2 layout took 426 s, the 2x1 layout had not finished).
 """
 
 from __future__ import annotations
