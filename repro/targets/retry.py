@@ -106,6 +106,18 @@ def recording(log: FaultLog, patience_s: float = 0.0) -> Iterator[FaultLog]:
         _RECORDING.reset(token)
 
 
+@contextlib.contextmanager
+def impatient() -> Iterator[None]:
+    """Inside, requests get only their policy's attempts (still counted in the current log):
+    for clean-up after a failure or an interrupt, which must not wait out an outage."""
+    current = _RECORDING.get()
+    token = _RECORDING.set((current[0], 0.0) if current is not None else None)
+    try:
+        yield
+    finally:
+        _RECORDING.reset(token)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How often and how patiently a request is repeated.

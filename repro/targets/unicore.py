@@ -54,7 +54,15 @@ from repro.targets.options import (
     token_variable_option,
 )
 from repro.targets.polling import PollSchedule, fault_log, polled_status, record_faults
-from repro.targets.retry import Classified, Fault, FaultLog, RetryPolicy, recording, unavailable
+from repro.targets.retry import (
+    Classified,
+    Fault,
+    FaultLog,
+    RetryPolicy,
+    impatient,
+    recording,
+    unavailable,
+)
 from repro.targets.slurm_states import is_final
 from repro.targets.tokens import find_token
 from repro.targets.unicore_jobs import (
@@ -279,13 +287,14 @@ class UnicoreTarget(Target):
     def _remove(self, job: Job) -> bool:
         """Abort and delete ``job`` without reading it first; True if the site confirmed."""
         transport = self._transport()
-        with contextlib.suppress(TargetError):
-            self._retry("aborting the unconfirmed job", lambda: transport.post(
-                url=f"{job.resource_url}/actions/abort", json={}))
-        try:
-            self._retry("deleting the unconfirmed job", job.delete)
-        except TargetError:
-            return False
+        with impatient():
+            with contextlib.suppress(TargetError):
+                self._retry("aborting the unconfirmed job", lambda: transport.post(
+                    url=f"{job.resource_url}/actions/abort", json={}))
+            try:
+                self._retry("deleting the unconfirmed job", job.delete)
+            except TargetError:
+                return False
         return True
 
     # -- Target interface -------------------------------------------------------------------
@@ -355,7 +364,9 @@ class UnicoreTarget(Target):
                             lambda r=relative, t=text: storage.put(t.encode(), r))
             self._retry("starting the job", job.start)
 
-        with recording(faults):
+        # Transient faults are retried past `attempts` until outage_limit: only a definite
+        # answer (or that limit) fails a submission.
+        with recording(faults, float(self.option("outage_limit"))):
             job = self._create_job(job_spec.description, tag)
             self._start_or_remove(job, stage_and_start)
         info.update({

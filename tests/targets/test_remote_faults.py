@@ -77,7 +77,7 @@ def test_a_failing_squeue_on_the_login_node_is_unknown_not_gone(
 @pytest.mark.infra
 def test_a_job_that_cannot_be_confirmed_is_aborted_and_deleted(
         unicore_site, unicore_token, tmp_path):
-    target = _unicore(unicore_site, attempts=2)
+    target = _unicore(unicore_site, attempts=2, outage_limit=1.0)
     bundle = experiment_bundle(target, sleepy_experiment(tmp_path / "exp"), 1,
                                tmp_path / "scratch")
     unicore_site.faults(rules=[{"method": "GET", "path": ONE_JOB, "phase": "before",
