@@ -49,6 +49,7 @@ def _worker_groups(items: list[pytest.Item]) -> dict[str, str]:
     return {module: root(module) for module in {i.nodeid.split("::")[0] for i in items}}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Give every test the xdist group of its module (see SHARED_SESSION_FIXTURES)."""
     if not config.pluginmanager.hasplugin("xdist"):
