@@ -218,8 +218,10 @@ COMMON = Options([
 #: Options of kinds that talk to a remote service or scheduler and must ride out outages.
 OUTAGE_LIMIT = Option(
     "outage_limit", (int, float), 3600.0,
-    "How long the site may give no definite answer about a job before the run is given up "
-    "as unknown (until then its state is 'unknown', never 'gone').", unit="s", identity=False,
+    "How long the site may give no definite answer (transient faults: 5xx, dropped "
+    "connections, timeouts) while a job is submitted, polled or its results downloaded, "
+    "before the run is given up (until then its state is 'unknown', never 'gone'); "
+    "`repro targets check` does not wait.", unit="s", identity=False,
     positive=True)
 #: A Slurm time limit: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS.
 TIME_LIMIT = re.compile(r"^(\d+-)?\d{1,2}(:\d{2}){0,2}$|^\d+$")
