@@ -44,9 +44,13 @@ def _worker_groups(items: list[pytest.Item]) -> dict[str, str]:
     for item in items:
         module = item.nodeid.split("::")[0]
         root(module)
-        for name in SHARED_SESSION_FIXTURES.intersection(item.fixturenames):
+        for name in sorted(SHARED_SESSION_FIXTURES.intersection(item.fixturenames)):
             parent[root(module)] = root("fixture:" + name)
-    return {module: root(module) for module in {i.nodeid.split("::")[0] for i in items}}
+    # every worker must compute the same names: name a group by its smallest member
+    names: dict[str, str] = {}
+    for key in sorted(parent):
+        names.setdefault(root(key), key)
+    return {module: names[root(module)] for module in {i.nodeid.split("::")[0] for i in items}}
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's worker reads the groups
