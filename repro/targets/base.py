@@ -8,6 +8,7 @@ NMPI ticket looks. The dispatcher only sees :class:`Target`, :class:`RunBundle`,
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -18,6 +19,7 @@ from typing import Any, ClassVar
 from repro.errors import InputError
 from repro.site.runspec import RunSpec
 from repro.targets.options import COMMON, Options
+from repro.targets.retry import FaultLog, recording
 
 
 @dataclass
@@ -146,6 +148,12 @@ class Target(ABC):
     def option(self, name: str) -> Any:
         """Value of option ``name``: the user's, else the kind's default."""
         return self.options.get(name, self.declared[name].default)
+
+    def _patient(self, log: FaultLog) -> contextlib.AbstractContextManager[FaultLog]:
+        """Count retries into ``log``; inside, transient faults are retried (with the policy's
+        growing waits) until the ``outage_limit`` option's seconds have passed, so only a
+        definite answer (or that limit) ends the work on a run. For kinds with that option."""
+        return recording(log, float(self.option("outage_limit")))
 
     @property
     def threads(self) -> int:

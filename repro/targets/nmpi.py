@@ -65,7 +65,7 @@ from repro.targets.options import (
     token_variable_option,
 )
 from repro.targets.polling import PollSchedule, fault_log, polled_status, record_faults
-from repro.targets.retry import Classified, Fault, FaultLog, RetryPolicy, recording
+from repro.targets.retry import Classified, Fault, FaultLog, RetryPolicy
 from repro.targets.tokens import jupyterlab_token
 
 DEFAULT_JOB_SERVICE = "https://nmpi-v3.hbpneuromorphic.eu"
@@ -347,12 +347,6 @@ class NmpiTarget(Target):
         reply = self._policy().call(ask, _classify_identity, fail)
         if reply.status_code in (401, 403):
             raise self._auth_error(user_info_url)
-
-    def _patient(self, log: FaultLog) -> contextlib.AbstractContextManager[FaultLog]:
-        """Count retries into ``log``; inside, transient faults are retried (with the policy's
-        growing waits) until ``outage_limit`` s have passed: only a definite answer (or that
-        limit) ends the work on a run."""
-        return recording(log, float(self.option("outage_limit")))
 
     def _policy(self) -> RetryPolicy:
         """``attempts`` tries; waits from half ``poll_interval`` doubling to ``poll_max``."""

@@ -60,7 +60,6 @@ from repro.targets.retry import (
     FaultLog,
     RetryPolicy,
     impatient,
-    recording,
     unavailable,
 )
 from repro.targets.slurm_states import is_final
@@ -366,7 +365,7 @@ class UnicoreTarget(Target):
 
         # Transient faults are retried past `attempts` until outage_limit: only a definite
         # answer (or that limit) fails a submission.
-        with recording(faults, float(self.option("outage_limit"))):
+        with self._patient(faults):
             job = self._create_job(job_spec.description, tag)
             self._start_or_remove(job, stage_and_start)
         info.update({
@@ -512,7 +511,7 @@ class UnicoreTarget(Target):
             If the site lists a file name that is not a plain name (``../x``, ``/etc/x``,
             ``a/b``): nothing of that listing is downloaded.
         """
-        with recording(fault_log(handle), float(self.option("outage_limit"))):
+        with self._patient(fault_log(handle)):
             self._fetch(handle, dest)
         record_faults(handle)
 
