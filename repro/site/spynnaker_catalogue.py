@@ -122,8 +122,15 @@ EXTRA_MODELS: dict[str, Extension] = {e.name: e for e in (
               nest="stdp_triplet_synapse"),
     Extension("SpikeNearestPairRule", "plasticity", "nearest-pair STDP timing rule",
               why_not="not a PyNN standard timing dependence"),
-    Extension("RecurrentRule", "plasticity", "recurrent pre-stochastic STDP rule",
-              why_not="not a PyNN standard timing dependence"),
+    Extension("RecurrentRule", "plasticity",
+              "TimingDependenceRecurrent: accumulator STDP with exponentially distributed "
+              "pre/post windows (builds recurrent_pre_stochastic / recurrent_dual_fsm, "
+              "multiplicative weight dependence)",
+              why_not="not a PyNN standard timing dependence",
+              emulator="TimingDependenceRecurrent",
+              parameters=("accumulator_depression", "accumulator_potentiation",
+                          "mean_pre_window", "mean_post_window", "dual_fsm", "A_plus",
+                          "A_minus")),
     Extension("Vogels2011Rule", "plasticity",
               "TimingDependenceVogels2011(alpha, tau, A_plus, A_minus): inhibitory STDP",
               why_not="sPyNNaker's parameters (alpha, A_plus, A_minus) do not map one to one "

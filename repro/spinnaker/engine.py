@@ -40,6 +40,7 @@ from repro.spinnaker.ringbuffer import Events, Fanout, Packets, RingBuffer, Rout
 from repro.spinnaker.shaping import ExponentialShaping
 from repro.spinnaker.sources import ArraySources
 from repro.spinnaker.stdp import PlasticSynapses
+from repro.spinnaker.stdp_recurrent import RecurrentSynapses, new_core_rngs
 from repro.spinnaker.timing import Timing
 
 #: Ticks whose source packets and events are generated at once (bounds their memory).
@@ -89,7 +90,7 @@ class _PlasticRoute:
     """A plastic projection: its synapses with STDP state and a fan-out of its own."""
 
     spec: ProjectionSpec
-    synapses: PlasticSynapses
+    synapses: PlasticSynapses | RecurrentSynapses
     fanout: Fanout
     events: int = 0
 
@@ -163,6 +164,8 @@ class Engine:
         stride = self.n_types * n_cells
         #: Plastic projections by route number (weights change at every pre spike).
         self.plastic: dict[int, _PlasticRoute] = {}
+        #: RecurrentRule generators of each post population's cores (one per binary).
+        self.core_rngs: dict[int, list] = {}
         for number, spec in enumerate(network.projections):
             route, synapses_ = self._build_route(number, spec)
             self.routes.append(route)
@@ -298,6 +301,13 @@ class Engine:
                               weight=synapses_.weight)
         post = self.groups[spec.post]
         n_pre = self.network.populations[spec.pre].size
+        if spec.plasticity.timing.startswith("recurrent"):
+            rngs = self.core_rngs.setdefault(spec.post, new_core_rngs(post.size))
+            synapses = RecurrentSynapses(
+                spec.plasticity, spec.pre_index, spec.post_index, synapses_.delay_steps,
+                synapses_.weight, n_pre, post.size, int(post.shifts[spec.synapse_type]),
+                weight_scale(post.spec.model), self.timing.timestep_us, rngs)
+            return _PlasticRoute(spec, synapses, Fanout(n_pre, [local], stride))
         synapses = PlasticSynapses(
             spec.plasticity, spec.pre_index, spec.post_index, synapses_.delay_steps,
             synapses_.weight, n_pre, post.size, int(post.shifts[spec.synapse_type]),

@@ -63,7 +63,8 @@ MAX_POST_EVENTS = 16
 
 #: Timing rules and the weight dependences each runs with (sPyNNaker 7.4.1 binaries).
 TIMING_RULES = {"pair": ("additive", "multiplicative"), "triplet": ("additive_triplet",),
-                "vogels2011": ("additive",)}
+                "vogels2011": ("additive",), "recurrent_pre_stochastic": ("multiplicative",),
+                "recurrent_dual_fsm": ("multiplicative",)}
 #: ``TAU_X`` / ``TAU_Y`` tables of the triplet rule are indexed by ``dt >> 2``.
 TRIPLET_LUT_SHIFT = 2
 
@@ -84,13 +85,18 @@ class StdpRule:
     w_min, w_max : float
         Weight bounds (nA or uS).
     timing : str
-        "pair", "triplet" or "vogels2011".
+        "pair", "triplet", "vogels2011", or RecurrentRule's "recurrent_pre_stochastic" /
+        "recurrent_dual_fsm" (:mod:`repro.spinnaker.stdp_recurrent`; no taus).
     tau_x, tau_y : float
         Triplet rule: time constants of the second pre and post traces (ms).
     a3_plus, a3_minus : float
         Triplet rule: amplitudes of the triplet terms (multiplied by w_max).
     alpha : float
         Vogels 2011: the depression offset of a pre spike (trace units, 1 = one spike).
+    accumulator_depression, accumulator_potentiation : int
+        RecurrentRule: accumulator values at which the weight is depressed / potentiated.
+    mean_pre_window, mean_post_window : float
+        RecurrentRule: means of the exponentially distributed window lengths (ms).
     """
 
     weight_dependence: str
@@ -106,6 +112,10 @@ class StdpRule:
     a3_plus: float = 0.0
     a3_minus: float = 0.0
     alpha: float = 0.0
+    accumulator_depression: int = 0
+    accumulator_potentiation: int = 0
+    mean_pre_window: float = 0.0
+    mean_post_window: float = 0.0
 
 
 def exp_lut(timestep_ms: float, tau_ms: float, shift: int = 0) -> np.ndarray:

@@ -11,7 +11,8 @@ IF_curr_exp_ca2_adaptive), SpikeSourcePoisson, SpikeSourceArray, DCSource,
 ACSource, StepCurrentSource, NoisyCurrentSource, StaticSynapse, STDPMechanism (SpikePairRule
 with AdditiveWeightDependence or MultiplicativeWeightDependence, sPyNNaker's
 PfisterSpikeTriplet with WeightDependenceAdditiveTriplet, sPyNNaker's Vogels2011Rule as
-TimingDependenceVogels2011 with AdditiveWeightDependence; learned weights via
+TimingDependenceVogels2011 with AdditiveWeightDependence, sPyNNaker's RecurrentRule as
+TimingDependenceRecurrent with MultiplicativeWeightDependence; learned weights via
 ``Projection.get("weight")``),
 AllToAll/OneToOne/FixedProbability/FixedNumberPre/FromList connectors, Population,
 PopulationView, Assembly, recording of spikes, v, gsyn_exc and gsyn_inh.
@@ -84,6 +85,7 @@ from repro.spinnaker.pynn_backend.standardmodels import (  # noqa: F401
     SpikeSourcePoisson,
     StaticSynapse,
     STDPMechanism,
+    TimingDependenceRecurrent,
     TimingDependenceVogels2011,
     UnsupportedFeatureError,
     WeightDependenceAdditiveTriplet,

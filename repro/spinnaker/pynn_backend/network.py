@@ -141,6 +141,15 @@ def stdp_rule(synapse_type) -> StdpRule | None:
         tau = _rule_value(timing, "tau")
         return StdpRule(weight_dependence=kind, tau_plus=tau, tau_minus=tau, **amplitudes,
                         **bounds, timing="vogels2011", alpha=_rule_value(timing, "alpha"))
+    if name == "TimingDependenceRecurrent":
+        dual = bool(_rule_value(timing, "dual_fsm"))
+        return StdpRule(weight_dependence=kind, tau_plus=0.0, tau_minus=0.0, **amplitudes,
+                        **bounds, timing="recurrent_dual_fsm" if dual
+                        else "recurrent_pre_stochastic",
+                        **{n: int(_rule_value(timing, n)) for n in (
+                            "accumulator_depression", "accumulator_potentiation")},
+                        **{n: _rule_value(timing, n) for n in (
+                            "mean_pre_window", "mean_post_window")})
     taus = {n: _rule_value(timing, n) for n in ("tau_plus", "tau_minus")}
     if name == "PfisterSpikeTriplet":
         return StdpRule(weight_dependence=kind, **taus, **amplitudes, **bounds,

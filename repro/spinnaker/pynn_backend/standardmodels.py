@@ -186,7 +186,8 @@ class STDPMechanism(synapses.STDPMechanism):
                 "emulator (supported: SpikePairRule with AdditiveWeightDependence or "
                 "MultiplicativeWeightDependence; sPyNNaker's PfisterSpikeTriplet with "
                 "WeightDependenceAdditiveTriplet; sPyNNaker's Vogels2011Rule with "
-                "AdditiveWeightDependence)")
+                "AdditiveWeightDependence; sPyNNaker's RecurrentRule with "
+                "MultiplicativeWeightDependence)")
         self.translations = dict(self.base_translations)
         super().__init__(timing_dependence, weight_dependence, None,
                          dendritic_delay_fraction, weight, delay)
@@ -253,11 +254,33 @@ class TimingDependenceVogels2011(synapses.STDPTimingDependence):
         super().__init__(alpha=alpha, tau=tau, A_plus=A_plus, A_minus=A_minus)
 
 
+class TimingDependenceRecurrent(synapses.STDPTimingDependence):
+    """sPyNNaker's ``extra_models.RecurrentRule``: a post spike inside a randomly long
+    window after a pre spike counts an accumulator up, a pre spike inside a window after a
+    post spike counts it down; at ``accumulator_potentiation`` / ``accumulator_depression``
+    the weight moves one multiplicative step. ``dual_fsm`` chooses the build (one state
+    machine per synapse, or separate pre and post windows)."""
+
+    default_parameters = {"accumulator_depression": -6, "accumulator_potentiation": 6,
+                          "mean_pre_window": 35.0, "mean_post_window": 35.0,
+                          "dual_fsm": True, "A_plus": 0.01, "A_minus": 0.01}
+    translations = build_translations(*[(n, n) for n in default_parameters])
+
+    def __init__(self, accumulator_depression=-6, accumulator_potentiation=6,
+                 mean_pre_window=35.0, mean_post_window=35.0, dual_fsm=True,
+                 A_plus=0.01, A_minus=0.01):  # noqa: N803
+        super().__init__(accumulator_depression=accumulator_depression,
+                         accumulator_potentiation=accumulator_potentiation,
+                         mean_pre_window=mean_pre_window, mean_post_window=mean_post_window,
+                         dual_fsm=dual_fsm, A_plus=A_plus, A_minus=A_minus)
+
+
 #: Timing dependence -> weight dependences it runs with (sPyNNaker 7.4.1 builds).
 STDP_COMBINATIONS = {
     SpikePairRule: (AdditiveWeightDependence, MultiplicativeWeightDependence),
     PfisterSpikeTriplet: (WeightDependenceAdditiveTriplet,),
     TimingDependenceVogels2011: (AdditiveWeightDependence,),
+    TimingDependenceRecurrent: (MultiplicativeWeightDependence,),
 }
 
 
@@ -270,7 +293,8 @@ def _unsupported(name: str, kind: str) -> type:
             f"types: {', '.join(SUPPORTED_CELL_TYPES)}; synapses: StaticSynapse and "
             "STDPMechanism(SpikePairRule, Additive/MultiplicativeWeightDependence; "
             "PfisterSpikeTriplet, WeightDependenceAdditiveTriplet; "
-            "TimingDependenceVogels2011, AdditiveWeightDependence)")
+            "TimingDependenceVogels2011, AdditiveWeightDependence; "
+            "TimingDependenceRecurrent, MultiplicativeWeightDependence)")
 
     return type(name, (), {"__init__": __init__, "__doc__": f"Unsupported: {name}."})
 
