@@ -106,27 +106,35 @@ class ConnectionDialect:
 
     def _weight_signs(self, synapse_type: Any, connector: Any, post: Any,
                       receptor: Any) -> None:
-        """sPyNNaker takes inhibitory weights as magnitudes; PyNN wants them negative.
+        """sPyNNaker takes every weight as a magnitude; PyNN checks the signs.
 
-        For current-based cells PyNN requires negative inhibitory weights (conductances
-        stay positive); sPyNNaker accepts either sign and uses the magnitude.
+        PyNN requires negative inhibitory weights for current-based cells and positive
+        weights for conductance-based cells and excitatory receptors; sPyNNaker accepts
+        weights of one sign in a projection and uses their magnitudes
+        (``abstract_connector.py``), so the weights are given the sign PyNN wants.
         """
         celltype = getattr(post, "celltype", None)
-        if receptor != "inhibitory" or celltype is None or getattr(
-                celltype, "conductance_based", True):
+        if celltype is None:
+            return
+        conductance = getattr(celltype, "conductance_based", True)
+        if receptor == "inhibitory" and not conductance:
+            sign = -1.0
+        elif conductance or receptor == "excitatory":
+            sign = 1.0
+        else:
             return
         space = getattr(synapse_type, "parameter_space", None)
         flipped = False
         if space is not None and "weight" in parameter_names(synapse_type):
             weight = space["weight"]
             constant = constant_value(weight)
-            if constant is not None and constant > 0:
+            if constant is not None and constant * sign < 0:
                 space.update(weight=-constant)
                 if hasattr(synapse_type, "timing_dependence"):
                     # an STDPMechanism builds its parameter space anew on each access
                     synapse_type.weight = -constant
                 flipped = True
-            elif constant is None and hasattr(weight, "apply") and not getattr(
+            elif sign < 0 and constant is None and hasattr(weight, "apply") and not getattr(
                     weight, "_repro_signed", False) and _may_be_positive(weight):
                 weight.apply(lambda w: -np.abs(np.asarray(w)))
                 weight._repro_signed = True
@@ -136,14 +144,18 @@ class ConnectionDialect:
         if conn_list is not None and np.size(conn_list) and "weight" in columns:
             array = np.asarray(conn_list, dtype=float)
             column = 2 + columns.index("weight")
-            if array.ndim == 2 and array.shape[1] > column and (array[:, column] > 0).any():
-                array[:, column] = -np.abs(array[:, column])
+            if array.ndim == 2 and array.shape[1] > column and (
+                    array[:, column] * sign < 0).any():
+                array[:, column] = sign * np.abs(array[:, column])
                 connector.conn_list = array
                 flipped = True
         if flipped:
-            self.book.add("positive inhibitory weights", "translated",
-                          "sPyNNaker uses the magnitude of inhibitory weights; PyNN's "
-                          "current-based cells need them negative, so they were negated",
+            wanted = "negative" if sign < 0 else "positive"
+            self.book.add(f"{'positive' if sign < 0 else 'negative'} {receptor} weights",
+                          "translated",
+                          f"sPyNNaker uses the magnitude of weights; PyNN's "
+                          f"{'conductance' if conductance else 'current'}-based cells need "
+                          f"them {wanted} on this receptor, so they were negated",
                           numerical_effect=False)
 
     def _prepare_delays(self, synapse_type: Any, connector: Any) -> None:

@@ -29,7 +29,7 @@ from repro.spinnaker.netspec import (
     PoissonPopulation,
     ProjectionSpec,
 )
-from repro.spinnaker.neurons import NeuronGroup, receptors, weight_scale
+from repro.spinnaker.neurons import PER_CORE_RANDOM, NeuronGroup, receptors, weight_scale
 from repro.spinnaker.poisson import (
     PoissonSources,
     effective_rate,
@@ -228,7 +228,8 @@ class Engine:
 
     @staticmethod
     def _fusable(a: NeuronGroup, b: NeuronGroup) -> bool:
-        return (a.spec.model == b.spec.model and not a.spec.current_sources
+        return (a.spec.model == b.spec.model and a.spec.model not in PER_CORE_RANDOM
+                and not a.spec.current_sources
                 and not b.spec.current_sources and np.array_equal(a.shifts, b.shifts)
                 and isinstance(a.synapses, ExponentialShaping)
                 and isinstance(b.synapses, ExponentialShaping)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from repro.spinnaker import fixedpoint as fp
+from repro.spinnaker.maass import MaassStochasticThreshold
 
 #: PyNN parameter names the LIF membrane reads (units: mV, ms, nF, nA).
 MEMBRANE_PARAMETERS = ("v_rest", "cm", "tau_m", "i_offset", "v_reset", "tau_refrac",
@@ -143,13 +144,17 @@ class LifModel:
         self.refract = np.zeros(self.v.size, dtype=np.int64)
         #: ``additional_input_ca2_adaptive_impl.h`` (IF_curr_exp_ca2_adaptive), else None.
         self.ca2 = Ca2Adaptation(params, timestep_ms) if "tau_ca2" in params else None
+        #: ``threshold_type_maass_stochastic.h`` (IF_cond_exp_stoc), else the static one.
+        self.stochastic = (MaassStochasticThreshold(params, timestep_ms) if "du_th" in params
+                           else None)
 
     def step(self, exc: np.ndarray, inh: np.ndarray, offset: np.ndarray) -> np.ndarray:
         """Advance every neuron one step in place; return the boolean spike mask.
 
         Non-refractory neurons integrate I = exc - inh + I_offset + I_source held constant
         over the step: alpha = mulk(I, R) + V_rest, V = alpha - mulk(exp_TC, alpha - V).
-        Refractory neurons only count their timer down. The threshold test runs for all.
+        Refractory neurons only count their timer down. The threshold test (static, or
+        the stochastic one of IF_cond_exp_stoc, which draws for every neuron) runs for all.
         """
         c = self.constants
         active = self.refract <= 0
@@ -160,7 +165,8 @@ class LifModel:
         v_new = fp.wrap32(alpha - fp.mulk(c.exp_tc, fp.wrap32(alpha - self.v)))
         np.copyto(self.v, v_new, where=active)
         self.refract -= ~active
-        spiked = self.v >= c.v_thresh
+        spiked = (self.v >= c.v_thresh if self.stochastic is None
+                  else self.stochastic.above(self.v))
         if spiked.any():
             self.v[spiked] = c.v_reset[spiked]
             self.refract[spiked] = c.refract_steps[spiked]

@@ -22,6 +22,7 @@ from repro.spinnaker.current_sources import CurrentSources
 from repro.spinnaker.izhikevich import IzhikevichModel
 from repro.spinnaker.lif import LifModel
 from repro.spinnaker.netspec import NeuronPopulation
+from repro.spinnaker.semd import SemdGate
 from repro.spinnaker.timing import Timing
 
 #: Cell type -> (neuron model, synapse shaping, input type), as sPyNNaker builds them.
@@ -35,15 +36,20 @@ MODELS = {
     "IZK_cond_exp": ("izhikevich", "exponential", "conductance"),
     "IF_curr_dual_exp": ("lif", "exponential", "current"),
     "IF_curr_exp_ca2_adaptive": ("lif", "exponential", "current"),
+    "IF_cond_exp_stoc": ("lif", "exponential", "conductance"),
+    "IF_curr_exp_sEMD": ("lif", "exponential", "current"),
 }
+#: Cell types whose neurons draw from a per-core generator (not fusable with neighbours).
+PER_CORE_RANDOM = ("IF_cond_exp_stoc",)
 RECORDABLE = ("v", "gsyn_exc", "gsyn_inh")
 #: Synapse types of a cell type (ring-buffer rows, in sPyNNaker's order), with the
 #: time-constant parameter of each; all others have excitatory and inhibitory only.
 #: ``synapse_types_dual_excitatory_exponential_impl.h``: EXCITATORY_ONE, EXCITATORY_TWO,
 #: INHIBITORY, whose two excitatory values are summed (recorded as gsyn_exc, and into
 #: the membrane) by ``neuron_impl_standard.h``.
-RECEPTORS = {"IF_curr_dual_exp": (("excitatory", "tau_syn_E"), ("excitatory2", "tau_syn_E2"),
-                                  ("inhibitory", "tau_syn_I"))}
+#: ``synapse_types_semd_impl.h`` has the same three, combined by :class:`SemdGate`.
+_DUAL = (("excitatory", "tau_syn_E"), ("excitatory2", "tau_syn_E2"), ("inhibitory", "tau_syn_I"))
+RECEPTORS = {"IF_curr_dual_exp": _DUAL, "IF_curr_exp_sEMD": _DUAL}
 STANDARD_RECEPTORS = (("excitatory", "tau_syn_E"), ("inhibitory", "tau_syn_I"))
 
 
@@ -104,6 +110,9 @@ class NeuronGroup:
             self.model = LifModel(params, spec.v_init, timing.ms)
         else:
             self.model = IzhikevichModel(params, spec.v_init, spec.initial["u"], timing.ms)
+        #: (exc1, exc2, inh) -> (exc, inh) for the three-receptor cell types.
+        self.combine = (SemdGate(params, spec.initial).excitatory
+                        if spec.model == "IF_curr_exp_sEMD" else _sum_excitatory)
         self.notes = list(getattr(getattr(self.model, "constants", None), "notes", ()))
         if shape == "exponential":
             syn = [synapses.synapse_constants(params[name], timing.ms)
@@ -150,7 +159,7 @@ class NeuronGroup:
         """Record, update and shape one tick; return the indices of neurons that spiked."""
         values = self.synapses.values()
         if self.n_types == 3:
-            values = _sum_excitatory(values)
+            values = self.combine(values)
         seen = self.input.recorded(values)
         if self.recorded:
             if "v" in self.recorded:

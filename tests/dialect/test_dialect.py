@@ -154,7 +154,7 @@ def test_refusal_lines_name_feature_line_and_where_it_runs() -> None:
     lines = refusal_lines(SCRIPTS / "refused.py", backend_refusals(),
                           {"local": "nest", "spinnaker_emulator": "spinnaker_emulator"})
     assert len(lines) == 2
-    assert lines[0].startswith("refused.py:6: sim.extra_models.IFCondExpStoc cannot "
+    assert lines[0].startswith("refused.py:6: sim.extra_models.StocExp cannot "
                                "run on local, spinnaker_emulator")
     assert lines[1].startswith("refused.py:7: sim.external_devices cannot run on")
     assert all(line.endswith("runs on: nmpi (SpiNNaker hardware through the EBRAINS job "
@@ -200,7 +200,7 @@ def test_refused_script_exits_2_before_any_run(tmp_path: Path) -> None:
     done = repro_cli("run", "--script", str(SCRIPTS / "refused.py"), "--targets", "local",
                      cwd=tmp_path)
     assert done.returncode == 2
-    assert "refused.py:6: sim.extra_models.IFCondExpStoc cannot run on local" in \
+    assert "refused.py:6: sim.extra_models.StocExp cannot run on local" in \
         done.stderr
     assert not (tmp_path / "store" / "runs").exists()
 

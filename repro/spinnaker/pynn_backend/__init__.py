@@ -7,7 +7,8 @@ An emulation in numpy: nothing runs on SpiNNaker hardware. Use it like any PyNN 
 
 Supported: IF_curr_exp, IF_cond_exp, IF_curr_alpha, IF_curr_delta, Izhikevich (and
 sPyNNaker's IZK_curr_exp / IZK_cond_exp, IF_curr_dual_exp with receptor "excitatory2",
-IF_curr_exp_ca2_adaptive), SpikeSourcePoisson, SpikeSourceArray, DCSource,
+IF_curr_exp_ca2_adaptive, IF_cond_exp_stoc, IF_curr_exp_sEMD), SpikeSourcePoisson,
+SpikeSourceArray, DCSource,
 ACSource, StepCurrentSource, NoisyCurrentSource, StaticSynapse, STDPMechanism (SpikePairRule
 with AdditiveWeightDependence or MultiplicativeWeightDependence, sPyNNaker's
 PfisterSpikeTriplet with WeightDependenceAdditiveTriplet, sPyNNaker's Vogels2011Rule as
@@ -70,11 +71,13 @@ from repro.spinnaker.pynn_backend.standardmodels import (  # noqa: F401
     UNSUPPORTED,
     AdditiveWeightDependence,
     IF_cond_exp,
+    IF_cond_exp_stoc,
     IF_curr_alpha,
     IF_curr_delta,
     IF_curr_dual_exp,
     IF_curr_exp,
     IF_curr_exp_ca2_adaptive,
+    IF_curr_exp_sEMD,
     Izhikevich,
     IZK_cond_exp,
     IZK_curr_exp,

@@ -41,7 +41,8 @@ def _neuron_population(pop) -> NeuronPopulation:
                 f"SpiNNaker emulator (population {pop.label!r})")
     extras = pop.additional_parameters
     summed = extras.get("max_expected_summed_weight")
-    initial = {name: pop.initial_array(name).copy() for name in ("u",)
+    initial = {name: pop.initial_array(name).copy()
+               for name in ("u", "multiplicator", "exc2_old")
                if name in pop.initial_values}
     return NeuronPopulation(
         label=pop.label, size=pop.size, model=type(pop.celltype).__name__, params=params,

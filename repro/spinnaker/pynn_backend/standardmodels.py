@@ -17,7 +17,8 @@ from repro.spinnaker.pynn_backend.simulator import state
 
 SUPPORTED_CELL_TYPES = ("IF_curr_exp", "IF_cond_exp", "IF_curr_alpha", "IF_curr_delta",
                         "Izhikevich", "IZK_curr_exp", "IZK_cond_exp", "IF_curr_dual_exp",
-                        "IF_curr_exp_ca2_adaptive", "SpikeSourcePoisson", "SpikeSourceArray")
+                        "IF_curr_exp_ca2_adaptive", "IF_cond_exp_stoc", "IF_curr_exp_sEMD",
+                        "SpikeSourcePoisson", "SpikeSourceArray")
 #: Every sPyNNaker neuron model records these (``neuron_impl_standard.h``).
 NEURON_RECORDABLE = ["spikes", "v", "gsyn_exc", "gsyn_inh"]
 #: sPyNNaker's Izhikevich builds add exponential synapses to PyNN's parameters.
@@ -98,9 +99,32 @@ class IF_curr_exp_ca2_adaptive(cells.IF_curr_exp):  # noqa: N801 - sPyNNaker's n
     recordable = NEURON_RECORDABLE
 
 
+class IF_curr_exp_sEMD(IF_curr_dual_exp):  # noqa: N801 - sPyNNaker's name
+    """sPyNNaker's ``extra_models.IF_curr_exp_sEMD`` (spiking elementary motion detector):
+    receptors "excitatory", "excitatory2", "inhibitory"; the only excitatory current is
+    exc2 * scaling_factor * multiplicator, where multiplicator latches the "excitatory"
+    value when exc2 first rises above 0.001 (state: multiplicator, exc2_old)."""
+
+    default_parameters = {**IF_curr_dual_exp.default_parameters, "scaling_factor": 1.0}
+    default_initial_values = {**IF_curr_dual_exp.default_initial_values,
+                              "multiplicator": 0.0, "exc2_old": 0.0}
+    units = {**IF_curr_dual_exp.units, "scaling_factor": "", "multiplicator": "nA",
+             "exc2_old": "nA"}
+    translations = build_translations(*[(n, n) for n in default_parameters])
+
+
 class IF_cond_exp(cells.IF_cond_exp):  # noqa: N801 - PyNN's name
     __doc__ = cells.IF_cond_exp.__doc__
     translations = _identity(cells.IF_cond_exp)
+
+
+class IF_cond_exp_stoc(cells.IF_cond_exp):  # noqa: N801 - sPyNNaker's binary name
+    """sPyNNaker's ``extra_models.IFCondExpStoc``: IF_cond_exp with the Maass stochastic
+    threshold (du_th in mV, tau_th in ms; spinn_common's mars_kiss64_simp on each core)."""
+
+    default_parameters = {**cells.IF_cond_exp.default_parameters, "du_th": 0.5, "tau_th": 20.0}
+    units = {**cells.IF_cond_exp.units, "du_th": "mV", "tau_th": "ms"}
+    translations = build_translations(*[(n, n) for n in default_parameters])
 
 
 class IF_curr_alpha(cells.IF_curr_alpha):  # noqa: N801 - PyNN's name

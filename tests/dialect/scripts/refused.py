@@ -3,6 +3,6 @@
 import pyNN.spiNNaker as sim
 
 sim.setup(timestep=1.0)
-stochastic = sim.Population(2, sim.extra_models.IFCondExpStoc(), label="stoc")
+stochastic = sim.Population(2, sim.extra_models.StocExp(), label="stoc")
 sim.external_devices.activate_live_output_for(stochastic)
 sim.run(10)
