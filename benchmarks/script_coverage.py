@@ -13,6 +13,17 @@ process and a fresh store, once per target. Outcomes:
   refusal (a feature the target cannot run), with the feature named;
 * ``failed``: anything else, with the first line of the error.
 
+The pseudo-target ``spinnaker_virtual`` asks how far sPyNNaker 7.4.1 itself takes each
+script: ``repro targets check --script FILE --targets spinnaker_virtual`` runs it with
+``pyNN.spiNNaker`` on a virtual SpiNN-5 board (setup, network, mapping, data generation;
+nothing is loaded or run, so recordings come back empty). Outcomes: ``accepted`` (the script
+ended normally), ``unjudged`` (a run mapped the network and generated its data, then the
+script stopped outside ``run()``, typically on results a virtual board does not have; or
+the mapping did not finish in time), ``rejected`` (sPyNNaker 7.4.1 raised during setup,
+network construction, mapping or data generation: the script cannot run there). With this
+column in the table, each target's share is also given over the scripts sPyNNaker 7.4.1
+can run (accepted + unjudged).
+
 ``--combine A.json B.json`` writes one table from earlier runs of single targets (run them
 as separate processes to use two cores) without running anything. ``--pynn`` runs PyNN's
 own examples instead (a PyNN source tree's ``examples/``), giving each
@@ -23,6 +34,7 @@ and a JSON file beside it.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -40,6 +52,11 @@ FOLDERS = (("balanced_random", True), ("examples", False),
            ("examples/extra_models_examples", False))
 #: Script arguments PyNN's examples need besides the simulator (which repro fills in).
 PYNN_ARGUMENTS = {"VAbenchmarks.py": ["CUBA"]}
+#: The pseudo-target asking sPyNNaker 7.4.1 itself (virtual board), and its column title.
+VIRTUAL = "spinnaker_virtual"
+TITLES = {VIRTUAL: "sPyNNaker 7.4.1 (virtual board)"}
+#: Outcomes of the virtual column that count a script as one sPyNNaker 7.4.1 can run.
+RUNNABLE = ("accepted", "unjudged")
 
 
 def corpus_scripts(root: Path, pynn: bool) -> list[Path]:
@@ -104,6 +121,39 @@ def run_one(script: Path, target: str, timeout_s: float, args: list[str]) -> dic
                           + (f" ({where})" if where else "")}
 
 
+def run_virtual(script: Path, timeout_s: float, args: list[str]) -> dict:
+    """How far sPyNNaker 7.4.1 takes ``script`` on a virtual board (see the module doc)."""
+    with tempfile.TemporaryDirectory(prefix="coverage-") as tmp:
+        tables = Path(tmp) / "targets.toml"
+        tables.write_text(f'[{VIRTUAL}]\nkind = "{VIRTUAL}"\ntimeout = {timeout_s:g}\n')
+        command = [sys.executable, "-m", "repro", "targets", "check", "--script", str(script),
+                   "--targets", VIRTUAL, "--json"]
+        if args:
+            command += ["--", *args]
+        env = {**os.environ, "MPLBACKEND": "Agg", "DISPLAY": "", "REPRO_TARGETS": str(tables)}
+        t0 = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s + 120,
+                              env=env, cwd=tmp, check=False)
+        seconds = round(time.perf_counter() - t0, 1)
+    try:
+        mapping = json.loads(done.stdout)[0]["mapping"]
+    except (ValueError, LookupError):
+        return {"outcome": "failed", "seconds": seconds,
+                "detail": f"no mapping report: {_last_line(done.stderr)}"}
+    status, where = mapping["status"], mapping.get("script_line", "")
+    error = _first_line(mapping.get("error", "")) + (f" ({where})" if where else "")
+    strict = sum(1 for w in mapping.get("warnings", []) if "is not supported in sPyNNaker" in w)
+    summary = {"seconds": seconds, "status": status, "notes": [],
+               "cores": mapping.get("application_cores", 0), "strict_warnings": strict}
+    if status == "mapped":
+        return {**summary, "outcome": "accepted", "detail": ""}
+    if status == "stopped_after_mapping":
+        return {**summary, "outcome": "unjudged", "detail": f"after the run: {error}"}
+    if status == "crashed" and "did not finish" in error:
+        return {**summary, "outcome": "unjudged", "detail": error}
+    return {**summary, "outcome": "rejected", "detail": f"{status}: {error}"}
+
+
 def _feature_of(line: str) -> str:
     match = re.match(r"\s*(\S+:\d+): sim\.(\S+) cannot run on [^(]*\((.*)\); runs on", line)
     return f"{match.group(2)} ({match.group(1)}: {match.group(3)})" if match else line.strip()
@@ -119,7 +169,8 @@ def _last_line(text: str) -> str:
 
 def _cell(entry: dict) -> str:
     mark = {"completed": "ok", "refused": "refused", "failed": "FAILED",
-            "not run": "not run"}[entry["outcome"]]
+            "not run": "not run", "accepted": "runs (a)", "unjudged": "not judged (c)",
+            "rejected": "fails (b)"}[entry["outcome"]]
     effects = sum(1 for n in entry.get("notes", []) if n.get("numerical_effect"))
     extra = f" ({len(entry.get('notes', []))} notes, {effects} numeric)" if entry.get(
         "notes") and entry["outcome"] == "completed" else ""
@@ -135,16 +186,29 @@ def write_table(rows: list[dict], targets: list[str], out: Path, command: str) -
     lines = [f"# Script coverage: {len(rows)} scripts", "",
              f"Regenerate: `{command}`", "",
              f"Machine: {platform.platform()}, Python {platform.python_version()}.", ""]
-    for target in targets:
+    runnable = [row for row in rows if row.get(VIRTUAL, missing)["outcome"] in RUNNABLE]
+    if VIRTUAL in targets:
+        verdicts = [row[VIRTUAL]["outcome"] for row in rows]
+        lines.append(f"- **{TITLES[VIRTUAL]}**: {len(runnable)}/{len(rows)} scripts it can "
+                     f"run ({verdicts.count('accepted')} accepted (a), "
+                     f"{verdicts.count('unjudged')} not judged after their run (c)), "
+                     f"{verdicts.count('rejected')} fail in sPyNNaker 7.4.1 itself (b)"
+                     + (f", {verdicts.count('failed')} not checked" if "failed" in verdicts
+                        else ""))
+    for target in (t for t in targets if t != VIRTUAL):
         outcomes = [row[target]["outcome"] for row in rows]
         share = 100.0 * outcomes.count("completed") / max(len(rows), 1)
-        lines.append(f"- **{target}**: {outcomes.count('completed')}/{len(rows)} completed "
-                     f"({share:.0f} %), "
-                     f"{outcomes.count('refused')} refused naming the feature, "
-                     f"{outcomes.count('failed')} failed"
-                     + (f", {outcomes.count('not run')} not run" if "not run" in outcomes
-                        else ""))
-    lines += ["", "| script | " + " | ".join(targets) + " | notes |",
+        line = (f"- **{target}**: {outcomes.count('completed')}/{len(rows)} completed "
+                f"({share:.0f} %), "
+                f"{outcomes.count('refused')} refused naming the feature, "
+                f"{outcomes.count('failed')} failed"
+                + (f", {outcomes.count('not run')} not run" if "not run" in outcomes else ""))
+        if VIRTUAL in targets:
+            done = sum(1 for row in runnable if row[target]["outcome"] == "completed")
+            line += (f"; of the {len(runnable)} scripts sPyNNaker 7.4.1 can run: {done} "
+                     f"completed ({100.0 * done / max(len(runnable), 1):.0f} %)")
+        lines.append(line)
+    lines += ["", "| script | " + " | ".join(TITLES.get(t, t) for t in targets) + " | notes |",
               "|---|" + "---|" * len(targets) + "---|"]
     for row in rows:
         details = "; ".join(f"{t}: {row[t]['detail']}" for t in targets if row[t]["detail"])
@@ -213,7 +277,9 @@ def main(argv: list[str] | None = None) -> int:
         row: dict = {"script": relative}
         for target in targets:
             args = PYNN_ARGUMENTS.get(script.name, []) if options.pynn else []
-            row[target] = run_one(script, target, options.timeout, args)
+            run = run_virtual if target == VIRTUAL else functools.partial(run_one,
+                                                                          target=target)
+            row[target] = run(script, timeout_s=options.timeout, args=args)
             print(f"{relative} on {target}: {row[target]['outcome']} "
                   f"{row[target]['detail']} ({row[target].get('seconds', 0)} s)", flush=True)
         rows.append(row)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +17,8 @@ from repro.cli.common import (
     parse_list,
     print_json,
 )
-from repro.config.experiment import Experiment, load_experiment
-from repro.errors import ReproError, TargetError
+from repro.config.experiment import Experiment, load_experiment, script_experiment
+from repro.errors import InputError, ReproError, TargetError
 from repro.targets import options_markdown, target_class
 from repro.targets.base import Target
 from repro.targets.options import Options
@@ -36,6 +36,9 @@ class CheckResult:
     kind: str
     ok: bool
     summary: str
+    #: The virtual-board mapping report of a target that maps networks (status, error,
+    #: script line, resources, warnings), for --json.
+    mapping: dict[str, Any] = field(default_factory=dict)
 
 
 def register(app: typer.Typer) -> None:
@@ -45,6 +48,19 @@ def register(app: typer.Typer) -> None:
 
 def _experiment(path: Path | None) -> Experiment | None:
     return load_experiment(path) if path is not None else None
+
+
+def _script_or_experiment(ctx: typer.Context, experiment: Path | None,
+                          script: Path | None) -> Experiment | None:
+    """The experiment, or the classic ``script`` wrapped as one (with its arguments)."""
+    if script is None:
+        if ctx.args:
+            raise InputError(f"unexpected arguments {ctx.args}: only a --script takes "
+                             "arguments (after --)", field="EXPERIMENT")
+        return _experiment(experiment)
+    # the script's first argument lands in the EXPERIMENT slot
+    args = [str(experiment)] * (experiment is not None) + list(ctx.args)
+    return script_experiment(script, None, args)
 
 
 def _target_names(experiment: Experiment | None) -> list[str]:
@@ -57,18 +73,28 @@ def _target_names(experiment: Experiment | None) -> list[str]:
 def run_check(target: Target, experiment: Experiment | None) -> CheckResult:
     """Run ``target.check(experiment)``; never raises."""
     try:
-        return CheckResult(target.name, target.kind, True, target.check(experiment))
+        result = CheckResult(target.name, target.kind, True, target.check(experiment))
     except ReproError as exc:
-        return CheckResult(target.name, target.kind, False, str(exc))
+        result = CheckResult(target.name, target.kind, False, str(exc))
     except Exception as exc:  # noqa: BLE001 - a broken check is a failed row, not a crash
         return CheckResult(target.name, target.kind, False, f"{type(exc).__name__}: {exc}")
+    mapping = getattr(target, "mapping", None)  # spinnaker_virtual; cached, not mapped again
+    if experiment is not None and mapping is not None:
+        result.mapping = asdict(mapping(experiment))
+    return result
 
 
-@targets_app.command("check")
+# Script arguments follow `--`; an unknown option before it stays a usage error.
+@targets_app.command("check", context_settings={"allow_extra_args": True})
 def check(
+    ctx: typer.Context,
     experiment: OptionalExperimentArgument = None,
     targets: TargetsOption = None,
     as_json: JsonOption = False,
+    script: Path | None = typer.Option(
+        None, "--script", help="Check an unmodified classic PyNN script instead of an "
+                               "experiment (its own arguments follow \"--\").",
+        show_default=False),
 ) -> None:
     """Pre-flight every target: credentials, services, and for SpiNNaker targets the
     resources the network needs on SpiNN-5 boards (sPyNNaker virtual board).
@@ -80,14 +106,16 @@ def check(
       repro targets check experiments/balanced_random
 
       repro targets check experiments/balanced_random --targets spinnaker-virtual
+
+      repro targets check --script synfire.py --targets spinnaker-virtual
     """
-    exp = _experiment(experiment)
+    exp = _script_or_experiment(ctx, experiment, script)
     names = parse_list(targets) or _target_names(exp)
     results = []
     for target in resolve_targets(names, exp):
         results.append(run_check(target, exp))
     if as_json:
-        print_json([vars(r) for r in results])
+        print_json([{k: v for k, v in vars(r).items() if v or k != "mapping"} for r in results])
     else:
         table = Table(title="target checks" + (f" for {exp.name}" if exp else ""))
         for column in ("target", "kind", "status", "details"):

@@ -67,9 +67,11 @@ class MappingReport:
     Attributes
     ----------
     status : str
-        ``mapped``, ``data_generation_failed`` (mapped, then sPyNNaker failed while
-        generating the data it would load), ``mapping_failed``, ``not_installed`` or
-        ``crashed``.
+        ``mapped``, ``stopped_after_mapping`` (a classic script: a run mapped the network
+        and generated its data, then the script raised outside ``run``, typically on
+        recorded data a virtual board does not have), ``data_generation_failed`` (mapped,
+        then sPyNNaker failed while generating the data it would load), ``mapping_failed``
+        (also a script that failed before its first run), ``not_installed`` or ``crashed``.
     boards, chips : int
         Boards and chips holding application cores.
     application_cores, system_cores : int
@@ -77,6 +79,8 @@ class MappingReport:
         machine used.
     cores_by_population : dict
         Application cores per PyNN population label.
+    script_line : str
+        ``file:line: code`` of the innermost script line of the error, if any.
     """
 
     status: str
@@ -90,12 +94,13 @@ class MappingReport:
     vertex_types: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     error: str = ""
+    script_line: str = ""
     seconds: float = 0.0
 
     @property
     def fits(self) -> bool:
         """True when sPyNNaker produced a placement."""
-        return self.status in ("mapped", "data_generation_failed")
+        return self.status in ("mapped", "stopped_after_mapping", "data_generation_failed")
 
     def summary(self) -> str:
         """One line for ``repro targets check``."""
@@ -114,6 +119,9 @@ class MappingReport:
                      f"configuration (error_on_non_spynnaker_pynn), first: {first!r}")
         if self.status == "data_generation_failed":
             text += f"; but data generation failed: {self.error}"
+        if self.status == "stopped_after_mapping":
+            text += (f"; the script then stopped outside run() at {self.script_line}: "
+                     f"{self.error} (a virtual board records nothing)")
         return text
 
 
@@ -217,7 +225,8 @@ def experiment_request(experiment: Any, timestep_ms: float, seed: int | None = N
             "params": dict(experiment.params), "duration_ms": float(experiment.duration_ms or
                                                                     1000.0),
             "timestep_ms": float(timestep_ms), "seed": int(seeds[0] if seed is None else seed),
-            "record": list(experiment.record)}
+            "record": list(experiment.record),
+            "args": list(getattr(experiment, "script_args", []) or [])}
 
 
 class SpinnakerVirtualTarget(Target):
@@ -262,7 +271,7 @@ class SpinnakerVirtualTarget(Target):
             return f"sPyNNaker {version} installed; give an experiment to map it"
         report = self.mapping(experiment)
         strict = [w for w in report.warnings if STRICT_MARKER in w]
-        if not report.fits or report.status != "mapped" or \
+        if not report.fits or report.status == "data_generation_failed" or \
                 (self.options.get("strict") and strict):
             raise TargetError(f"target {self.name!r}: {report.summary()}")
         return report.summary()
@@ -337,6 +346,15 @@ def _where(exc: BaseException) -> str:
     return f"at {path}:{last.lineno} in {last.name}"
 
 
+def _script_line(exc: BaseException, script: Path) -> str:
+    """``name.py:line: code`` of the innermost frame of ``exc`` in ``script``, or ``""``."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if Path(f.filename).resolve() == script.resolve()]
+    if not frames:
+        return ""
+    return f"{script.name}:{frames[-1].lineno}: {(frames[-1].line or '').strip()}"
+
+
 def _child(request_path: str, report_path: str) -> None:
     request = json.loads(Path(request_path).read_text(encoding="utf-8"))
     warnings_log = _WarningLog()
@@ -344,17 +362,24 @@ def _child(request_path: str, report_path: str) -> None:
     report: dict[str, Any] = {"status": "mapping_failed",
                               "spynnaker_version": metadata.version("sPyNNaker")}
     snapshot: dict[str, Any] | None = None
+    ran = failed_in_run = False  # a run() returned / the error came out of run()
+    script = Path(request["script"])
     try:
         import pyNN.spiNNaker as sim  # noqa: N813
 
         original_run, original_end = sim.run, sim.end
 
         def run(*args: Any, **kwargs: Any) -> Any:
-            nonlocal snapshot
+            nonlocal snapshot, ran, failed_in_run
             try:
-                return original_run(*args, **kwargs)
+                returned = original_run(*args, **kwargs)
+            except BaseException:
+                failed_in_run = True
+                raise
             finally:
                 snapshot = _snapshot() or snapshot
+            ran = True
+            return returned
 
         def end(*args: Any, **kwargs: Any) -> Any:
             nonlocal snapshot
@@ -362,7 +387,6 @@ def _child(request_path: str, report_path: str) -> None:
             return original_end(*args, **kwargs)
 
         sim.run, sim.run_for, sim.end = run, run, end
-        script = Path(request["script"])
         sys.path.insert(0, str(script.parent))
         if request["mode"] == "build":
             namespace = runpy.run_path(str(script), run_name="repro_network")
@@ -380,12 +404,19 @@ def _child(request_path: str, report_path: str) -> None:
                 sys.modules[alias] = sim
                 if alias.startswith("pyNN."):
                     setattr(pyNN, alias.split(".")[1], sim)
-            sys.argv = [str(script)]
-            runpy.run_path(str(script), run_name="__main__")
+            sys.argv = [str(script), *request.get("args", [])]
+            try:
+                runpy.run_path(str(script), run_name="__main__")
+            except SystemExit as exc:
+                if exc.code not in (None, 0):
+                    raise
         report["status"] = "mapped"
     except BaseException as exc:  # noqa: BLE001 - every failure is the report's subject
         report["error"] = f"{type(exc).__name__}: {exc} ({_where(exc)})"[:1000]
-        if snapshot is not None:
+        report["script_line"] = _script_line(exc, script)
+        if ran and not failed_in_run:
+            report["status"] = "stopped_after_mapping"
+        elif snapshot is not None:
             report["status"] = "data_generation_failed"
     report.update(snapshot or {})
     report["warnings"] = warnings_log.messages[:50]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import tempfile
 
@@ -121,8 +123,23 @@ def test_nmpi_preflight_maps_with_the_cfg_the_job_would_ship(nmpi_queue, nmpi_us
         target.check(Experiment("seeded_rng"))
 
 
-def test_classic_nest_script_is_mapped_with_spynnaker():
-    report = map_network({**request("classic"), "mode": "script"})
-    assert report.status == "mapped", report.error
-    # 256 LIF neurons per core by default; a Poisson core holds all 300 sources
-    assert report.cores_by_population == {"cells": 2, "drive": 1}
+def test_classic_script_is_checked_with_its_arguments_and_judged_up_to_its_results(tmp_path):
+    """``repro targets check --script``: a NEST script mapped with sPyNNaker; reading its
+    empty recording afterwards stops it, which is no mapping failure."""
+    tables = tmp_path / "targets.toml"
+    tables.write_text('[vboard]\nkind = "spinnaker_virtual"\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "repro", "targets", "check", "--script",
+         str(NETWORKS / "classic.py"), "--targets", "vboard", "--json", "--", "200"],
+        cwd=tmp_path, env={**os.environ, "REPRO_TARGETS": str(tables)}, capture_output=True,
+        text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    (row,) = json.loads(done.stdout)
+    report = row["mapping"]
+    assert row["ok"] and report["status"] == "stopped_after_mapping", report
+    # 256 LIF neurons per core by default: 200 cells (the argument; 300 without) need 1 core
+    assert report["cores_by_population"] == {"cells": 1, "drive": 1}
+    assert report["error"].startswith("IndexError")
+    assert report["script_line"] == ("classic.py:18: first_spike_ms = "
+                                     "float(cells.get_data().segments[0].spiketrains[0][0])")
+    assert "stopped outside run() at classic.py:18" in row["summary"]
