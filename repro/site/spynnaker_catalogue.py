@@ -118,7 +118,9 @@ EXTRA_MODELS: dict[str, Extension] = {e.name: e for e in (
               "threshold", why_not="no equivalent"),
     Extension("Neuromodulation", "plasticity", "dopamine-modulated STDP (Mikaitis et al.)",
               why_not="NEST's stdp_dopamine_synapse needs a volume transmitter; no PyNN "
-                      "standard equivalent"),
+                      "standard equivalent",
+              emulator="Neuromodulation",
+              parameters=("weight", "tau_c", "tau_d", "w_min", "w_max")),
     Extension("PfisterSpikeTriplet", "plasticity", "triplet STDP timing rule",
               why_not="not a PyNN standard timing dependence", emulator="PfisterSpikeTriplet",
               parameters=("tau_plus", "tau_minus", "tau_x", "tau_y", "A_plus", "A_minus"),

@@ -29,6 +29,11 @@ from repro.spinnaker.netspec import (
     PoissonPopulation,
     ProjectionSpec,
 )
+from repro.spinnaker.neuromodulation import (
+    DopamineInput,
+    NeuromodulatedSynapses,
+    concentration_integers,
+)
 from repro.spinnaker.neurons import PER_CORE_RANDOM, NeuronGroup, receptors, weight_scale
 from repro.spinnaker.poisson import (
     PoissonSources,
@@ -109,6 +114,36 @@ class _PlasticRoute:
         return out
 
 
+@dataclass
+class _DopamineRoute:
+    """A reward or punishment projection: its rows step the dopamine trace of the post
+    histories of every neuromodulated projection into its post population."""
+
+    spec: ProjectionSpec
+    concentration: np.ndarray
+    order: np.ndarray
+    indptr: np.ndarray
+    targets: list[NeuromodulatedSynapses]
+    events: int = 0
+
+    def send(self, tick: int, senders: np.ndarray, counts: np.ndarray | None) -> list[Events]:
+        """Process the rows (a packet of k spikes is k row passes) one after another."""
+        repeats = 1 if counts is None else int(counts.max())
+        for k in range(repeats):
+            for sender in (senders if counts is None else senders[counts > k]):
+                row = self.order[self.indptr[sender]:self.indptr[sender + 1]]
+                self.events += int(row.size)
+                neurons = np.asarray(self.spec.post_index, np.int64)[row]
+                passes = ([row] if np.unique(neurons).size == neurons.size
+                          else [row[i:i + 1] for i in range(row.size)])
+                for part in passes:
+                    for target in self.targets:
+                        target.dopamine(tick, np.asarray(self.spec.post_index,
+                                                         np.int64)[part],
+                                        self.concentration[part])
+        return []
+
+
 class Engine:
     """A built network, ready to be advanced tick by tick.
 
@@ -166,13 +201,24 @@ class Engine:
         self.plastic: dict[int, _PlasticRoute] = {}
         #: RecurrentRule generators of each post population's cores (one per binary).
         self.core_rngs: dict[int, list] = {}
+        #: Reward and punishment projections by route number.
+        self.dopamine: dict[int, _DopamineRoute] = {}
         for number, spec in enumerate(network.projections):
+            if isinstance(spec.plasticity, DopamineInput):
+                self.routes.append(_Route(spec=spec, lost=0, wrapped=0, delay_steps=[1]))
+                continue
             route, synapses_ = self._build_route(number, spec)
             self.routes.append(route)
             if spec.plasticity is None:
                 synapses_from.setdefault(spec.pre, []).append(synapses_)
             else:
                 self.plastic[number] = self._build_plastic(spec, synapses_, stride)
+        for number, spec in enumerate(network.projections):
+            if isinstance(spec.plasticity, DopamineInput):
+                self.dopamine[number] = self._build_dopamine(spec)
+        #: Routes that process rows at every pre spike, in projection order.
+        self.pre_routes: dict[int, _PlasticRoute | _DopamineRoute] = dict(
+            sorted({**self.plastic, **self.dopamine}.items()))
         neuron_routes = [r for pre in self.groups for r in synapses_from.get(pre, [])]
         self.neuron_fanout = Fanout(n_cells, neuron_routes, stride) if neuron_routes else None
         self.source_fanouts = {index: Fanout(network.populations[index].size,
@@ -237,7 +283,10 @@ class Engine:
                 and a.spec.initial.keys() == b.spec.initial.keys())
 
     def _incoming(self, index: int) -> list[ProjectionSpec]:
-        return [p for p in self.network.projections if p.post == index]
+        """Projections into a population that sPyNNaker plans its ring buffer with
+        (neuromodulation targets are not ring-buffer rows)."""
+        return [p for p in self.network.projections
+                if p.post == index and not isinstance(p.plasticity, DopamineInput)]
 
     def _rank(self, spec: ProjectionSpec, number: int) -> int:
         """Delivery rank: neuron populations send before sources, in population order, and
@@ -309,11 +358,29 @@ class Engine:
                 synapses_.weight, n_pre, post.size, int(post.shifts[spec.synapse_type]),
                 weight_scale(post.spec.model), self.timing.timestep_us, rngs)
             return _PlasticRoute(spec, synapses, Fanout(n_pre, [local], stride))
-        synapses = PlasticSynapses(
+        kind = NeuromodulatedSynapses if spec.plasticity.neuromodulation else PlasticSynapses
+        synapses = kind(
             spec.plasticity, spec.pre_index, spec.post_index, synapses_.delay_steps,
             synapses_.weight, n_pre, post.size, int(post.shifts[spec.synapse_type]),
             weight_scale(post.spec.model), self.timing.ms)
         return _PlasticRoute(spec, synapses, Fanout(n_pre, [local], stride))
+
+    def _build_dopamine(self, spec: ProjectionSpec) -> _DopamineRoute:
+        if spec.post not in self.groups:
+            raise ValueError(f"projection {spec.label!r} targets a spike source; only "
+                             "neuron populations receive neuromodulation")
+        targets = [p.synapses for p in self.plastic.values() if p.spec.post == spec.post
+                   and isinstance(p.synapses, NeuromodulatedSynapses)]
+        if not targets:
+            raise ValueError(f"neuromodulation projection {spec.label!r}: its post population "
+                             "has no neuromodulated STDP projection")
+        steps = concentration_integers(spec.weight, spec.on_machine)
+        n_pre = self.network.populations[spec.pre].size
+        pre = np.asarray(spec.pre_index, np.int64)
+        indptr = np.zeros(n_pre + 1, dtype=np.int64)
+        np.cumsum(np.bincount(pre, minlength=n_pre), out=indptr[1:])
+        return _DopamineRoute(spec, steps if spec.plasticity.reward else -steps,
+                              np.argsort(pre, kind="stable"), indptr, targets)
 
     def learned_weights(self, route: int) -> np.ndarray:
         """Current weight integers W of a plastic route (in the spec's connection order)."""
@@ -323,9 +390,9 @@ class Engine:
                         counts: np.ndarray | None) -> list[Events]:
         """Update the plastic routes leaving ``pre`` for these packets; their events."""
         events = []
-        for plastic in self.plastic.values():
-            if plastic.spec.pre == pre:
-                events.extend(plastic.send(tick, senders, counts))
+        for route in self.pre_routes.values():
+            if route.spec.pre == pre:
+                events.extend(route.send(tick, senders, counts))
         return events
 
     def _plastic_posts(self, tick: int, post: int, fired: np.ndarray) -> None:
@@ -391,7 +458,7 @@ class Engine:
             ticks, senders, counts = source.steps(tick, n_ticks)
             if ticks.size:
                 self.spikes[index].append((ticks, senders, counts))
-            if any(p.spec.pre == index for p in self.plastic.values()):
+            if any(p.spec.pre == index for p in self.pre_routes.values()):
                 self._source_spikes[index] = (ticks, senders, counts)
             fanout = self.source_fanouts.get(index)
             if fanout is None:
@@ -442,7 +509,7 @@ class Engine:
                 self.neuron_packets[senders] += 1
                 events.append(Packets(self.neuron_fanout, senders))
             events.extend(chunk.at(tick) for chunk in self._chunks.values())
-            if self.plastic:
+            if self.pre_routes:
                 events.extend(self._plastic_tick(tick, fired_by))
             self.ring.add(tick, events)
         self.tick = end
@@ -481,7 +548,7 @@ class Engine:
                 continue
             for route, lengths in zip(fanout.routes, fanout.row_lengths, strict=True):
                 events[route] = int(lengths @ packets)
-        for route, plastic in self.plastic.items():
+        for route, plastic in self.pre_routes.items():
             events[route] = plastic.events
         return events
 
@@ -520,7 +587,9 @@ class Engine:
             projections.append({
                 "label": spec.label, "pre": pre.label, "post": post.label,
                 "connector": spec.connector,
-                "receptor_type": receptors(post.model)[spec.synapse_type],
+                "receptor_type": (("reward" if spec.plasticity.reward else "punishment")
+                                  if isinstance(spec.plasticity, DopamineInput)
+                                  else receptors(post.model)[spec.synapse_type]),
                 "generated": "on machine" if spec.on_machine else "on host",
                 "connections": int(spec.weight.size),
                 "weights_rounded_to_zero": route.lost,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from repro.spinnaker.current_sources import CurrentSourceSpec
+from repro.spinnaker.neuromodulation import DopamineInput
 from repro.spinnaker.shifts import (
     DEFAULT_RING_BUFFER_SIGMA,
     DEFAULT_SPIKES_PER_SECOND,
@@ -96,8 +97,9 @@ class ProjectionSpec:
         The connector's statistics sPyNNaker plans the ring-buffer shift with.
     connector : str
         Connector class name (for provenance).
-    plasticity : StdpRule or None
-        The STDP rule of a plastic projection.
+    plasticity : StdpRule, DopamineInput or None
+        The STDP rule of a plastic projection; a reward or punishment projection's
+        dopamine input.
     origin : int
         Index of the script's projection this one comes from (-1 if none).
     connection_index : numpy.ndarray or None
@@ -115,7 +117,7 @@ class ProjectionSpec:
     on_machine: bool
     estimate: ProjectionEstimate
     connector: str = ""
-    plasticity: StdpRule | None = None
+    plasticity: StdpRule | DopamineInput | None = None
     origin: int = -1
     connection_index: np.ndarray | None = None
 

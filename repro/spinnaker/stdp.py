@@ -70,6 +70,25 @@ TRIPLET_LUT_SHIFT = 2
 
 
 @dataclass(frozen=True)
+class Neuromodulation:
+    """``extra_models.Neuromodulation``: dopamine parameters of a post population.
+
+    Attributes
+    ----------
+    tau_c, tau_d : float
+        Time constants (ms) of the eligibility trace and of the dopamine trace.
+    w_min, w_max : float
+        Bounds of the real weight (nA or uS); the STDP weight dependence's bounds apply to
+        the eligibility trace.
+    """
+
+    tau_c: float = 1000.0
+    tau_d: float = 200.0
+    w_min: float = 0.0
+    w_max: float = 1.0
+
+
+@dataclass(frozen=True)
 class StdpRule:
     """Timing rule and weight dependence in PyNN units.
 
@@ -97,6 +116,10 @@ class StdpRule:
         RecurrentRule: accumulator values at which the weight is depressed / potentiated.
     mean_pre_window, mean_post_window : float
         RecurrentRule: means of the exponentially distributed window lengths (ms).
+    neuromodulation : Neuromodulation or None
+        Set when the post population receives reward or punishment projections: the
+        rule then drives an eligibility trace, and dopamine turns it into weight changes
+        (:mod:`repro.spinnaker.neuromodulation`).
     """
 
     weight_dependence: str
@@ -116,6 +139,7 @@ class StdpRule:
     accumulator_potentiation: int = 0
     mean_pre_window: float = 0.0
     mean_post_window: float = 0.0
+    neuromodulation: Neuromodulation | None = None
 
 
 def exp_lut(timestep_ms: float, tau_ms: float, shift: int = 0) -> np.ndarray:
@@ -304,6 +328,14 @@ class PlasticSynapses:
             return self._potentiate(state, decayed - self.alpha)
         return self._depress(state, decayed)
 
+    def _row_positions(self, senders: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions (in row order) of the synapses of the senders' rows, and row lengths."""
+        starts = self.indptr[senders]
+        lengths = self.indptr[senders + 1] - starts
+        ends = np.cumsum(lengths)
+        total = int(ends[-1]) if ends.size else 0
+        return np.repeat(starts - ends + lengths, lengths) + np.arange(total), lengths
+
     def pre_spikes(self, tick: int, senders: np.ndarray) -> np.ndarray:
         """Process one spike of every sender (distinct pre-neurons) in ``tick``.
 
@@ -313,11 +345,8 @@ class PlasticSynapses:
             Positions (in row order, ``argsort(pre, kind="stable")``) of the synapses
             processed; their updated weights are in :attr:`weight`.
         """
-        starts = self.indptr[senders]
-        lengths = self.indptr[senders + 1] - starts
-        ends = np.cumsum(lengths)
-        total = int(ends[-1]) if ends.size else 0
-        positions = np.repeat(starts - ends + lengths, lengths) + np.arange(total)
+        positions, lengths = self._row_positions(senders)
+        total = positions.size
         rows = self.row_order[positions]
         last_time, last_trace, new_r2 = self._pre_traces(tick, senders)
         if total == 0:

@@ -14,7 +14,8 @@ with AdditiveWeightDependence or MultiplicativeWeightDependence, sPyNNaker's
 PfisterSpikeTriplet with WeightDependenceAdditiveTriplet, sPyNNaker's Vogels2011Rule as
 TimingDependenceVogels2011 with AdditiveWeightDependence, sPyNNaker's RecurrentRule as
 TimingDependenceRecurrent with MultiplicativeWeightDependence; learned weights via
-``Projection.get("weight")``),
+``Projection.get("weight")``), sPyNNaker's Neuromodulation (receptor "reward" or
+"punishment": dopamine-modulated pair or Vogels 2011 STDP into that population),
 AllToAll/OneToOne/FixedProbability/FixedNumberPre/FromList connectors, Population,
 PopulationView, Assembly, recording of spikes, v, gsyn_exc and gsyn_inh.
 Everything else raises :class:`UnsupportedFeatureError` naming it. ``repro_simulator_info()``
@@ -82,6 +83,7 @@ from repro.spinnaker.pynn_backend.standardmodels import (  # noqa: F401
     IZK_cond_exp,
     IZK_curr_exp,
     MultiplicativeWeightDependence,
+    Neuromodulation,
     PfisterSpikeTriplet,
     SpikePairRule,
     SpikeSourceArray,

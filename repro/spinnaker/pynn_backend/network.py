@@ -16,11 +16,17 @@ from repro.spinnaker.netspec import (
     PoissonPopulation,
     ProjectionSpec,
 )
+from repro.spinnaker.neuromodulation import NEUROMODULATED_RULES, DopamineInput
 from repro.spinnaker.neurons import MODELS, receptors, weight_scale
 from repro.spinnaker.pynn_backend.estimates import estimate, seeded_random_sources
 from repro.spinnaker.pynn_backend.populations import Assembly
 from repro.spinnaker.pynn_backend.recording import population_index
-from repro.spinnaker.pynn_backend.standardmodels import STDPMechanism, UnsupportedFeatureError
+from repro.spinnaker.pynn_backend.standardmodels import (
+    Neuromodulation,
+    STDPMechanism,
+    UnsupportedFeatureError,
+)
+from repro.spinnaker.stdp import Neuromodulation as Modulation
 from repro.spinnaker.stdp import StdpRule
 
 #: What sPyNNaker 7.4.1 does by default with seeded RNGs, and what the emulator does instead.
@@ -160,13 +166,62 @@ def stdp_rule(synapse_type) -> StdpRule | None:
     return StdpRule(weight_dependence=kind, **taus, **amplitudes, **bounds)
 
 
+def dopamine_input(projection) -> DopamineInput | None:
+    """The dopamine input of a Neuromodulation projection (None for other synapse types)."""
+    synapse_type = projection.synapse_type
+    if not isinstance(synapse_type, Neuromodulation):
+        return None
+    return DopamineInput(reward=projection.receptor_type == "reward", modulation=Modulation(
+        **{name: _rule_value(synapse_type, name)
+           for name in ("tau_c", "tau_d", "w_min", "w_max")}))
+
+
+def _neuromodulate(network: Network) -> None:
+    """Run the plastic projections into every population with reward or punishment input
+    as neuromodulated STDP (sPyNNaker merges the synapse dynamics of a population).
+
+    Raises
+    ------
+    ValueError
+        As sPyNNaker 7.4.1: neuromodulation before any STDP projection into the population,
+        or two different Neuromodulation parameter sets for one population.
+    UnsupportedFeatureError
+        For a rule without a neuromodulation build.
+    """
+    modulation: dict[int, Modulation] = {}
+    for number, spec in enumerate(network.projections):
+        if not isinstance(spec.plasticity, DopamineInput):
+            continue
+        if not any(isinstance(p.plasticity, StdpRule) and p.post == spec.post
+                   for p in network.projections[:number]):
+            raise ValueError(f"projection {spec.label!r}: Neuromodulation can only be added "
+                             "when an STDP projection has already been added (sPyNNaker "
+                             "7.4.1)")
+        if modulation.setdefault(spec.post, spec.plasticity.modulation) \
+                != spec.plasticity.modulation:
+            raise ValueError(f"projection {spec.label!r}: Neuromodulation must match exactly "
+                             "when using multiple edges to the same Population (sPyNNaker "
+                             "7.4.1)")
+    for spec in network.projections:
+        rule = spec.plasticity
+        if not isinstance(rule, StdpRule) or spec.post not in modulation:
+            continue
+        if (rule.timing, rule.weight_dependence) not in NEUROMODULATED_RULES:
+            raise UnsupportedFeatureError(
+                f"neuromodulated STDP with the {rule.timing} rule and "
+                f"{rule.weight_dependence} weight dependence (projection {spec.label!r}): "
+                "sPyNNaker 7.4.1 builds only pair additive/multiplicative and Vogels 2011 "
+                "additive")
+        spec.plasticity = dataclasses.replace(rule, neuromodulation=modulation[spec.post])
+
+
 def learned_weights(engine: Engine, projection, weights: np.ndarray) -> np.ndarray:
     """Weights of a plastic projection as SpiNNaker holds them after the run (read back as
     sPyNNaker's ``Projection.get`` does: W / (2**(15 - L) g), unsigned)."""
     origin = engine_projection_origin(projection)
     learned = np.asarray(weights, dtype=float).copy()
     for number, spec in enumerate(engine.network.projections):
-        if spec.origin != origin or spec.plasticity is None:
+        if spec.origin != origin or not isinstance(spec.plasticity, StdpRule):
             continue
         group = engine.groups[spec.post]
         quantum = 2.0 ** (int(group.shifts[spec.synapse_type]) - 15) / weight_scale(
@@ -205,10 +260,11 @@ def build_network(state) -> Network:
     seeded: list[str] = []
     for origin, projection in enumerate(state.projections):
         arrays = projection.connection_arrays()
-        synapse_type = _synapse_type(projection)
+        dopamine = dopamine_input(projection)
+        synapse_type = 0 if dopamine else _synapse_type(projection)
         on_machine, est = estimate(projection, synapse_type, arrays)
-        rule = stdp_rule(projection.synapse_type)
-        if rule is not None:
+        rule = stdp_rule(projection.synapse_type) or dopamine
+        if isinstance(rule, StdpRule):
             # SynapseDynamicsSTDP: mean = maximum = max(connector's, w_max), variance 0.
             top = max(est.weight_max, rule.w_max)
             est = dataclasses.replace(est, weight_mean=top, weight_variance=0.0, weight_max=top)
@@ -234,6 +290,7 @@ def build_network(state) -> Network:
                 delay=arrays["delay"][keep], synapse_type=synapse_type, on_machine=on_machine,
                 estimate=est, connector=type(projection._connector).__name__,
                 plasticity=rule, origin=origin, connection_index=np.flatnonzero(keep)))
+    _neuromodulate(network)
     seeded.extend(f"RandomDistribution for initial {variable} of {pop.label}"
                   for pop in state.populations for variable in ("v",)
                   if variable in pop.initial_values

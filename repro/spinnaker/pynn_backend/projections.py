@@ -13,12 +13,15 @@ from pyNN.space import Space
 from repro.spinnaker.pynn_backend import simulator
 from repro.spinnaker.pynn_backend.estimates import check_connector
 from repro.spinnaker.pynn_backend.standardmodels import (
+    Neuromodulation,
     StaticSynapse,
     STDPMechanism,
     UnsupportedFeatureError,
 )
 
 RECEPTOR_TYPES = ("excitatory", "excitatory2", "inhibitory")
+#: Receptors of ``extra_models.Neuromodulation`` (sPyNNaker's NEUROMODULATION_TARGETS).
+NEUROMODULATION_RECEPTORS = ("reward", "punishment")
 
 
 class Projection(common.Projection):
@@ -29,20 +32,30 @@ class Projection(common.Projection):
     def __init__(self, presynaptic_population, postsynaptic_population, connector,
                  synapse_type=None, source=None, receptor_type=None, space=None, label=None):
         simulator.state.require_unbuilt("creating a Projection")
-        if synapse_type is not None and not isinstance(synapse_type,
-                                                       (StaticSynapse, STDPMechanism)):
+        if synapse_type is not None and not isinstance(
+                synapse_type, (StaticSynapse, STDPMechanism, Neuromodulation)):
             raise UnsupportedFeatureError(
                 f"synapse type {type(synapse_type).__name__} is not supported by the SpiNNaker "
-                "emulator (supported: StaticSynapse, STDPMechanism)")
+                "emulator (supported: StaticSynapse, STDPMechanism, Neuromodulation)")
         if source is not None:
             raise UnsupportedFeatureError(
                 "Projection(source=...) is not supported by the SpiNNaker "
                 "emulator")
         check_connector(connector)
+        modulation = isinstance(synapse_type, Neuromodulation)
+        if modulation != (receptor_type in NEUROMODULATION_RECEPTORS):
+            raise ValueError(
+                f"receptor_type {receptor_type!r} with {type(synapse_type).__name__}: "
+                "sPyNNaker 7.4.1 takes receptor_type 'reward' or 'punishment' exactly for "
+                "Neuromodulation synapses")
+        # PyNN checks receptors against the cell type's; neuromodulation is not one of them.
         common.Projection.__init__(self, presynaptic_population, postsynaptic_population,
-                                   connector, synapse_type, source, receptor_type,
+                                   connector, synapse_type, source,
+                                   "excitatory" if modulation else receptor_type,
                                    space or Space(), label)
-        if self.receptor_type not in RECEPTOR_TYPES:
+        if modulation:
+            self.receptor_type = receptor_type
+        elif self.receptor_type not in RECEPTOR_TYPES:
             raise UnsupportedFeatureError(
                 f"receptor_type {self.receptor_type!r} is not supported by the SpiNNaker "
                 f"emulator (supported: {', '.join(RECEPTOR_TYPES)})")
@@ -57,7 +70,7 @@ class Projection(common.Projection):
             raise UnsupportedFeatureError("multi-compartment connections are not supported by the "
                                      "SpiNNaker emulator")
         rule = set()
-        if isinstance(self.synapse_type, STDPMechanism):
+        if isinstance(self.synapse_type, (STDPMechanism, Neuromodulation)):
             rule = set(self.synapse_type.get_parameter_names())
         unknown = set(connection_parameters) - {"weight", "delay"} - rule
         if unknown:

@@ -225,6 +225,27 @@ class STDPMechanism(synapses.STDPMechanism):
         return state.dt
 
 
+class Neuromodulation(synapses.StaticSynapse):
+    """sPyNNaker's ``extra_models.Neuromodulation(weight, tau_c, tau_d, w_min, w_max)``:
+    the synapses of a projection with receptor_type "reward" or "punishment", whose
+    spikes step the dopamine trace of the post population; its plastic projections then
+    run neuromodulated STDP (eligibility trace time constant tau_c, dopamine tau_d, real
+    weights bounded by w_min, w_max). The delay plays no part."""
+
+    default_parameters = {"weight": 0.0, "delay": None, "tau_c": 1000.0, "tau_d": 200.0,
+                          "w_min": 0.0, "w_max": 1.0}
+    translations = build_translations(*[(n, n) for n in default_parameters])
+
+    def __init__(self, weight=0.0, tau_c=1000.0, tau_d=200.0, w_min=0.0, w_max=1.0):
+        if w_min < 0 or w_max < 0:
+            raise ValueError("Minimum and maximum weights must be >= 0 (sPyNNaker 7.4.1's "
+                             "Neuromodulation)")
+        super().__init__(weight=weight, tau_c=tau_c, tau_d=tau_d, w_min=w_min, w_max=w_max)
+
+    def _get_minimum_delay(self) -> float:
+        return state.dt
+
+
 class SpikePairRule(synapses.SpikePairRule):
     __doc__ = synapses.SpikePairRule.__doc__
     translations = _identity(synapses.SpikePairRule)
