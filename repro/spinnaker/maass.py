@@ -1,7 +1,7 @@
 """The stochastic threshold of IF_cond_exp_stoc (``threshold_type_maass_stochastic.h``).
 
 As the sPyNNaker 7.4.1 binary ``IF_cond_exp_stoc.aplx`` computes it (docs/spinnaker-
-numerics-models.md §14): every tick every neuron, refractory or not, draws one number from
+numerics-models.md §15): every tick every neuron, refractory or not, draws one number from
 spinn_common's ``mars_kiss64_simp`` (file-static state with fixed seeds, one stream per
 core, consumed neuron by neuron in index order), and fires when
 

@@ -3,7 +3,7 @@
 Three exponential synapses (excitatory, excitatory2, inhibitory). Each tick, before the
 membrane update, ``synapse_types_get_excitatory_input`` updates two state variables and
 gives the only excitatory current the neuron sees, as the 7.4.1 binary
-``IF_curr_exp_sEMD.aplx`` does it (docs/spinnaker-numerics-models.md §15):
+``IF_curr_exp_sEMD.aplx`` does it (docs/spinnaker-numerics-models.md §16):
 
     if exc2 < 0.001k (32 raw):                         multiplicator = 0
     elif multiplicator == 0 and exc2_old == 0:        multiplicator = exc
