@@ -21,6 +21,7 @@ from repro.spinnaker import inputs, shaping, synapses
 from repro.spinnaker.current_sources import CurrentSources
 from repro.spinnaker.izhikevich import IzhikevichModel
 from repro.spinnaker.lif import LifModel
+from repro.spinnaker.maass import NEURONS_PER_CORE
 from repro.spinnaker.netspec import NeuronPopulation
 from repro.spinnaker.semd import SemdGate
 from repro.spinnaker.timing import Timing
@@ -114,6 +115,11 @@ class NeuronGroup:
         self.combine = (SemdGate(params, spec.initial).excitatory
                         if spec.model == "IF_curr_exp_sEMD" else _sum_excitatory)
         self.notes = list(getattr(getattr(self.model, "constants", None), "notes", ()))
+        if spec.model in PER_CORE_RANDOM and spec.size > NEURONS_PER_CORE:
+            self.notes.append(
+                f"{spec.label}: {spec.model} with {spec.size} neurons: one mars_kiss64_simp "
+                f"stream per slice of {NEURONS_PER_CORE} neurons assumed; a real placement "
+                "may slice the population differently (other draws per neuron)")
         if shape == "exponential":
             syn = [synapses.synapse_constants(params[name], timing.ms)
                    for name in taus]
