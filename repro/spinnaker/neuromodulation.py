@@ -261,9 +261,7 @@ class NeuromodulatedSynapses(PlasticSynapses):
             weight[valid], elig[valid] = self._modulate(weight[valid], elig[valid],
                                                         d_c[valid], tick - corr[valid])
             since = tick - (times[valid, last[valid]] + d[valid])
-            apply = valid[since != 0] if self.rule.timing == "pair" else valid
-            since = since[since != 0] if self.rule.timing == "pair" else since
-            elig[apply] = self._apply_pre(elig[apply], traces[apply, last[apply]], since,
+            elig[valid] = self._apply_pre(elig[valid], traces[valid, last[valid]], since,
                                           None)
         weight = np.minimum(np.maximum(weight, self.nm_min), self.nm_max)
         self.weight[rows] = (weight >> self.shift) & 0xFFFF

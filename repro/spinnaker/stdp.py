@@ -378,10 +378,10 @@ class PlasticSynapses:
         has_prev = seen.any(axis=1)
         last = MAX_POST_EVENTS - 1 - np.argmax(seen[:, ::-1], axis=1)
         since = tick - (times[np.arange(total), last] + d)
-        # The pair rule skips a pre spike in the tick of the (delayed) post spike.
-        apply = has_prev & (since != 0) if self.rule.timing == "pair" else has_prev
-        if apply.any():
-            state[apply] = self._apply_pre(state[apply], traces[apply, last[apply]],
-                                           since[apply], r2[apply] if triplet else None)
+        # No Δ > 0 test: a pre spike in the tick of the (delayed) post spike depresses by
+        # the whole post trace (LUT[0] = 2048), as the 7.4.1 binaries compute it.
+        if has_prev.any():
+            state[has_prev] = self._apply_pre(state[has_prev], traces[has_prev, last[has_prev]],
+                                              since[has_prev], r2[has_prev] if triplet else None)
         self.weight[rows] = (state >> self.shift) & 0xFFFF
         return positions

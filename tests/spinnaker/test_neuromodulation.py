@@ -87,9 +87,8 @@ def _by_hand(pre: list[int], post: list[int], dopamine: list[tuple[int, int]], w
             elig = mulk(elig, dc << 4)
             if j is None:  # the pre spike against the last event (post or dopamine)
                 tl, ol = history[window[-1] if window else prev][:2]
-                if t - tl - 1 != 0:
-                    elig = max(elig - ((a_minus * _mul(ol, _decay(TAU_MINUS, t - tl - 1)))
-                                       >> 11), 0)
+                elig = max(elig - ((a_minus * _mul(ol, _decay(TAU_MINUS, t - tl - 1))) >> 11),
+                           0)  # no Δ > 0 test (7.4.1 binary)
                 break
             marker = j + n_after < len(history) and history[j + n_after][3]
             if not marker:  # post spike: potentiation by the row's previous pre trace
@@ -102,12 +101,14 @@ def _by_hand(pre: list[int], post: list[int], dopamine: list[tuple[int, int]], w
 
 
 def _patterns(n: int) -> tuple[list[list[float]], list[list[float]]]:
-    """Pre and teacher times: post after pre by +1..+n; pre 1..n after a post that an
+    """Pre and teacher times: post after pre by +1..+n; pre 0..n after a post that an
     earlier pre (at 90) potentiated; one post in the tick of the final pre."""
     pre = [[100.0, FINAL_MS] for _ in range(n)]
     teacher = [[97.0 + k] for k in range(1, n + 1)]
     pre += [[90.0, 101.0 + k, FINAL_MS] for k in range(1, n + 1)]
     teacher += [[98.0] for _ in range(n)]
+    pre.append([90.0, 101.0, FINAL_MS])  # lag 0: depression by the whole post trace
+    teacher.append([98.0])
     pre.append([100.0, FINAL_MS])
     teacher.append([110.0, FINAL_MS - 2.0])  # posts at 112 and at the final pre
     return pre, teacher
@@ -166,8 +167,11 @@ def test_neuromodulated_pairings_match_the_fixed_point_tables():
     assert np.all(want[half:half + n] < w0) and np.all(want[half + n + 1:half + 2 * n] < w0)
     # a post spike in the final pre's tick shifts the dopamine markers by one slot: the
     # earlier post reads as dopamine, so no eligibility is built (sPyNNaker's indexing)
-    assert [len(p) for p in posts] == ([1] * 2 * n + [2]) * 2 and posts[-1][-1] == FINAL_MS
+    assert [len(p) for p in posts] == ([1] * (2 * n + 1) + [2]) * 2
+    assert posts[-1][-1] == FINAL_MS
     assert want[half - 1] == want[-1] == w0
+    # lag 0: no Δ > 0 test, the whole post trace outweighs the potentiation (clamped at 0)
+    assert want[2 * n] == want[half + 2 * n] == w0
 
 
 def test_neuromodulation_needs_an_earlier_stdp_projection_and_its_receptors():
@@ -184,4 +188,31 @@ def test_neuromodulation_needs_an_earlier_stdp_projection_and_its_receptors():
                    receptor_type="reward")
     with pytest.raises(ValueError, match="STDP projection has already been added"):
         sim.run(10.0)
+    sim.end()
+
+
+def test_single_pairing_then_dopamine_gives_the_weight_measured_on_spinnaker():
+    """Izhikevich's (2007) single pairing (pre at 1500 ms, post at 1503 ms, dopamine 0.1 at
+    1600 ms, tau_c = 1000 ms, tau_d = 200 ms, a second pre at 2400 ms): sPyNNaker's
+    PyNNExamples report 10.0654296875 as the weight the SpiNNaker board learns (the exact
+    solution is 10.0552710...)."""
+    sim.setup(timestep=1.0)
+    pre = sim.Population(1, sim.SpikeSourceArray(spike_times=[1500.0, 2400.0]))
+    dopamine = sim.Population(1, sim.SpikeSourceArray(spike_times=[1600.0]))
+    teacher = sim.Population(1, sim.SpikeSourceArray(spike_times=[1502.0]))
+    post = sim.Population(1, sim.IF_curr_exp(cm=0.3, tau_m=10.0, tau_refrac=4.0,
+                                             tau_syn_E=1.0, tau_syn_I=1.0, v_reset=-70.0,
+                                             v_rest=-65.0, v_thresh=-55.4))
+    sim.Projection(teacher, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=6.0))
+    plastic = sim.Projection(pre, post, sim.AllToAllConnector(), sim.STDPMechanism(
+        timing_dependence=sim.SpikePairRule(tau_plus=10.0, tau_minus=12.0, A_plus=1.0,
+                                            A_minus=1.0),
+        weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=20.0), weight=0.0))
+    sim.Projection(dopamine, post, sim.AllToAllConnector(), sim.Neuromodulation(
+        weight=0.1, tau_c=1000.0, tau_d=200.0, w_max=20.0), receptor_type="reward")
+    post.record("spikes")
+    sim.run(3000.0)
+    (train,) = post.get_data("spikes").segments[-1].spiketrains
+    assert float(train.magnitude[0]) == 1503.0
+    assert plastic.get("weight", format="list") == [(0, 0, 10.0654296875)]
     sim.end()

@@ -116,6 +116,30 @@ def test_pair_rule_matches_the_fixed_point_tables(kind, dependence):
     assert np.all(weights[:PAIRS] > W0) and np.all(weights[PAIRS:] < W0)
 
 
+def test_pre_spike_in_the_tick_of_the_delayed_post_spike_depresses_by_the_whole_trace():
+    """Lag 0 (pre at t_post + d): the 7.4.1 binary has no Δ > 0 test before the depression,
+    so the pre spike depresses by A- times the whole post trace (LUT[0] = 2048)."""
+    emu.setup(timestep=1.0, rng_seed=1)
+    pre = emu.Population(1, emu.SpikeSourceArray(spike_times=[TEACHER + 3.0, FINAL_PRE]))
+    teacher = emu.Population(1, emu.SpikeSourceArray(spike_times=[TEACHER]))
+    post = emu.Population(1, emu.IF_curr_exp(tau_refrac=150.0), additional_parameters={
+        "max_expected_summed_weight": [SUMMED, SUMMED]})
+    emu.Projection(teacher, post, emu.AllToAllConnector(), emu.StaticSynapse(weight=15.0))
+    plastic = emu.Projection(pre, post, emu.AllToAllConnector(), emu.STDPMechanism(
+        timing_dependence=emu.SpikePairRule(tau_plus=TAU, tau_minus=TAU, A_plus=A_PLUS,
+                                            A_minus=A_MINUS),
+        weight_dependence=_additive(emu), weight=W0, delay=DELAY))
+    post.record("spikes")
+    emu.run(FINAL_PRE + 10.0)
+    (train,) = post.get_data("spikes").segments[-1].spiketrains
+    assert list(train.magnitude) == [TEACHER + 2.0]
+    weight = plastic.get("weight", format="array")[0, 0]
+    emu.end()
+    want = _expected("additive", [TEACHER + 2.0], [[TEACHER + 3.0, FINAL_PRE]],
+                     left_shift(SUMMED))
+    assert weight == want[0] < W0
+
+
 @pytest.mark.parametrize(("kind", "dependence"), [("additive", _additive),
                                                   ("multiplicative", _multiplicative)])
 def test_pair_rule_agrees_with_nest_stdp_synapse(kind, dependence):
