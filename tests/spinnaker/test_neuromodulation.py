@@ -4,7 +4,7 @@ the C sources' arithmetic.
 Pre/post pairings at +-1..+-50 ms build an eligibility trace (pair rule, additive); a
 reward (or, for a second copy of every pairing, a punishment) spike pair at fixed times
 turns it into weight; a last pre spike applies the deferred update. The expected weights
-are computed here, synapse by synapse, from docs/spinnaker-numerics-models.md (§14): the
+are computed here, synapse by synapse, from docs/spinnaker-numerics-models.md (§17): the
 post history of post spikes and dopamine events, the tau_c and tau_d tables indexed by
 dt >> 4 and dt >> 2, 16-bit trace products and the accum products of the weight update.
 """
