@@ -200,9 +200,12 @@ class NeuromodulatedSynapses(PlasticSynapses):
         """Weight change and eligibility decay over ``since`` ticks from the correlation
         time."""
         dc = lookup(self.lut_c, since, TAU_C_SHIFT)
-        dd = lookup(self.lut_d, since, TAU_D_SHIFT)
-        update = self._weight_update(dc, dd, d_c, elig)
-        weight = np.where(d_c != 0, fp.wrap32(weight + update), weight)
+        dopamine = np.flatnonzero(d_c)  # no update without dopamine (the C skips it too)
+        if dopamine.size:
+            weight = weight.copy()
+            dd = lookup(self.lut_d, since[dopamine], TAU_D_SHIFT)
+            weight[dopamine] = fp.wrap32(weight[dopamine] + self._weight_update(
+                dc[dopamine], dd, d_c[dopamine], elig[dopamine]))
         return weight, mul_accum_fixed(elig, dc)
 
     def pre_spikes(self, tick: int, senders: np.ndarray) -> np.ndarray:
