@@ -28,8 +28,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 #: with it, runs on one worker, so that each is set up once; other modules spread freely.
 SHARED_SESSION_FIXTURES = frozenset({
     "comparison_runs", "drift_runs", "report_store", "invenio_server", "nestml_built",
-    "nestml_spinnaker", "nestml_generator_python", "slurm_cluster", "unicore_site",
-    "nmpi_server", "oci_registry", "sif_image"})
+    "nestml_spinnaker", "nestml_generator_python", "spynnaker_cells_built", "slurm_cluster",
+    "unicore_site", "nmpi_server", "oci_registry", "sif_image"})
 
 
 def _worker_groups(items: list[pytest.Item]) -> dict[str, str]:

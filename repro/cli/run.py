@@ -25,6 +25,7 @@ from repro.config.experiment import load_experiment, script_experiment
 from repro.errors import InputError, RunFailedError
 from repro.execution.dispatch import Progress, RunOutcome, run_experiment
 from repro.execution.preflight import check_script
+from repro.execution.script_models import with_dialect_models
 from repro.targets.tables import resolve_targets
 
 T = TypeVar("T")
@@ -88,6 +89,7 @@ def run(
            else script_experiment(script, seed_list, script_args))
     chosen = resolve_targets(parse_list(targets) or exp.targets, exp)
     check_script(exp, chosen)
+    exp = with_dialect_models(exp, chosen)
     run_seeds = seed_list or exp.seeds
     run_store = open_store(store)
     frozen = frozen_inputs(run_store, frozen_from) if frozen_from else None

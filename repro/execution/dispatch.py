@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from repro.config.experiment import Experiment, noise_seed
 from repro.config.hashes import model_hash, request_key, run_key
-from repro.errors import SelectionError
+from repro.errors import ReproError, SelectionError
 from repro.execution.bundle import build_bundle
 from repro.execution.guard import check_request, wall_limit
 from repro.records.store import RunRecord, Store
@@ -310,7 +310,17 @@ def _prepare_nestml(experiment: Experiment, notify: Progress) -> NestmlInputs | 
         return None
     from repro.nestml.integration import prepare_experiment
 
-    inputs = prepare_experiment(experiment)
+    try:
+        inputs = prepare_experiment(experiment, spinnaker=experiment.mode != "script")
+    except ReproError as exc:
+        if experiment.mode != "script":
+            raise
+        from repro.site.script_scan import nestml_models
+
+        uses = ", ".join(f"{use.name} ({experiment.script.name}:{use.line}) needs NESTML "
+                         f"model {model}" for model, use in nestml_models(experiment.script))
+        raise ReproError(f"{uses}; building it for NEST failed, nothing was run: "
+                         f"{exc}") from exc
     if inputs is not None:
         module = inputs.module
         notify("nestml", module=module.name, cache_hit=module.cache_hit,

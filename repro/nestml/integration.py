@@ -80,7 +80,8 @@ def build_record(module: BuiltModule, spinnaker: SpinnakerGeneration) -> dict[st
     return {"format": RECORD_FORMAT, "nest": module.record(), "spinnaker": spinnaker.record()}
 
 
-def prepare_experiment(experiment: Any, cache_dir: str | Path | None = None) -> NestmlInputs | None:
+def prepare_experiment(experiment: Any, cache_dir: str | Path | None = None, *,
+                       spinnaker: bool = True) -> NestmlInputs | None:
     """Build the NEST module and the SpiNNaker target of an experiment's NESTML sources.
 
     Parameters
@@ -89,6 +90,9 @@ def prepare_experiment(experiment: Any, cache_dir: str | Path | None = None) -> 
         A loaded experiment (uses ``directory`` and ``nestml``).
     cache_dir : str or Path, optional
         Cache root (default :func:`repro.nestml.cache.default_cache_dir`).
+    spinnaker : bool
+        Generate the SpiNNaker target too (False for the sPyNNaker cell models a classic
+        script runs on NEST: sPyNNaker runs its own builds of them).
 
     Returns
     -------
@@ -107,8 +111,9 @@ def prepare_experiment(experiment: Any, cache_dir: str | Path | None = None) -> 
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     sources = tuple(resolve_sources(experiment.directory, experiment.nestml))
     module = build_module(sources, root)
-    spinnaker = prepare_spinnaker(experiment.directory, experiment.nestml, root)
-    record = build_record(module, spinnaker)
+    generation = (prepare_spinnaker(experiment.directory, experiment.nestml, root) if spinnaker
+                  else SpinnakerGeneration(status="skipped", error="not needed: NEST only"))
+    record = build_record(module, generation)
     text = json.dumps(record, indent=1, sort_keys=True)
     path = root / "records" / f"{canonical_key(record)[:32]}.json"
     if not path.is_file():
@@ -116,5 +121,5 @@ def prepare_experiment(experiment: Any, cache_dir: str | Path | None = None) -> 
         tmp = path.with_suffix(f".tmp{id(record)}")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
-    return NestmlInputs(sources=sources, module=module, spinnaker=spinnaker, record=record,
+    return NestmlInputs(sources=sources, module=module, spinnaker=generation, record=record,
                         record_path=path)

@@ -34,6 +34,7 @@ from repro.site.dialect_cells import CellDialect
 from repro.site.dialect_connections import ConnectionDialect, all_but_me_connector
 from repro.site.dialect_inputs import InputDialect
 from repro.site.dialect_nest_models import NestModelDialect
+from repro.site.dialect_nestml_cells import NestmlCellDialect, nest_has
 from repro.site.portability import NoteBook, script_line
 from repro.site.spikefile import PopulationSpikes
 from repro.site.spynnaker_catalogue import (
@@ -61,7 +62,8 @@ def derive_seed(run_seed: int, key: str) -> int:
     return int(sequence.generate_state(1)[0])
 
 
-class ScriptDialect(CellDialect, ConnectionDialect, InputDialect, NestModelDialect):
+class ScriptDialect(CellDialect, ConnectionDialect, InputDialect, NestModelDialect,
+                    NestmlCellDialect):
     """The shim module for one run of one classic script.
 
     Parameters
@@ -112,6 +114,7 @@ class ScriptDialect(CellDialect, ConnectionDialect, InputDialect, NestModelDiale
         self.population_counts: dict[str, int] = {}
         self._init_inputs()
         self._init_nest_models()
+        self._init_nestml_cells()
         self.shim = self._make_shim()
 
     # ----------------------------------------------------------------- installation
@@ -262,6 +265,13 @@ class ScriptDialect(CellDialect, ConnectionDialect, InputDialect, NestModelDiale
         backend = "spinnaker_emulator" if self.on_emulator else "nest"
         if self.on_nest and extension.nest:
             return self._nest_extension(extension)
+        if self.on_nest and extension.nestml:
+            if not nest_has(extension.class_on("nest")):
+                raise self.book.refuse(
+                    f"extra_models.{extension.name}", HARDWARE_TARGETS,
+                    f"its NESTML model {extension.nestml} is not installed (repro builds it "
+                    "when the pre-run scan finds the name in the script)")
+            return self._nestml_factory(extension.nestml, f"extra_models.{extension.name}")
         wanted = extension.class_on(backend)
         target = getattr(shim, wanted, None) if wanted else None
         stand_ins = getattr(sys.modules.get(getattr(target, "__module__", "")), "UNSUPPORTED", {})

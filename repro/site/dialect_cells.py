@@ -18,8 +18,9 @@ import numpy as np
 
 from repro.site.dialect_connections import constant_value, parameter_names
 from repro.site.dialect_inputs import OnGridNeeded, nest_model_of, on_grid_class
+from repro.site.dialect_nestml_cells import nest_has
 from repro.site.portability import NoteBook, script_line
-from repro.site.spynnaker_catalogue import HARDWARE_TARGETS
+from repro.site.spynnaker_catalogue import HARDWARE_TARGETS, NESTML_STANDARD, NESTML_SUFFIX
 
 
 class CellDialect:
@@ -37,6 +38,7 @@ class CellDialect:
     numpy_rng: Any
     on_grid: frozenset[str]
     population_counts: dict[str, int]
+    _nestml_factory: Any  # NestmlCellDialect: (model, feature) -> cell factory
 
     def derive(self, key: str) -> int:  # provided by ScriptDialect
         raise NotImplementedError
@@ -47,6 +49,9 @@ class CellDialect:
         state_names = set(base.default_initial_values) - set(base.default_parameters)
 
         def __new__(cls: type, *args: Any, **parameters: Any) -> Any:  # noqa: N807
+            nestml = NESTML_STANDARD.get(base.__name__, "") if dialect.on_nest else ""
+            if nestml and not args and nest_has(nestml + NESTML_SUFFIX):
+                return dialect._nestml_factory(nestml, base.__name__)(**parameters)
             state = {k: parameters.pop(k) for k in list(parameters) if k in state_names}
             extra = {k: parameters.pop(k) for k in list(parameters)
                      if k not in base.default_parameters and k in ("isyn_exc", "isyn_inh")}
@@ -230,7 +235,8 @@ class CellDialect:
                 if dialect.on_nest and gsyn and not set(self.celltype.recordable) >= gsyn:
                     variables = wanted = dialect._gsyn_elsewhere(self, wanted, gsyn, kwargs)
                 if dialect.on_nest and gsyn and set(self.celltype.recordable) >= gsyn and \
-                        not getattr(self.celltype, "conductance_based", True):
+                        not getattr(self.celltype, "conductance_based", True) and \
+                        not getattr(self.celltype, "spynnaker_units", False):
                     dialect.book.add("record('gsyn_exc'/'gsyn_inh') of a current-based cell",
                                      "translated", "sPyNNaker records the synaptic current "
                                      "under these names; recorded from NEST's I_syn_ex/in (nA)",
@@ -257,6 +263,8 @@ class CellDialect:
                 block = dialect._with_summed_input(self, block, variables)
                 return dialect._with_delta_input(self, block, variables, clear)
 
+        if not hasattr(base, "spinnaker_get_data") and not dialect.native:
+            Population.spinnaker_get_data = spinnaker_get_data
         Population.__name__ = Population.__qualname__ = "Population"
         return Population
 
@@ -370,3 +378,41 @@ class CellDialect:
             out[name] = value
         return out
 
+
+def spinnaker_get_data(population: Any, variable: str, as_matrix: bool = False,
+                       view_indexes: Any = None) -> np.ndarray:
+    """sPyNNaker's non-standard numpy accessor of recorded data, for backends that lack it.
+
+    Parameters
+    ----------
+    population : Population
+        A recorded population.
+    variable : str
+        "spikes" or a recorded signal ("v", "gsyn_exc", "gsyn_inh").
+    as_matrix : bool
+        Signals only: a (samples x neurons) matrix instead of rows.
+    view_indexes : sequence of int, optional
+        Neurons to return (default: all).
+
+    Returns
+    -------
+    numpy.ndarray
+        Spikes: rows (neuron index, time in ms), by neuron, then time. Signals: rows
+        (neuron index, time in ms, value), by neuron, then time.
+    """
+    segment = population.get_data(variable).segments[-1]
+    wanted = range(population.size) if view_indexes is None else list(view_indexes)
+    if variable == "spikes":
+        trains = {int(t.annotations.get("source_index", i)): t
+                  for i, t in enumerate(segment.spiketrains)}
+        rows = [np.column_stack([np.full(len(trains[i]), float(i)),
+                                 np.asarray(trains[i].rescale("ms").magnitude, float)])
+                for i in wanted if i in trains]
+        return np.concatenate(rows) if rows else np.zeros((0, 2))
+    signal = segment.filter(name=variable)[0]
+    values = np.asarray(signal.magnitude, dtype=float)[:, list(wanted)]
+    if as_matrix:
+        return values
+    times = np.asarray(signal.times.rescale("ms").magnitude, dtype=float)
+    return np.concatenate([np.column_stack([np.full(times.size, float(i)), times,
+                                            values[:, k]]) for k, i in enumerate(wanted)])

@@ -13,11 +13,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from repro.site.spynnaker_catalogue import EXTRA_MODELS, HARDWARE_TARGETS, SPYNNAKER_ONLY
+from repro.site.spynnaker_catalogue import (
+    EXTRA_MODELS,
+    HARDWARE_TARGETS,
+    NESTML_STANDARD,
+    SPYNNAKER_ONLY,
+)
 
 #: Modules whose alias in a script is "the simulator".
 SIMULATOR_MODULES = ("pyNN.spiNNaker", "spynnaker8", "spynnaker.pyNN", "pyNN.nest",
                      "pyNN.neuron", "pyNN.brian2")
+#: Modules that make a script an sPyNNaker script (its standard cells mean sPyNNaker's builds).
+SPYNNAKER_MODULES = ("pyNN.spiNNaker", "spynnaker8", "spynnaker.pyNN")
 #: Backends of run specs, as the refusal messages name them.
 BACKEND_LABELS = {"nest": "local and other NEST targets (slurm, unicore)",
                   "spinnaker_emulator": "spinnaker_emulator", "spinnaker": HARDWARE_TARGETS}
@@ -75,6 +82,40 @@ def features_used(source: str, filename: str = "<script>") -> list[FeatureUse]:
             uses.extend(FeatureUse(f"extra_models.{alias.name}", node.lineno)
                         for alias in node.names)
     return sorted(set(uses), key=lambda use: (use.line, use.name))
+
+
+def speaks_spynnaker(source: str, filename: str = "<script>") -> bool:
+    """True when the script imports its simulator from an sPyNNaker module."""
+    for node in ast.walk(ast.parse(source, filename=filename)):
+        if isinstance(node, ast.Import) and any(
+                alias.name.startswith(SPYNNAKER_MODULES) for alias in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and node.module and (
+                node.module.startswith(SPYNNAKER_MODULES) or (node.module == "pyNN" and any(
+                    alias.name == "spiNNaker" for alias in node.names))):
+            return True
+    return False
+
+
+def nestml_models(script: Path) -> list[tuple[str, FeatureUse]]:
+    """The shipped NESTML models a script needs on NEST, with the use that needs each.
+
+    sPyNNaker extensions with a ``nestml`` model, and, in sPyNNaker scripts, the standard
+    cells sPyNNaker builds with other equations than NEST (:data:`NESTML_STANDARD`).
+    """
+    source = script.read_text(errors="replace")
+    spynnaker = speaks_spynnaker(source, str(script))
+    needed: dict[str, FeatureUse] = {}
+    for use in features_used(source, str(script)):
+        name = use.name
+        if name.startswith("extra_models."):
+            extension = EXTRA_MODELS.get(name.split(".", 1)[1])
+            model = extension.nestml if extension is not None else ""
+        else:
+            model = NESTML_STANDARD.get(name, "") if spynnaker else ""
+        if model:
+            needed.setdefault(model, use)
+    return sorted(needed.items(), key=lambda item: item[1].line)
 
 
 def can_run(name: str, backend: str, unsupported: Mapping[str, str]) -> tuple[bool, str]:

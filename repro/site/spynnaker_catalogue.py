@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 #: Where a feature that no local backend runs can run: real SpiNNaker through NMPI.
 HARDWARE_TARGETS = "nmpi (SpiNNaker hardware through the EBRAINS job queue)"
+#: NESTML appends this to every model name it builds for NEST.
+NESTML_SUFFIX = "_nestml"
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,10 @@ class Extension:
     nest : str
         NEST model the dialect builds for this extension on NEST, where no PyNN standard
         class has its equations but a NEST model does (see ``repro.site.dialect_nest_models``).
+    nestml : str
+        NESTML model shipped in ``repro/nestml/models/`` that runs this extension on NEST,
+        where neither PyNN nor NEST has its equations (see
+        ``repro.site.dialect_nestml_cells``).
     """
 
     name: str
@@ -51,6 +57,7 @@ class Extension:
     why_not: str = ""
     emulator: str = ""
     nest: str = ""
+    nestml: str = ""
 
     def class_on(self, backend: str) -> str:
         """Name of the class that runs this extension on ``backend`` ("" if none)."""
@@ -58,6 +65,8 @@ class Extension:
             return self.emulator
         if backend == "nest" and self.nest:
             return self.nest
+        if backend == "nest" and self.nestml:
+            return self.nestml + NESTML_SUFFIX
         return self.standard
 
 
@@ -74,7 +83,7 @@ EXTRA_MODELS: dict[str, Extension] = {e.name: e for e in (
               "LIF + exponential current synapses + calcium-activated adaptation current "
               "(AdditionalInputCa2Adaptive)",
               why_not="no PyNN standard model or NEST model has the Ca2+-adaptive input",
-              emulator="IF_curr_exp_ca2_adaptive",
+              emulator="IF_curr_exp_ca2_adaptive", nestml="spynnaker_if_curr_exp_ca2_adaptive",
               parameters=(*_LIF, "tau_syn_E", "tau_syn_I", "tau_ca2", "i_ca2", "i_alpha",
                           "isyn_exc", "isyn_inh")),
     Extension("IFCurrDeltaCa2Adaptive", "cell", "LIF + delta synapses + Ca2+ adaptation",
@@ -90,6 +99,7 @@ EXTRA_MODELS: dict[str, Extension] = {e.name: e for e in (
               "InputTypeConductance + ThresholdTypeStatic",
               why_not="PyNN's Izhikevich is current-based; NEST has no conductance-based "
                       "Izhikevich model", emulator="IZK_cond_exp",
+              nestml="spynnaker_izk_cond_exp",
               parameters=("a", "b", "c", "d", "i_offset", "u", "v", "tau_syn_E", "tau_syn_I",
                           "e_rev_E", "e_rev_I", "isyn_exc", "isyn_inh")),
     Extension("Izhikevich_cond_dual", "cell", "Izhikevich + dual-exp conductance synapses",
@@ -160,6 +170,13 @@ EXTRA_MODELS: dict[str, Extension] = {e.name: e for e in (
     Extension("OneToOneOffsetConnector", "connector", "one-to-one with an index offset",
               why_not="not implemented in repro's dialect"),
 )}
+
+#: PyNN standard cells sPyNNaker builds with other equations than pyNN.nest's model, and the
+#: shipped NESTML model with sPyNNaker's equations that replaces it in sPyNNaker scripts on
+#: NEST. PyNN's Izhikevich is IzkCurrExpBase on SpiNNaker: exponential current synapses
+#: (tau_syn_E/I, weights in nA) and i_offset in nA added unscaled to dv/dt, where NEST's
+#: izhikevich has delta synapses (weights in mV) and pyNN.nest scales i_offset by 1000.
+NESTML_STANDARD: dict[str, str] = {"Izhikevich": "spynnaker_izk_curr_exp"}
 
 #: Top-level names of ``pyNN.spiNNaker`` that are not PyNN (structural plasticity and the
 #: hardware-only helpers).
