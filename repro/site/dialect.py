@@ -36,6 +36,7 @@ from repro.site.dialect_inputs import InputDialect
 from repro.site.dialect_nest_models import NestModelDialect
 from repro.site.dialect_nestml_cells import NestmlCellDialect, nest_has
 from repro.site.portability import NoteBook, script_line
+from repro.site.script_scan import speaks_spynnaker
 from repro.site.spikefile import PopulationSpikes
 from repro.site.spynnaker_catalogue import (
     EXTRA_MODELS,
@@ -302,6 +303,7 @@ class ScriptDialect(CellDialect, ConnectionDialect, InputDialect, NestModelDiale
                 value = kwargs.pop(name)
                 self.book.add(f"setup({name}={value!r})", "ignored",
                               f"no meaning on {self.backend.__name__}", numerical_effect=False)
+        min_delay = self._min_delay_for_nest(timestep, min_delay)
         args: dict[str, Any] = {"min_delay": min_delay}
         if timestep is not None:
             args["timestep"] = timestep
@@ -319,6 +321,21 @@ class ScriptDialect(CellDialect, ConnectionDialect, InputDialect, NestModelDiale
         elif max_delay not in (None, "auto"):
             args["max_delay"] = max_delay
         return self.backend.setup(**args, **kwargs)
+
+    def _min_delay_for_nest(self, timestep: Any, min_delay: Any) -> Any:
+        """sPyNNaker builds delays down to one time step whatever ``min_delay`` says; NEST
+        refuses delays below its min_delay, so an sPyNNaker script's gets the time step."""
+        if not self.on_nest or timestep is None or isinstance(min_delay, str) or \
+                min_delay is None or float(min_delay) <= float(timestep) + 1e-12:
+            return min_delay
+        script = self.book.script
+        if script is None or not speaks_spynnaker(script.read_text(errors="replace")):
+            return min_delay
+        self.book.add(f"setup(min_delay={min_delay!r})", "adapted",
+                      "sPyNNaker builds every delay of at least one time step whatever "
+                      f"min_delay says; NEST's min_delay set to the time step ({timestep} ms) "
+                      "so such delays can be built", numerical_effect=False)
+        return timestep
 
     def _run(self, duration: float, *args: Any, **kwargs: Any) -> Any:
         if not self.recorded and not self.native:

@@ -140,6 +140,7 @@ def test_script_runs_on_local_with_the_shipped_models_from_the_cache(
         assert notes[feature]["action"] == "translated"
         assert "NESTML model spynnaker_" in notes[feature]["detail"]
         assert notes[feature]["numerical_effect"] is False
+    assert notes["setup(min_delay=2.0)"]["action"] == "adapted"
 
 
 def test_failed_build_names_model_and_line_and_leaves_no_crate(tmp_path):

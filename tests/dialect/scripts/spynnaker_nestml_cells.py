@@ -4,14 +4,15 @@ Written for repro's tests (not taken from any corpus). PyNN's Izhikevich (sPyNNa
 IzkCurrExpBase), extra_models.Izhikevich_cond and extra_models.IFCurrExpCa2Adaptive each
 get one input spike of 0.5 (nA or uS) at 10 ms; the script checks sPyNNaker's names and
 units itself: the recorded gsyn_exc jumps by w * init with init = tau/dt (1 - e^(-dt/tau)),
-and raises AssertionError when a translation did not do what it should.
+and raises AssertionError when a translation did not do what it should. Its delays are
+below its min_delay, which sPyNNaker accepts.
 """
 
 import math
 
 import pyNN.spiNNaker as p
 
-p.setup(timestep=1.0)
+p.setup(timestep=1.0, min_delay=2.0)  # sPyNNaker still builds the 1 ms delays below
 source = p.Population(1, p.SpikeSourceArray(spike_times=[10.0]), label="source")
 izk = p.Population(1, p.Izhikevich(i_offset=5.0, tau_syn_E=5.0, v=-70.0), label="izk")
 cond = p.Population(1, p.extra_models.Izhikevich_cond(i_offset=5.0), label="cond")
