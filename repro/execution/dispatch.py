@@ -319,7 +319,7 @@ def _prepare_nestml(experiment: Experiment, notify: Progress) -> NestmlInputs | 
 
         uses = ", ".join(f"{use.name} ({experiment.script.name}:{use.line}) needs NESTML "
                          f"model {model}" for model, use in nestml_models(experiment.script))
-        raise ReproError(f"{uses}; building it for NEST failed, nothing was run: "
+        raise ReproError(f"{uses}; building the NEST module failed, nothing was run: "
                          f"{exc}") from exc
     if inputs is not None:
         module = inputs.module

@@ -153,7 +153,10 @@ def test_failed_build_names_model_and_line_and_leaves_no_crate(tmp_path):
         timeout=300, check=False)
     assert done.returncode != 0
     message = " ".join(done.stderr.split())
-    assert "Izhikevich (spynnaker_nestml_cells.py:16) needs NESTML model " \
+    script = SCRIPTS / "spynnaker_nestml_cells.py"
+    line = next(i for i, text in enumerate(script.read_text().splitlines(), 1)
+                if "p.Izhikevich(" in text)
+    assert f"Izhikevich (spynnaker_nestml_cells.py:{line}) needs NESTML model " \
            "spynnaker_izk_curr_exp" in message, message
     assert "no-such-g++" in message
     assert not list((tmp_path / "store").glob("runs/*/*"))
