@@ -449,6 +449,17 @@ class Engine:
         self.network.notes.extend(f"{pop.label} (from t = {self.tick * self.timing.ms:g} ms): "
                                   f"{note}" for note in rate_notes(rate, self.timing))
 
+    def set_array_spike_times(self, population: int, spike_times: list[np.ndarray]) -> None:
+        """New spike times (ms from t = 0) of a SpikeSourceArray population between runs.
+
+        As sPyNNaker 7.4.1 reloads them (``SpikeSourceArrayVertex.set_parameter_values``):
+        the next run sends the new times from the current tick on; earlier ones are never
+        sent (sPyNNaker warns that it ignores them).
+        """
+        pop = self.network.populations[population]
+        pop.spike_times = list(spike_times)
+        self.sources[population] = ArraySources(pop.spike_times, self.timing)
+
     # --- the loop -------------------------------------------------------------------------
 
     def _generate_sources(self, tick: int, n_ticks: int) -> None:

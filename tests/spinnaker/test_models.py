@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+from pyNN.parameters import Sequence
 
 import repro.spinnaker.pynn_backend as sim
 from tests.spinnaker.rawfixed import (
@@ -290,6 +291,28 @@ def test_poisson_rate_change_between_runs_and_max_rate():
     assert second == pytest.approx(50.0, abs=5 * math.sqrt(50.0 / 400))
     with pytest.raises(RuntimeError, match="reset"):
         sim.Population(2, sim.IF_curr_exp())
+
+
+def test_spike_times_changed_between_runs_are_sent_from_the_current_tick():
+    """sPyNNaker reloads a SpikeSourceArray's spike_times between runs (PyNN's
+    update_spike_source_array example does it from a run() callback); times before the
+    current tick are never sent."""
+    sim.setup(timestep=1.0)
+    src = sim.Population(2, sim.SpikeSourceArray(spike_times=[[5.0, 15.0], [8.0]]))
+    cell = sim.Population(1, sim.IF_curr_exp())
+    sim.Projection(src, cell, sim.AllToAllConnector(), sim.StaticSynapse(weight=5.0))
+    src.record("spikes")
+    cell.record("gsyn_exc")
+    sim.run(20.0)
+    src.set(spike_times=[Sequence([3.0, 20.0, 31.5]), Sequence([])])
+    sim.run(20.0)
+    block = src.get_data("spikes")
+    assert [list(t.magnitude) for t in block.segments[-1].spiketrains] == [
+        [5.0, 15.0, 20.0, 32.0], [8.0]]
+    gsyn = cell.get_data("gsyn_exc").segments[-1].analogsignals[0].magnitude[:, 0]
+    assert gsyn[21] > 0.0 and gsyn[33] > gsyn[32]  # the new spikes reach the cell
+    with pytest.raises(RuntimeError, match="reset"):
+        cell.set(tau_m=10.0)
 
 
 def test_hardware_only_features_are_refused_with_the_script_line():

@@ -29,6 +29,7 @@ ADDITIONAL_PARAMETERS = ("spikes_per_second", "ring_buffer_sigma",
 POISSON_ADDITIONAL_PARAMETERS = ("max_rate",)
 #: Parameters sPyNNaker lets a script change between runs without a reset.
 POISSON_RUNTIME_PARAMETERS = frozenset({"rate", "start", "duration"})
+ARRAY_RUNTIME_PARAMETERS = frozenset({"spike_times"})
 
 
 class Assembly(common.Assembly):
@@ -149,9 +150,10 @@ class Population(common.Population):
 
     def _set_parameters(self, parameter_space):
         state = simulator.state
-        between_runs = (state.engine is not None
-                        and isinstance(self.celltype, standardmodels.SpikeSourcePoisson)
-                        and set(parameter_space.keys()) <= POISSON_RUNTIME_PARAMETERS)
+        poisson = isinstance(self.celltype, standardmodels.SpikeSourcePoisson)
+        runtime = (POISSON_RUNTIME_PARAMETERS if poisson else ARRAY_RUNTIME_PARAMETERS
+                   if isinstance(self.celltype, standardmodels.SpikeSourceArray) else set())
+        between_runs = state.engine is not None and set(parameter_space.keys()) <= runtime
         if not between_runs:
             state.require_unbuilt("setting parameters")
         parameter_space.evaluate(simplify=False, mask=self._mask_local)
@@ -159,11 +161,16 @@ class Population(common.Population):
             if name not in self._parameters:
                 raise errors.NonExistentParameterError(name, self.celltype)
             self._parameters[name] = value
-        if between_runs:
+        if between_runs and poisson:
             values = {name: np.broadcast_to(np.asarray(self._parameters[name], dtype=float),
                                             (self.size,)).copy()
                       for name in sorted(POISSON_RUNTIME_PARAMETERS)}
             state.engine.set_poisson_parameters(population_index(self), **values)
+        elif between_runs:
+            times = np.broadcast_to(self.parameter_array("spike_times"), (self.size,))
+            state.engine.set_array_spike_times(
+                population_index(self),
+                [np.asarray(getattr(t, "value", t), dtype=float) for t in times])
 
     def parameter_array(self, name: str) -> np.ndarray:
         """Per-cell values of a native parameter (Sequences for spike times)."""
