@@ -2,8 +2,9 @@
 
 Used before any run starts, so a script that uses a feature a chosen target cannot run is
 refused up front, with the feature, the script line and the targets that can run it.
-Features reached only at run time (names built by string, ``getattr``) are refused by the
-dialect shim when the script reaches them. Standard library only.
+Features reached only at run time (names built by string, ``getattr``) and those in a
+branch the run may not take (``if options.use_csa: sim.CSAConnector(...)``) are refused by
+the dialect shim when the script reaches them. Standard library only.
 """
 
 from __future__ import annotations
@@ -32,10 +33,15 @@ BACKEND_LABELS = {"nest": "local and other NEST targets (slurm, unicore)",
 
 @dataclass(frozen=True)
 class FeatureUse:
-    """A simulator name the script uses: ``IF_curr_exp``, ``extra_models.IFCurDelta``."""
+    """A simulator name the script uses: ``IF_curr_exp``, ``extra_models.IFCurDelta``.
+
+    ``conditional``: the use is in an ``if``/``else`` branch or a conditional expression
+    (other than ``if __name__ == "__main__":``), so a run may never reach it.
+    """
 
     name: str
     line: int
+    conditional: bool = False
 
 
 def simulator_aliases(tree: ast.AST) -> set[str]:
@@ -61,26 +67,50 @@ def simulator_aliases(tree: ast.AST) -> set[str]:
     return aliases
 
 
+def _is_main_guard(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name)
+            and test.left.id == "__name__" and len(test.comparators) == 1
+            and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value == "__main__")
+
+
+def _in_branches(tree: ast.AST) -> set[int]:
+    """``id`` of every node inside a branch a run may skip (see :class:`FeatureUse`)."""
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and not _is_main_guard(node):
+            branches: list[ast.AST] = [*node.body, *node.orelse]
+        elif isinstance(node, ast.IfExp):
+            branches = [node.body, node.orelse]
+        else:
+            continue
+        inside.update(id(child) for branch in branches for child in ast.walk(branch))
+    return inside
+
+
 def features_used(source: str, filename: str = "<script>") -> list[FeatureUse]:
     """Every ``sim.X`` / ``sim.extra_models.X`` / ``sim.external_devices`` use, in order."""
     tree = ast.parse(source, filename=filename)
     aliases = simulator_aliases(tree)
+    branched = _in_branches(tree)
     uses: list[FeatureUse] = []
     for node in ast.walk(tree):
+        names: list[str] = []
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
                 node.value.id in aliases:
-            uses.append(FeatureUse(node.attr, node.lineno))
+            names = [node.attr]
         elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) and \
                 isinstance(node.value.value, ast.Name) and node.value.value.id in aliases and \
                 node.value.attr == "extra_models":
-            uses.append(FeatureUse(f"extra_models.{node.attr}", node.lineno))
+            names = [f"extra_models.{node.attr}"]
         elif isinstance(node, ast.ImportFrom) and node.module in (
                 "pyNN.spiNNaker", "spynnaker.pyNN", "spynnaker8"):
-            uses.extend(FeatureUse(alias.name, node.lineno) for alias in node.names)
+            names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and \
                 node.module.endswith(".extra_models"):
-            uses.extend(FeatureUse(f"extra_models.{alias.name}", node.lineno)
-                        for alias in node.names)
+            names = [f"extra_models.{alias.name}" for alias in node.names]
+        uses.extend(FeatureUse(name, node.lineno, id(node) in branched) for name in names)
     return sorted(set(uses), key=lambda use: (use.line, use.name))
 
 
@@ -144,7 +174,7 @@ def can_run(name: str, backend: str, unsupported: Mapping[str, str]) -> tuple[bo
 
 def refusal_lines(script: Path, backends: Mapping[str, Mapping[str, str]],
                   chosen: Mapping[str, str]) -> list[str]:
-    """One line per feature some chosen target cannot run.
+    """One line per feature some chosen target cannot run (uses a run may skip excepted).
 
     Parameters
     ----------
@@ -159,7 +189,7 @@ def refusal_lines(script: Path, backends: Mapping[str, Mapping[str, str]],
     lines = []
     seen: set[str] = set()
     for use in features_used(script.read_text(errors="replace"), str(script)):
-        if use.name in seen:
+        if use.name in seen or use.conditional:
             continue
         refusing = {}
         for target, backend in chosen.items():

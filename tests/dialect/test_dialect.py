@@ -175,9 +175,13 @@ def test_simulator_argument_is_filled_in_or_replaced() -> None:
 
 def test_scan_sees_aliases_and_extra_models() -> None:
     source = ("import pyNN.spiNNaker as p\nfrom pyNN.utility import get_simulator\n"
-              "sim, opts = get_simulator()\np.extra_models.IFCurDelta()\nsim.Izhikevich()\n")
-    uses = {(u.name, u.line) for u in features_used(source)}
-    assert {("extra_models.IFCurDelta", 4), ("Izhikevich", 5)} <= uses
+              "sim, opts = get_simulator()\np.extra_models.IFCurDelta()\nsim.Izhikevich()\n"
+              "if opts.csa:\n    sim.CSAConnector()\nelse:\n    sim.AllToAllConnector()\n"
+              "if __name__ == '__main__':\n    sim.run(p.NativeRNG() if opts.x else 1)\n")
+    uses = {(u.name, u.line, u.conditional) for u in features_used(source)}
+    assert {("extra_models.IFCurDelta", 4, False), ("Izhikevich", 5, False),
+            ("CSAConnector", 7, True), ("AllToAllConnector", 9, True), ("run", 11, False),
+            ("NativeRNG", 11, True)} <= uses
 
 
 @pytest.mark.parametrize("action", ["translated", "ignored", "adapted", "refused", "pinned"])
