@@ -247,12 +247,17 @@ class SpinnakerVirtualTarget(Target):
                identity=False),
         Option("strict", bool, False, "Treat PyNN features sPyNNaker refuses by default as "
                                       "errors."),
+        Option("generate_on_machine", bool, False,
+               "Generate data as for a real board: synaptic matrices sPyNNaker would expand on "
+               "the machine are not built on the host (a virtual board otherwise builds all "
+               "of them there); their weights cannot then be read back."),
         timestep=1.0)
 
     def mapping(self, experiment: Any) -> MappingReport:
         """Map ``experiment`` with this target's time step."""
-        return map_network(experiment_request(experiment, self.timestep),
-                           python=str(self.options.get("python", "")),
+        request = experiment_request(experiment, self.timestep)
+        request["generate_on_machine"] = bool(self.options.get("generate_on_machine"))
+        return map_network(request, python=str(self.options.get("python", "")),
                            timeout=float(self.options.get("timeout", 600.0)))
 
     def check(self, experiment: Any = None) -> str:
@@ -355,6 +360,24 @@ def _script_line(exc: BaseException, script: Path) -> str:
     return f"{script.name}:{frames[-1].lineno}: {(frames[-1].line or '').strip()}"
 
 
+def _generate_on_machine() -> None:
+    """Let sPyNNaker's own rule decide which synaptic matrices the machine generates.
+
+    sPyNNaker 7.4.1 answers "host" for every matrix on a virtual board
+    (``SynapseInformation.may_generate_on_machine``); its rule otherwise reads the
+    configuration only for that, so that module alone is shown ``virtual_board = False``.
+    """
+    from spinn_utilities.config_holder import get_config_bool
+    from spynnaker.pyNN.models.neural_projections import synapse_information
+
+    def real_board(section: str, option: str) -> bool | None:
+        if (section, option) == ("Machine", "virtual_board"):
+            return False
+        return get_config_bool(section, option)
+
+    synapse_information.get_config_bool = real_board  # type: ignore[attr-defined]
+
+
 def _child(request_path: str, report_path: str) -> None:
     request = json.loads(Path(request_path).read_text(encoding="utf-8"))
     warnings_log = _WarningLog()
@@ -366,6 +389,9 @@ def _child(request_path: str, report_path: str) -> None:
     script = Path(request["script"])
     try:
         import pyNN.spiNNaker as sim  # noqa: N813
+
+        if request.get("generate_on_machine"):
+            _generate_on_machine()
 
         original_run, original_end = sim.run, sim.end
 
