@@ -7,8 +7,10 @@ name in :data:`BACKEND_NAMES` imports one shim module that delegates to the back
 * translates sPyNNaker extensions that have a meaning on the backend (per-population
   ``seed=``, ``sim.name()``, ``extra_models`` entries with the same equations, state
   variables given as cell parameters, a ``max_delay`` large enough for the script's delays);
-* accepts extensions with no meaning (``set_number_of_neurons_per_core``, hardware
+* accepts extensions with no meaning (``set_number_of_neurons_per_core`` on NEST, hardware
   ``setup()`` options, ``additional_parameters`` the backend does not know) with one note;
+  the emulator slices populations into cores as sPyNNaker does, which changes numbers
+  only where a population draws from per-core on-chip random streams (noted so);
 * applies adaptations that change numerics explicitly (refractory period clamped to one
   step, spike times moved off 0 ms, delays rounded to the time step) and notes them;
 * refuses what the backend cannot run with a :class:`~repro.site.portability.FeatureRefused`
@@ -111,6 +113,9 @@ class ScriptDialect(CellDialect, ConnectionDialect, InputDialect, NestModelDiale
         self.delays_fixed = False
         self.gsyn_classes: dict[type, type] = {}
         self.populations_made: list[Any] = []
+        #: ``set_number_of_neurons_per_core`` calls (cell class, value, script line) on the
+        #: emulator.
+        self.per_core_calls: list[tuple[type, Any, str]] = []
         self.projections_made: list[Any] = []
         self.population_counts: dict[str, int] = {}
         self._init_inputs()
@@ -206,8 +211,7 @@ class ScriptDialect(CellDialect, ConnectionDialect, InputDialect, NestModelDiale
             shim.Population = self._population_class()
             return shim
         shim.name = self._name
-        if not callable(getattr(backend, "set_number_of_neurons_per_core", None)):
-            shim.set_number_of_neurons_per_core = self._neurons_per_core
+        shim.set_number_of_neurons_per_core = self._neurons_per_core
         for name, value in vars(backend).items():
             if isinstance(value, type) and isinstance(
                     vars(value).get("default_initial_values", getattr(
@@ -344,6 +348,7 @@ class ScriptDialect(CellDialect, ConnectionDialect, InputDialect, NestModelDiale
             self._wire_input_twins()
         result = self.backend.run(duration, *args, **kwargs)
         self.t_stop = float(self.backend.get_current_time())
+        self._note_core_slicing()
         return result
 
     def _record_everything(self) -> None:
@@ -373,10 +378,41 @@ class ScriptDialect(CellDialect, ConnectionDialect, InputDialect, NestModelDiale
         self.book.add("sim.name()", "translated", f"returns {name!r}", numerical_effect=False)
         return name
 
-    def _neurons_per_core(self, *_args: Any, **_kwargs: Any) -> None:
-        self.book.add("set_number_of_neurons_per_core()", "ignored",
-                      f"partitioning onto cores has no meaning on {self.backend.__name__}",
-                      numerical_effect=False)
+    def _neurons_per_core(self, neuron_type: Any = None, max_permitted: Any = None,
+                          *_args: Any, **_kwargs: Any) -> None:
+        if not self.on_emulator:
+            self.book.add("set_number_of_neurons_per_core()", "ignored",
+                          f"partitioning onto cores has no meaning on {self.backend.__name__}",
+                          numerical_effect=False)
+            return
+        base = getattr(neuron_type, "_repro_base", neuron_type)
+        self.backend.set_number_of_neurons_per_core(base, max_permitted)
+        self.per_core_calls.append((base, max_permitted, script_line(self.book.script)))
+
+    def _note_core_slicing(self) -> None:
+        """Note each ``set_number_of_neurons_per_core`` once the network is built.
+
+        The emulator slices populations as sPyNNaker does; that changes numbers only where
+        a population draws from per-core on-chip random streams (the backend knows which).
+        """
+        for cls, value, line in self.per_core_calls:
+            name = getattr(cls, "__name__", str(cls))
+            made = [pop for pop in self.populations_made if type(pop.celltype) is cls]
+            changed = [pop.label for pop in made if self.backend.repro_slicing_changes_draws(pop)]
+            if changed:
+                self.book.add("set_number_of_neurons_per_core()", "translated",
+                              f"{name} population(s) {', '.join(changed)} are sliced into cores "
+                              f"of at most {value} neurons (capped at 256) as sPyNNaker slices "
+                              "them; each core draws from its own on-chip random stream, so "
+                              "the slicing decides which neuron gets which draw",
+                              numerical_effect=True, line=line)
+            else:
+                self.book.add("set_number_of_neurons_per_core()", "ignored",
+                              f"the emulator's numbers for {name} do not depend on how "
+                              "populations are sliced into cores (no per-core random stream "
+                              "with a slicing other than the default)",
+                              numerical_effect=False, line=line)
+        self.per_core_calls = []
 
     # ----------------------------------------------------------------- recording
     def harvest(self) -> None:

@@ -81,7 +81,8 @@ class CellDialect:
                 return isinstance(instance, base)
 
         return Kind(base.__name__, (base,), {"__new__": __new__, "__doc__": base.__doc__,
-                                             "__module__": base.__module__})
+                                             "__module__": base.__module__,
+                                             "_repro_base": base})
 
     def _izhikevich_synapses(self, parameters: dict[str, Any]) -> None:
         """sPyNNaker's Izhikevich has exponential current synapses; NEST's has delta ones."""

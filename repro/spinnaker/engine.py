@@ -352,11 +352,12 @@ class Engine:
         post = self.groups[spec.post]
         n_pre = self.network.populations[spec.pre].size
         if spec.plasticity.timing.startswith("recurrent"):
-            rngs = self.core_rngs.setdefault(spec.post, new_core_rngs(post.size))
+            per_core = post.spec.neurons_per_core
+            rngs = self.core_rngs.setdefault(spec.post, new_core_rngs(post.size, per_core))
             synapses = RecurrentSynapses(
                 spec.plasticity, spec.pre_index, spec.post_index, synapses_.delay_steps,
                 synapses_.weight, n_pre, post.size, int(post.shifts[spec.synapse_type]),
-                weight_scale(post.spec.model), self.timing.timestep_us, rngs)
+                weight_scale(post.spec.model), self.timing.timestep_us, rngs, per_core)
             return _PlasticRoute(spec, synapses, Fanout(n_pre, [local], stride))
         kind = NeuromodulatedSynapses if spec.plasticity.neuromodulation else PlasticSynapses
         synapses = kind(

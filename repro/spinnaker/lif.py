@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from repro.spinnaker import fixedpoint as fp
+from repro.spinnaker.cores import MAX_NEURONS_PER_CORE
 from repro.spinnaker.maass import MaassStochasticThreshold
 
 #: PyNN parameter names the LIF membrane reads (units: mV, ms, nF, nA).
@@ -138,15 +139,15 @@ class LifModel:
     """
 
     def __init__(self, params: Mapping[str, np.ndarray], v_init: np.ndarray,
-                 timestep_ms: float) -> None:
+                 timestep_ms: float, neurons_per_core: int = MAX_NEURONS_PER_CORE) -> None:
         self.constants = lif_constants(params, timestep_ms)
         self.v = fp.encode_values(v_init, fp.S1615_SHIFT)
         self.refract = np.zeros(self.v.size, dtype=np.int64)
         #: ``additional_input_ca2_adaptive_impl.h`` (IF_curr_exp_ca2_adaptive), else None.
         self.ca2 = Ca2Adaptation(params, timestep_ms) if "tau_ca2" in params else None
         #: ``threshold_type_maass_stochastic.h`` (IF_cond_exp_stoc), else the static one.
-        self.stochastic = (MaassStochasticThreshold(params, timestep_ms) if "du_th" in params
-                           else None)
+        self.stochastic = (MaassStochasticThreshold(params, timestep_ms, neurons_per_core)
+                           if "du_th" in params else None)
 
     def step(self, exc: np.ndarray, inh: np.ndarray, offset: np.ndarray) -> np.ndarray:
         """Advance every neuron one step in place; return the boolean spike mask.

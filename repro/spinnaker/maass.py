@@ -25,14 +25,12 @@ from collections.abc import Mapping
 import numpy as np
 
 from repro.spinnaker import fixedpoint as fp
+from repro.spinnaker.cores import MAX_NEURONS_PER_CORE, core_slices
 from repro.spinnaker.rng import MarsKiss64
 
 #: ``mars_kiss64_simp``'s initial (x, y, z, c): file statics in the 7.4.1 binary's .data
 #: (the same generator as ``mars_kiss64_seed``, with this state and no validation).
 KISS64_SIMP_SEED = (123456789, 987654321, 43219876, 6543217)
-#: sPyNNaker 7.4.1's default neurons per core (``POP_TABLE_MAX_ROW_LENGTH``): each core
-#: (slice of a population) runs its own copy of the generator from :data:`KISS64_SIMP_SEED`.
-NEURONS_PER_CORE = 256
 #: ``PROB_SATURATION`` 0.8k as an S16.15 (0.8 * 2**15 rounded down).
 PROB_SATURATION = 0x6666
 #: ``exponent < 5.0k`` is the test for the computed branch.
@@ -48,6 +46,9 @@ class MaassStochasticThreshold:
         ``du_th`` (mV), ``tau_th`` (ms) and ``v_thresh`` (mV) per neuron.
     timestep_ms : float
         Simulation time step (one neuron sub-step per tick).
+    neurons_per_core : int
+        Size of the population's slices (:mod:`repro.spinnaker.cores`): each core runs its
+        own copy of the generator from :data:`KISS64_SIMP_SEED`.
 
     Raises
     ------
@@ -55,7 +56,8 @@ class MaassStochasticThreshold:
         If du_th or tau_th are not positive after S16.15 encoding.
     """
 
-    def __init__(self, params: Mapping[str, np.ndarray], timestep_ms: float) -> None:
+    def __init__(self, params: Mapping[str, np.ndarray], timestep_ms: float,
+                 neurons_per_core: int = MAX_NEURONS_PER_CORE) -> None:
         du = fp.encode_values(params["du_th"], fp.S1615_SHIFT)
         tau = fp.encode_values(params["tau_th"], fp.S1615_SHIFT)
         for name, raw in (("du_th", du), ("tau_th", tau)):
@@ -69,8 +71,8 @@ class MaassStochasticThreshold:
         #: The compiler's (tau_th_inv * ts_div_10), multiplied into expk(exponent) after.
         self.rate = fp.mulk(tau_th_inv, np.int64(ts_div_10))
         size = self.v_thresh.size
-        self.cores = [(start, min(start + NEURONS_PER_CORE, size), MarsKiss64(KISS64_SIMP_SEED))
-                      for start in range(0, size, NEURONS_PER_CORE)]
+        self.cores = [(start, stop, MarsKiss64(KISS64_SIMP_SEED))
+                      for start, stop in core_slices(size, neurons_per_core)]
 
     def draws(self) -> np.ndarray:
         """One draw per neuron for this tick, each core's stream in neuron order."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from repro.spinnaker.cores import MAX_NEURONS_PER_CORE
 from repro.spinnaker.current_sources import CurrentSourceSpec
 from repro.spinnaker.neuromodulation import DopamineInput
 from repro.spinnaker.shifts import (
@@ -38,6 +39,9 @@ class NeuronPopulation:
         sPyNNaker's planning parameters for the ring-buffer shifts.
     max_expected_summed_weight : tuple of float or None
         User override of the summed weight per synapse type (nA or uS).
+    neurons_per_core : int
+        Size of the slices sPyNNaker puts on one core each (:mod:`repro.spinnaker.cores`);
+        decides the per-core random streams.
     """
 
     label: str
@@ -48,6 +52,7 @@ class NeuronPopulation:
     spikes_per_second: float = DEFAULT_SPIKES_PER_SECOND
     ring_buffer_sigma: float = DEFAULT_RING_BUFFER_SIGMA
     max_expected_summed_weight: tuple[float, float] | None = None
+    neurons_per_core: int = MAX_NEURONS_PER_CORE
     initial: dict[str, np.ndarray] = field(default_factory=dict)
     current_sources: list[CurrentSourceSpec] = field(default_factory=list)
 

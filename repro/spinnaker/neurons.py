@@ -18,10 +18,10 @@ import numpy as np
 
 from repro.spinnaker import fixedpoint as fp
 from repro.spinnaker import inputs, shaping, synapses
+from repro.spinnaker.cores import core_slices
 from repro.spinnaker.current_sources import CurrentSources
 from repro.spinnaker.izhikevich import IzhikevichModel
 from repro.spinnaker.lif import LifModel
-from repro.spinnaker.maass import NEURONS_PER_CORE
 from repro.spinnaker.netspec import NeuronPopulation
 from repro.spinnaker.semd import SemdGate
 from repro.spinnaker.timing import Timing
@@ -108,18 +108,20 @@ class NeuronGroup:
         params = spec.params
         ts = fp.s1615(timing.ms)
         if kind == "lif":
-            self.model = LifModel(params, spec.v_init, timing.ms)
+            self.model = LifModel(params, spec.v_init, timing.ms, spec.neurons_per_core)
         else:
             self.model = IzhikevichModel(params, spec.v_init, spec.initial["u"], timing.ms)
         #: (exc1, exc2, inh) -> (exc, inh) for the three-receptor cell types.
         self.combine = (SemdGate(params, spec.initial).excitatory
                         if spec.model == "IF_curr_exp_sEMD" else _sum_excitatory)
         self.notes = list(getattr(getattr(self.model, "constants", None), "notes", ()))
-        if spec.model in PER_CORE_RANDOM and spec.size > NEURONS_PER_CORE:
+        n_cores = len(core_slices(spec.size, spec.neurons_per_core))
+        if spec.model in PER_CORE_RANDOM and n_cores > 1:
             self.notes.append(
-                f"{spec.label}: {spec.model} with {spec.size} neurons: one mars_kiss64_simp "
-                f"stream per slice of {NEURONS_PER_CORE} neurons assumed; a real placement "
-                "may slice the population differently (other draws per neuron)")
+                f"{spec.label}: {spec.model} with {spec.size} neurons on {n_cores} cores of "
+                f"at most {spec.neurons_per_core} neurons, as sPyNNaker slices it: each core "
+                "draws from its own mars_kiss64_simp stream from the fixed seeds, so which "
+                "neuron gets which draw depends on this slicing")
         if shape == "exponential":
             syn = [synapses.synapse_constants(params[name], timing.ms)
                    for name in taus]

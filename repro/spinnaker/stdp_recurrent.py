@@ -39,6 +39,7 @@ from __future__ import annotations
 import numpy as np
 
 from repro.spinnaker import fixedpoint as fp
+from repro.spinnaker.cores import MAX_NEURONS_PER_CORE, core_slices
 from repro.spinnaker.rng import MarsKiss64
 
 #: The seed ``random_util.h`` compiles into the recurrent binaries (one copy per core).
@@ -47,8 +48,6 @@ RECURRENT_SEED = (123456789, 234567891, 345678912, 456789123)
 STDP_ONE = 2048
 #: ``MAX_POST_SYNAPTIC_EVENTS`` (slot 0 is the dummy event at t = 0).
 MAX_POST_EVENTS = 16
-#: sPyNNaker's default neurons per core (``DEFAULT_MAX_ATOMS_PER_CORE`` = 256).
-NEURONS_PER_CORE = 256
 IDLE, PRE_OPEN, POST_OPEN = 0, 1, 2
 MASK32 = 0xFFFFFFFF
 
@@ -61,11 +60,10 @@ def exp_dist_lut(mean_ms: float, timestep_us: int) -> np.ndarray:
     return (np.log(1.0 - indices / float(STDP_ONE)) * -mean).astype(np.uint16)
 
 
-def new_core_rngs(n_neurons: int, neurons_per_core: int = NEURONS_PER_CORE
+def new_core_rngs(n_neurons: int, neurons_per_core: int = MAX_NEURONS_PER_CORE
                   ) -> list[MarsKiss64]:
     """One generator per core of a population, each at the binary's fixed seed."""
-    return [MarsKiss64(RECURRENT_SEED)
-            for _ in range(max(1, -(-n_neurons // neurons_per_core)))]
+    return [MarsKiss64(RECURRENT_SEED) for _ in core_slices(n_neurons, neurons_per_core)]
 
 
 def _wrap(x: int, bits: int) -> int:
@@ -94,13 +92,13 @@ class RecurrentSynapses:
         The generator of each core of the post population (shared by every recurrent
         projection onto it: one binary per core).
     neurons_per_core : int
-        Post neurons per core.
+        Post neurons per core (:mod:`repro.spinnaker.cores`).
     """
 
     def __init__(self, rule, pre: np.ndarray, post: np.ndarray, delay_steps: np.ndarray,
                  weight: np.ndarray, n_pre: int, n_post: int, shift: int, global_scale: int,
                  timestep_us: int, core_rngs: list[MarsKiss64],
-                 neurons_per_core: int = NEURONS_PER_CORE) -> None:
+                 neurons_per_core: int = MAX_NEURONS_PER_CORE) -> None:
         if rule.weight_dependence != "multiplicative":
             raise ValueError("sPyNNaker 7.4.1 builds RecurrentRule only with the "
                              "multiplicative weight dependence")

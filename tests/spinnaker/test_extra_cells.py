@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 import repro.spinnaker.pynn_backend as sim
+from repro.site.dialect import ScriptDialect
+from repro.site.portability import NoteBook
 from repro.spinnaker.maass import MaassStochasticThreshold
 from tests.spinnaker.rawfixed import (
     decay_s1615,
@@ -84,13 +86,6 @@ def test_maass_firing_bound_by_hand():
     assert want[7:] == [SATURATION, SATURATION]
     p_fire = [min(b + 1, ONE) / ONE for b in want]
     assert p_fire[0] == 2 ** -15 and p_fire[4] == 1.0 and abs(p_fire[8] - 0.8) < 1e-4
-    # each core (256 neurons) restarts the generator from the fixed seeds
-    cores = MaassStochasticThreshold({k: np.full(300, x) for k, x in
-                                      (("du_th", 0.5), ("tau_th", 20.0), ("v_thresh", -50.0))},
-                                     1.0).draws()
-    stream = _kiss_simp()
-    assert cores[:256].tolist() == [next(stream) for _ in range(256)]
-    assert cores[256:].tolist() == cores[:44].tolist()
 
 
 def test_if_cond_exp_stoc_trace_is_bit_exact():
@@ -224,3 +219,54 @@ def test_if_curr_exp_sem_d_trace_is_bit_exact():
     assert _spike_ticks(pop, dt) == [spikes]
     assert latches == [21, 111]  # at 43 ms exc2 was 5 raw: exc2_old != 0
     assert want_exc[44] == 0 and want_exc[21] > 0 and want_exc[111] > 0 and spikes
+
+
+TICKS = 12
+
+
+def _stoc_run(per_core: int | None) -> tuple[list[list[int]], list]:
+    """300 IFCondExpStoc neurons held at V = v_rest = v_reset = -50 mV, 10 mV above
+    v_thresh (exponent 20k >= 5k: bound 0.8k every tick, no refractory period), through
+    the dialect shim as a script sees it; spike ticks and portability notes."""
+    book = NoteBook()
+    script = ScriptDialect(sim, 1, 1, {}, book).shim
+    script.setup(timestep=1.0)
+    if per_core is not None:
+        script.set_number_of_neurons_per_core(script.extra_models.IFCondExpStoc, per_core)
+    pop = script.Population(300, script.extra_models.IFCondExpStoc(
+        v_rest=-50.0, v_reset=-50.0, v_thresh=-60.0, du_th=0.5, tau_th=20.0, tau_refrac=0.0))
+    pop.initialize(v=-50.0)
+    pop.record("spikes")
+    script.run(TICKS)
+    return _spike_ticks(pop, 1.0), book.notes
+
+
+def _pattern(cores: list[int]) -> list[list[int]]:
+    """Spike ticks of neurons sliced into ``cores``: each core one mars_kiss64_simp stream
+    from the fixed seeds, one draw per neuron per tick in neuron order; fire iff
+    0.8k >= (draw & 0xFFFF) >> 1."""
+    assert _bound(s1615(-50.0), -60.0, 0.5, 20.0, 1.0) == SATURATION
+    spikes: list[list[int]] = []
+    for size in cores:
+        stream = _kiss_simp()
+        draws = [[next(stream) for _ in range(size)] for _ in range(TICKS)]
+        spikes += [[t for t in range(TICKS) if (draws[t][n] & 0xFFFF) >> 1 <= SATURATION]
+                   for n in range(size)]
+    return spikes
+
+
+def test_stochastic_threshold_streams_follow_the_scripts_cores():
+    """set_number_of_neurons_per_core(IFCondExpStoc, 100) on 300 neurons: three cores, three
+    streams of 100 draws a tick (sPyNNaker's slices of exactly n); without it sPyNNaker's
+    256 (slices of 256 and 44). The note says the call changes numbers there."""
+    sliced, notes = _stoc_run(100)
+    default, default_notes = _stoc_run(None)
+    assert sliced == _pattern([100, 100, 100])
+    assert default == _pattern([256, 44])
+    assert sliced != default and sliced[:100] == sliced[100:200] == sliced[200:]
+    (note,) = [n for n in notes if n.feature == "set_number_of_neurons_per_core()"]
+    assert (note.action, note.numerical_effect) == ("translated", True)
+    assert not any("neurons_per_core" in n.feature for n in default_notes)
+    _, wide = _stoc_run(300)  # capped at 256: the default slicing, no numerical effect
+    (note,) = [n for n in wide if n.feature == "set_number_of_neurons_per_core()"]
+    assert (note.action, note.numerical_effect) == ("ignored", False)

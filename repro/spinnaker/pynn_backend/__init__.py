@@ -56,6 +56,7 @@ from repro.spinnaker.pynn_backend.control import (  # noqa: F401
     run,
     run_for,
     run_until,
+    set_number_of_neurons_per_core,
     setup,
 )
 from repro.spinnaker.pynn_backend.electrodes import (  # noqa: F401
@@ -64,9 +65,11 @@ from repro.spinnaker.pynn_backend.electrodes import (  # noqa: F401
     NoisyCurrentSource,
     StepCurrentSource,
 )
+from repro.spinnaker.pynn_backend.network import slicing_changes_draws
 from repro.spinnaker.pynn_backend.populations import Assembly, Population, PopulationView  # noqa: F401
 from repro.spinnaker.pynn_backend.procedural_api import connect, create, record  # noqa: F401
 from repro.spinnaker.pynn_backend.projections import Projection  # noqa: F401
+from repro.spinnaker.pynn_backend.recording import population_index
 from repro.spinnaker.pynn_backend.standardmodels import (  # noqa: F401
     SUPPORTED_CELL_TYPES,
     UNSUPPORTED,
@@ -140,6 +143,18 @@ def repro_simulator_info() -> dict[str, Any]:
         "threads_requested": state.threads,
         "options": dict(state.options),
     }
+
+
+def repro_slicing_changes_draws(population) -> bool:
+    """Whether the neurons-per-core setting changed a population's random draws.
+
+    Known once ``run()`` has built the network (False before): see
+    :func:`repro.spinnaker.pynn_backend.network.slicing_changes_draws`.
+    """
+    engine = simulator.state.engine
+    if engine is None:
+        return False
+    return slicing_changes_draws(engine.network, population_index(population))
 
 
 def repro_hardware_provenance() -> dict[str, Any]:

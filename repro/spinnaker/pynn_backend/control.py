@@ -77,6 +77,26 @@ def end(compatible_output: bool = True) -> None:
     state.write_on_end = []
 
 
+def set_number_of_neurons_per_core(neuron_type: type, max_permitted) -> None:
+    """sPyNNaker's ceiling on neurons per core of a cell type (populations made later).
+
+    Stored per class, as ``spynnaker.pyNN.set_number_of_neurons_per_core`` stores it: a
+    number (floats truncated), a tuple (its product: the emulator's populations are
+    one-dimensional) or None (no ceiling of the script's own). A population of exactly
+    that class made afterwards takes it; :mod:`repro.spinnaker.cores` caps it at 256. It
+    decides the per-core random streams.
+
+    Raises
+    ------
+    TypeError
+        If ``neuron_type`` is a string (sPyNNaker wants the class).
+    """
+    if isinstance(neuron_type, str):
+        raise TypeError("set_number_of_neurons_per_core expects the cell type as a class, "
+                        f"not {neuron_type!r}")
+    simulator.state.neurons_per_core[neuron_type] = max_permitted
+
+
 run, run_until = common.build_run(simulator)
 run_for = run
 reset = common.build_reset(simulator)

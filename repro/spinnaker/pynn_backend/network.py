@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 from pyNN.random import RandomDistribution
 
+from repro.spinnaker import cores
 from repro.spinnaker.current_sources import CurrentSourceSpec
 from repro.spinnaker.engine import Engine
 from repro.spinnaker.netspec import (
@@ -17,7 +18,7 @@ from repro.spinnaker.netspec import (
     ProjectionSpec,
 )
 from repro.spinnaker.neuromodulation import NEUROMODULATED_RULES, DopamineInput
-from repro.spinnaker.neurons import MODELS, receptors, weight_scale
+from repro.spinnaker.neurons import MODELS, PER_CORE_RANDOM, receptors, weight_scale
 from repro.spinnaker.pynn_backend.estimates import estimate, seeded_random_sources
 from repro.spinnaker.pynn_backend.populations import Assembly
 from repro.spinnaker.pynn_backend.recording import population_index
@@ -55,7 +56,8 @@ def _neuron_population(pop) -> NeuronPopulation:
         v_init=pop.initial_array("v").copy(), initial=initial,
         spikes_per_second=float(extras.get("spikes_per_second", 30.0)),
         ring_buffer_sigma=float(extras.get("ring_buffer_sigma", 5.0)),
-        max_expected_summed_weight=None if summed is None else tuple(float(w) for w in summed))
+        max_expected_summed_weight=None if summed is None else tuple(float(w) for w in summed),
+        neurons_per_core=cores.neurons_per_core(pop.neurons_per_core))
 
 
 def _source_population(pop) -> PoissonPopulation | ArrayPopulation:
@@ -313,3 +315,20 @@ def build_engine(state) -> Engine:
         if variables:
             engine.record_signals(population_index(recorder.population), variables)
     return engine
+
+
+def slicing_changes_draws(network: Network, index: int) -> bool:
+    """Whether the script's neurons per core give population ``index`` other random draws.
+
+    True when the population draws from per-core on-chip streams (IF_cond_exp_stoc's
+    threshold; the post population of a RecurrentRule projection) and its slices differ
+    from those of sPyNNaker's default of 256 neurons per core.
+    """
+    spec = network.populations[index]
+    if not isinstance(spec, NeuronPopulation):
+        return False
+    streams = spec.model in PER_CORE_RANDOM or any(
+        p.post == index and isinstance(p.plasticity, StdpRule)
+        and p.plasticity.timing.startswith("recurrent") for p in network.projections)
+    return streams and (cores.core_slices(spec.size, spec.neurons_per_core)
+                        != cores.core_slices(spec.size, cores.MAX_NEURONS_PER_CORE))

@@ -23,7 +23,7 @@ from repro.spinnaker.pynn_backend.standardmodels import (
 
 #: sPyNNaker ``additional_parameters`` the emulator honours on neuron populations.
 ADDITIONAL_PARAMETERS = ("spikes_per_second", "ring_buffer_sigma",
-                         "max_expected_summed_weight")
+                         "max_expected_summed_weight", "neurons_per_core")
 #: SpikeSourcePoisson's ``max_rate`` only sizes SDRAM and max spikes per tick in 7.4.1; its
 #: ring-buffer-shift branch is never taken for Poisson sources (numerics errata 10).
 POISSON_ADDITIONAL_PARAMETERS = ("max_rate",)
@@ -36,6 +36,11 @@ class Assembly(common.Assembly):
     """A group of populations (projections from or to it are split per population)."""
 
     _simulator = simulator
+
+
+def _per_core(value) -> int | None:
+    """A neurons-per-core setting as one number (tuples: their product), or None."""
+    return None if value is None else int(np.prod([int(m) for m in np.atleast_1d(value)]))
 
 
 def _evaluate(value) -> np.ndarray:
@@ -83,8 +88,9 @@ class Population(common.Population):
     ----------
     additional_parameters : dict, optional
         sPyNNaker's per-population extras: ``spikes_per_second``, ``ring_buffer_sigma``,
-        ``max_expected_summed_weight`` (neuron populations) and ``seed`` (accepted, the
-        emulator seeds every source from ``setup(rng_seed=...)``).
+        ``max_expected_summed_weight``, ``neurons_per_core`` (neuron populations; without
+        it the cell type's ``set_number_of_neurons_per_core`` at creation applies) and
+        ``seed`` (accepted, the emulator seeds every source from ``setup(rng_seed=...)``).
     """
 
     __doc__ = common.Population.__doc__
@@ -111,6 +117,9 @@ class Population(common.Population):
                 f"SpiNNaker emulator (supported: "
                 f"{', '.join(ADDITIONAL_PARAMETERS)}, seed)")
         self.additional_parameters = extras
+        #: The script's ceiling on neurons per core (None: sPyNNaker's default).
+        self.neurons_per_core = _per_core(extras.get(
+            "neurons_per_core", simulator.state.neurons_per_core.get(celltype)))
         self._initial_arrays: dict[str, np.ndarray] = {}
         super().__init__(size, cellclass, cellparams, structure, initial_values or {}, label)
 

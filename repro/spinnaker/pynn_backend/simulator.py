@@ -93,6 +93,8 @@ class State(common.control.BaseState):
         self.populations = []
         self.projections = []
         self.current_sources = []
+        #: ``set_number_of_neurons_per_core`` by cell class (sPyNNaker clears it at setup).
+        self.neurons_per_core: dict[type, int | None] = {}
         self.id_counter = 0
         self.segment_counter = -1
         self.reset()
