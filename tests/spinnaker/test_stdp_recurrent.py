@@ -179,3 +179,56 @@ def test_recurrent_rule_projection_answers_its_parameters_and_refuses_additive()
         timing_dependence=timing, weight_dependence=sim.MultiplicativeWeightDependence()))
     assert projection.get("mean_post_window", format="list", with_address=False) == [25.0]
     sim.end()
+
+
+def _learned(per_core: int | None, pre_times, teacher_times
+             ) -> tuple[np.ndarray, list, bool]:
+    """Weights of a one-to-one RecurrentRule projection (pre-stochastic), post spikes, and
+    whether the backend says the slicing changed the post population's draws."""
+    sim.setup(timestep=1.0, rng_seed=1)
+    if per_core is not None:
+        sim.set_number_of_neurons_per_core(sim.IF_curr_exp, per_core)
+    n = len(pre_times)
+    pre = sim.Population(n, sim.SpikeSourceArray(spike_times=pre_times))
+    teacher = sim.Population(n, sim.SpikeSourceArray(spike_times=teacher_times))
+    post = sim.Population(n, sim.IF_curr_exp(tau_refrac=20.0), additional_parameters={
+        "max_expected_summed_weight": [SUMMED, SUMMED]})
+    sim.Projection(teacher, post, sim.OneToOneConnector(),
+                   sim.StaticSynapse(weight=15.0, delay=1.0))
+    rule = sim.STDPMechanism(
+        timing_dependence=sim.TimingDependenceRecurrent(dual_fsm=False, **RULE),
+        weight_dependence=sim.MultiplicativeWeightDependence(w_min=0.0, w_max=W_MAX),
+        weight=W0, delay=1.0)
+    plastic = sim.Projection(pre, post, sim.OneToOneConnector(), rule)
+    post.record("spikes")
+    sim.run(FINAL + 10.0)
+    got = np.diag(plastic.get("weight", format="array"))
+    posts = [[round(float(t)) for t in train.magnitude]
+             for train in post.get_data("spikes").segments[-1].spiketrains]
+    changed = sim.repro_slicing_changes_draws(post)
+    sim.end()
+    return got, posts, changed
+
+
+def test_recurrent_generators_follow_the_scripts_cores():
+    """set_number_of_neurons_per_core(IF_curr_exp, 20) on 60 post neurons: three cores,
+    each with its own generator at the fixed seed, so three identical blocks of 20
+    pairings learn the same weights, each as one core computes it by hand; on sPyNNaker's
+    default (one core of 60) one generator serves all 60 synapses and the blocks differ."""
+    pre_all, teacher_all = _layout()
+    block = [*range(10), *range(N_LAGS, N_LAGS + 10)]
+    pre_times = [pre_all[i] for i in block] * 3
+    teacher_times = [teacher_all[i] for i in block] * 3
+    shift = left_shift(SUMMED)
+    quantum = 2.0 ** (shift - 15)
+    pre_ticks = [[round(t) for t in p] for p in pre_times]
+    sliced, posts, changed = _learned(20, pre_times, teacher_times)
+    assert changed  # what the dialect's note on set_number_of_neurons_per_core says
+    want = np.array(_by_hand(False, pre_ticks[:20], posts[:20], 1, round(W0 / quantum),
+                             shift)) * quantum
+    np.testing.assert_array_equal(sliced, np.tile(want, 3))
+    default, posts, changed = _learned(None, pre_times, teacher_times)
+    assert not changed
+    np.testing.assert_array_equal(default, np.array(_by_hand(
+        False, pre_ticks, posts, 1, round(W0 / quantum), shift)) * quantum)
+    assert not np.array_equal(default[:20], default[20:40])
