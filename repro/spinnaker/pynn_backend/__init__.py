@@ -17,7 +17,8 @@ TimingDependenceRecurrent with MultiplicativeWeightDependence; learned weights v
 ``Projection.get("weight")``), sPyNNaker's Neuromodulation (receptor "reward" or
 "punishment": dopamine-modulated pair or Vogels 2011 STDP into that population),
 AllToAll/OneToOne/FixedProbability/FixedNumberPre/FromList connectors, Population,
-PopulationView, Assembly, recording of spikes, v, gsyn_exc and gsyn_inh.
+PopulationView, Assembly, recording of spikes, v, gsyn_exc and gsyn_inh, sPyNNaker's
+``set_number_of_neurons_per_core`` (the slicing of per-core random streams).
 Everything else raises :class:`UnsupportedFeatureError` naming it. ``repro_simulator_info()``
 and ``repro_hardware_provenance()`` are read by repro's harness.
 """
