@@ -41,6 +41,8 @@ class NestmlCell:
         True for conductance input (gsyn in uS), False for current input (gsyn in nA).
     equations : str
         What the model computes and what differs from SpiNNaker (the portability note).
+    numerical_effect : bool
+        True when results differ beyond fixed-point rounding (random draws).
     """
 
     model: str
@@ -49,6 +51,7 @@ class NestmlCell:
     initial: dict[str, float]
     conductance_based: bool
     equations: str
+    numerical_effect: bool = False
 
     @property
     def nest_model(self) -> str:
@@ -92,6 +95,20 @@ NESTML_CELLS: dict[str, NestmlCell] = {c.model: c for c in (
         "tick, ceil(tau_refrac/dt) refractory ticks), exponential current synapses as step "
         "averages, and i_ca2 decayed every tick, subtracted from the input and raised by "
         f"i_alpha per spike (additional_input_ca2_adaptive_impl.h); differs: {_DIFFERS}"),
+    NestmlCell(
+        "spynnaker_if_cond_exp_stoc", "extra_models.IFCondExpStoc",
+        {"tau_m": 20.0, "cm": 1.0, "v_rest": -65.0, "v_reset": -65.0, "v_thresh": -50.0,
+         "tau_refrac": 0.1, "i_offset": 0.0, "tau_syn_E": 5.0, "tau_syn_I": 5.0,
+         "e_rev_E": 0.0, "e_rev_I": -70.0, "du_th": 0.5, "tau_th": 20.0},
+        {"v": -65.0, "isyn_exc": 0.0, "isyn_inh": 0.0}, True,
+        "sPyNNaker's IFCondExpStoc as NESTML model spynnaker_if_cond_exp_stoc: sPyNNaker's "
+        "LIF step with conductance input and ThresholdTypeMaassStochastic as the 7.4.1 "
+        "binary computes it (a spike for sure once exp((v - v_thresh)/du_th) dt/(10 tau_th) "
+        "reaches 2^-15, with probability 26215/32768 from v_thresh + 5 du_th, else with "
+        "probability 2^-15 per tick); differs: the draws come from NEST's generator seeded "
+        "by the run's seed, where the chip's generator starts from fixed values on every "
+        f"core, so spike trains agree in distribution, not draw by draw; {_DIFFERS}",
+        numerical_effect=True),
 )}
 
 _UNITS = {"v": "mV", "u": "mV/ms", "i_ca2": "nA"}
@@ -156,7 +173,8 @@ class NestmlCellDialect:
             if unknown:
                 raise TypeError(f"{feature} has no parameters {unknown}")
             state = {k: parameters.pop(k) for k in list(parameters) if k in cell.initial}
-            dialect.book.add(feature, "translated", cell.equations, numerical_effect=False)
+            dialect.book.add(feature, "translated", cell.equations,
+                             numerical_effect=cell.numerical_effect)
             made = kind(**parameters)
             if state:
                 made._repro_initial_values = state

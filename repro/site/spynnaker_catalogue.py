@@ -91,7 +91,7 @@ EXTRA_MODELS: dict[str, Extension] = {e.name: e for e in (
     Extension("IFCondExpStoc", "cell",
               "LIF + conductance exp synapses + ThresholdTypeMaassStochastic",
               why_not="stochastic (Maass) threshold; no PyNN standard equivalent",
-              emulator="IF_cond_exp_stoc",
+              emulator="IF_cond_exp_stoc", nestml="spynnaker_if_cond_exp_stoc",
               parameters=(*_LIF, "tau_syn_E", "tau_syn_I", "e_rev_E", "e_rev_I", "du_th",
                           "tau_th", "isyn_exc", "isyn_inh")),
     Extension("Izhikevich_cond", "cell",

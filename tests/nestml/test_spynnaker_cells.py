@@ -29,7 +29,7 @@ STEP_MS = (100.0, 180.0)
 _IZK = {"a": 0.02, "b": 0.2, "c": -65.0, "d": 6.0}
 #: NESTML model: (emulator class, parameters, step (nA), exc weight, inh weight,
 #: bound on |dV| below 0 mV, bound on |dV| overall (mV)). Measured max |dV| below 0 mV:
-#: 0.079, 0.052, 0.0099; overall: 0.54, 0.37, 0.0099 (the Izhikevich ones at the spike
+#: 0.079, 0.052, 0.0099, 0.016; overall: 0.54, 0.37, 0.0099, 0.016 (the Izhikevich ones at the spike
 #: upswing, where S16.15 truncation grows fastest). A wrong sign or scale of any input
 #: moves V by more than 0.8 mV (the inhibitory input alone lowers V by 1.9, 0.84 and 11 mV).
 CASES = {
@@ -39,7 +39,17 @@ CASES = {
     "spynnaker_if_curr_exp_ca2_adaptive": ("IF_curr_exp_ca2_adaptive",
                                            {"i_alpha": 0.1, "tau_ca2": 50.0}, 2.0, 1.0, 1.0,
                                            0.02, 0.02),
+    "spynnaker_if_cond_exp_stoc": ("IF_cond_exp_stoc",
+                                   {"du_th": 0.5, "tau_th": 20.0, "v_thresh": -50.0,
+                                    "tau_refrac": 2.0, "e_rev_I": -80.0}, 0.8, 0.02, 0.02,
+                                   0.03, 0.03),
 }
+#: Stochastic-threshold models: V is compared up to the first spike, spikes within one tick.
+#: Their sharp threshold (a sure spike once the hazard reaches one S16.15 step, about
+#: v_thresh - 2.55 mV here) turns the fixed-point difference of V (0.016 mV when it is
+#: crossed) into a spike one tick earlier (measured: the first of 3 spikes on the same
+#: tick, the next one, and so the third, one tick earlier on NEST).
+STOCHASTIC = {"spynnaker_if_cond_exp_stoc"}
 SCRIPTS = Path(__file__).parents[1] / "dialect" / "scripts"
 
 NEST_PROGRAM = """
@@ -90,7 +100,8 @@ def emulator_trace(cell: str, params: dict, step: float, w_exc: float, w_inh: fl
     emu.Projection(exc, pop, emu.AllToAllConnector(),
                    emu.StaticSynapse(weight=w_exc, delay=1.0))
     emu.Projection(inh, pop, emu.AllToAllConnector(),
-                   emu.StaticSynapse(weight=-w_inh, delay=1.0), receptor_type="inhibitory")
+                   emu.StaticSynapse(weight=w_inh if pop.celltype.conductance_based else -w_inh,
+                                     delay=1.0), receptor_type="inhibitory")
     emu.DCSource(amplitude=step, start=STEP_MS[0], stop=STEP_MS[1]).inject_into(pop)
     pop.record(["v", "spikes"])
     emu.run(DURATION_MS)
@@ -110,12 +121,14 @@ def test_nestml_cells_follow_the_emulator_within_fixed_point_rounding(spynnaker_
         ticks = np.arange(v_emu.size) * DT_MS
         v_nest = np.interp(ticks, nest["t"], nest["v"])
         deviation = np.abs(v_nest - v_emu)[1:]  # NEST's first sample is after one step
-        assert deviation.max() < bound_mv, (model, float(deviation.max()))
-        below = deviation[v_emu[1:] < 0.0].max()
-        assert below < below_mv, (model, float(below))
         assert len(spikes_emu) >= 1
+        if model in STOCHASTIC:
+            deviation = deviation[:int(spikes_emu[0] / DT_MS) - 1]
+        assert deviation.max() < bound_mv, (model, float(deviation.max()))
+        below = deviation[v_emu[1:deviation.size + 1] < 0.0].max()
+        assert below < below_mv, (model, float(below))
         np.testing.assert_allclose(np.asarray(nest["spikes"]) - DT_MS, spikes_emu,
-                                   err_msg=model)
+                                   atol=DT_MS if model in STOCHASTIC else 0.0, err_msg=model)
 
 
 def test_script_runs_on_local_with_the_shipped_models_from_the_cache(
@@ -136,10 +149,10 @@ def test_script_runs_on_local_with_the_shipped_models_from_the_cache(
     notes = {n["feature"]: n for n in json.loads((crate / "portability.json").read_text())[
         "notes"]}
     for feature in ("Izhikevich", "extra_models.Izhikevich_cond",
-                    "extra_models.IFCurrExpCa2Adaptive"):
+                    "extra_models.IFCurrExpCa2Adaptive", "extra_models.IFCondExpStoc"):
         assert notes[feature]["action"] == "translated"
         assert "NESTML model spynnaker_" in notes[feature]["detail"]
-        assert notes[feature]["numerical_effect"] is False
+        assert notes[feature]["numerical_effect"] is (feature == "extra_models.IFCondExpStoc")
     assert notes["setup(min_delay=2.0)"]["action"] == "adapted"
 
 
