@@ -55,6 +55,8 @@ NETWORK = Path(__file__).resolve().parents[1] / "nmpi" / "networks" / "tiny.py"
 RATES = {k: v * SCALE for k, v in {
     "5xx": 0.04, "5xx_after": 0.02, "drop": 0.03, "drop_after": 0.02, "hang": 0.01,
     "outage": 0.004, "probe_fail": 0.3}.items()}
+#: Lifetime of the soak's UNICORE token: longer than any soak (the fixture's lives an hour).
+SOAK_TOKEN_LIFETIME_S = 24 * 3600.0
 UNICORE_ACTIVE = ("STAGINGIN", "READY", "QUEUED", "RUNNING", "STAGINGOUT")
 NMPI_ACTIVE = ("submitted", "validated", "running")
 
@@ -214,14 +216,20 @@ def _unicore_plan(seed: int) -> FaultPlan:
 
 
 @pytest.mark.parametrize("mode", ["native", "batch"])
-def test_unicore_soak(unicore_site, unicore_token, slurm_cluster, tmp_path, capsys, mode):
+def test_unicore_soak(unicore_site, unicore_token, slurm_cluster, tmp_path, capsys, monkeypatch,
+                     mode):
+    # the fixture's token lives an hour; a long soak must not end in expiry (a real user would
+    # refresh it), so the soak's token outlives the soak
+    token = unicore_site.token(lifetime=SOAK_TOKEN_LIFETIME_S)
+    monkeypatch.setenv("UNICORE_TOKEN", token)
     upstream = unicore_site.http_url.split("/DEMO-SITE")[0]
     before = {j["id"] for j in unicore_site.jobs()}
     with FaultProxy(upstream, _unicore_plan(SEED + (mode == "batch"))) as proxy:
         table = {"kind": "unicore", "url": proxy.url + "/DEMO-SITE/rest/core", "mode": mode,
                  "module": "ebrains/24.10", "poll_interval": 0.2, "poll_max": 1.0,
                  "slurm_check": 1.0, "time": 5, "mpi": "pmix", "parallel": 1}
-        counts, crated = soak(tmp_path, f"uc-{mode}", table, proxy, [unicore_token], capsys)
+        counts, crated = soak(tmp_path, f"uc-{mode}", table, proxy, [unicore_token, token],
+                              capsys)
     jobs = [j for j in unicore_site.jobs() if j["id"] not in before
             and any(t.startswith("repro-run-") for t in j["tags"])]
     _check_jobs(counts, jobs, crated, UNICORE_ACTIVE, live=lambda job: True,
