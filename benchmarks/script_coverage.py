@@ -18,12 +18,13 @@ script: ``repro targets check --script FILE --targets spinnaker_virtual`` runs i
 ``pyNN.spiNNaker`` on a virtual SpiNN-5 board (setup, network, mapping, data generation;
 nothing is loaded or run, so recordings come back empty). Outcomes: ``accepted`` (the script
 ended normally), ``unjudged`` (a run mapped the network and generated its data, then the
-script stopped outside ``run()``, typically on results a virtual board does not have; or
-the mapping did not finish in time), ``rejected`` (sPyNNaker 7.4.1 raised during setup,
-network construction, mapping or data generation: the script cannot run there). A virtual
-board builds every synaptic matrix on the host; when that fails, the script is checked
-again with the matrices sPyNNaker would expand on a real machine left to it (option
-``generate_on_machine``), and is ``unjudged`` if it then gets through. With this
+script stopped outside ``run()``, typically on results a virtual board does not have, or
+the mapping did not finish in time; read the detail: an error unrelated to the missing
+results would stop the script on a real board too), ``rejected`` (sPyNNaker 7.4.1 raised
+during setup, network construction, mapping or data generation: the script cannot run
+there). A virtual board builds every synaptic matrix on the host; when that fails, the
+script is checked again with the matrices sPyNNaker would expand on a real machine left to
+it (option ``generate_on_machine``), and is ``unjudged`` if it then gets through. With this
 column in the table, each target's share is also given over the scripts sPyNNaker 7.4.1
 can run (accepted + unjudged).
 
@@ -220,7 +221,7 @@ def write_table(rows: list[dict], targets: list[str], out: Path, command: str) -
         verdicts = [row[VIRTUAL]["outcome"] for row in rows]
         lines.append(f"- **{TITLES[VIRTUAL]}**: {len(runnable)}/{len(rows)} scripts it can "
                      f"run ({verdicts.count('accepted')} accepted (a), "
-                     f"{verdicts.count('unjudged')} not judged after their run (c)), "
+                     f"{verdicts.count('unjudged')} not judgeable on a virtual board (c)), "
                      f"{verdicts.count('rejected')} fail in sPyNNaker 7.4.1 itself (b)"
                      + (f", {verdicts.count('failed')} not checked" if "failed" in verdicts
                         else ""))
@@ -308,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
             args = PYNN_ARGUMENTS.get(script.name, []) if options.pynn else []
             run = run_virtual if target == VIRTUAL else functools.partial(run_one,
                                                                           target=target)
+            if options.pynn and target == VIRTUAL:  # get_simulator's argument (repro fills
+                args = ["spiNNaker", *args]         # it in on the targets that run)
             row[target] = run(script, timeout_s=options.timeout, args=args)
             print(f"{relative} on {target}: {row[target]['outcome']} "
                   f"{row[target]['detail']} ({row[target].get('seconds', 0)} s)", flush=True)
