@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import repro.spinnaker.pynn_backend as sim
+from repro.site.dialect_cells import spinnaker_get_data
 from tests.spinnaker.rawfixed import (
     decay_s1615,
     expk,
@@ -135,7 +136,7 @@ def test_if_curr_exp_ca2_adaptive_trace_is_bit_exact():
     assert np.rint(recorded.magnitude / dt).astype(int).tolist() == spikes
     intervals = np.diff(spikes)
     assert len(spikes) >= 5 and intervals[-1] > intervals[0]
-    rows = pop.spinnaker_get_data("spikes")  # sPyNNaker's numpy form: (index, time) rows
+    rows = spinnaker_get_data(pop, "spikes")  # sPyNNaker's numpy form: (index, time) rows
     assert rows[:, 1].tolist() == [float(t) for t in spikes] and set(rows[:, 0]) == {0.0}
 
 
