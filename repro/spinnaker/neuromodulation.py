@@ -217,18 +217,11 @@ class NeuromodulatedSynapses(PlasticSynapses):
             Positions (in row order) of the synapses processed; their new real weights
             are in :attr:`weight`, their eligibility words in :attr:`eligibility`.
         """
-        positions, lengths = self._row_positions(senders)
-        total = positions.size
-        rows = self.row_order[positions]
-        last_time, last_trace, _ = self._pre_traces(tick, senders)
-        if total == 0:
+        positions, window = self._pre_window(tick, senders)
+        if window is None:
             return positions
-        lp = np.repeat(last_time, lengths)
-        lr = np.repeat(last_trace, lengths)
-        d = self.delay[rows]
-        p = self.post[rows]
-        begin = np.where(lp >= d, lp - d, 0)
-        end = np.maximum(tick - d, 0)
+        rows, lp, lr, d, p, begin, end, _ = window
+        total = positions.size
         times, traces = self.post_times[p], self.post_traces[p]
         dopamine, marker = self.post_dopamine[p], self.post_marker[p]
         slots = np.arange(MAX_POST_EVENTS)[None, :]

@@ -336,6 +336,26 @@ class PlasticSynapses:
         total = int(ends[-1]) if ends.size else 0
         return np.repeat(starts - ends + lengths, lengths) + np.arange(total), lengths
 
+    def _pre_window(self, tick: int, senders: np.ndarray) -> tuple[np.ndarray, tuple | None]:
+        """The synapses one tick's pre spikes reach, and what each of them needs.
+
+        Updates the senders' pre traces. Returns the positions (in row order) of the synapses
+        and, unless there are none (then ``None``), per synapse: row index, time and first
+        trace of the previous pre spike, delay, post neuron, the window (begin, end] of
+        delayed post events to apply, and the new second pre trace (triplet rule, else
+        ``None``).
+        """
+        positions, lengths = self._row_positions(senders)
+        rows = self.row_order[positions]
+        last_time, last_trace, new_r2 = self._pre_traces(tick, senders)
+        if positions.size == 0:
+            return positions, None
+        lp = np.repeat(last_time, lengths)
+        d = self.delay[rows]
+        r2 = None if new_r2 is None else np.repeat(new_r2, lengths)
+        return positions, (rows, lp, np.repeat(last_trace, lengths), d, self.post[rows],
+                           np.where(lp >= d, lp - d, 0), np.maximum(tick - d, 0), r2)
+
     def pre_spikes(self, tick: int, senders: np.ndarray) -> np.ndarray:
         """Process one spike of every sender (distinct pre-neurons) in ``tick``.
 
@@ -345,24 +365,15 @@ class PlasticSynapses:
             Positions (in row order, ``argsort(pre, kind="stable")``) of the synapses
             processed; their updated weights are in :attr:`weight`.
         """
-        positions, lengths = self._row_positions(senders)
-        total = positions.size
-        rows = self.row_order[positions]
-        last_time, last_trace, new_r2 = self._pre_traces(tick, senders)
-        if total == 0:
+        positions, window = self._pre_window(tick, senders)
+        if window is None:
             return positions
-        lp = np.repeat(last_time, lengths)
-        lr = np.repeat(last_trace, lengths)
-        d = self.delay[rows]
-        p = self.post[rows]
-        begin = np.where(lp >= d, lp - d, 0)
-        end = max(tick, 0) - d
-        end = np.where(end >= 0, end, 0)
+        rows, lp, lr, d, p, begin, end, r2 = window
+        total = positions.size
         times = self.post_times[p]
         traces = self.post_traces[p]
         triplet = self.rule.timing == "triplet"
         traces2 = self.post_traces2[p] if triplet else None
-        r2 = np.repeat(new_r2, lengths) if triplet else None
         real = np.arange(MAX_POST_EVENTS)[None, :] <= self.post_count[p][:, None]
         real[:, 0] = False
         state = self.weight[rows] << self.shift
