@@ -132,26 +132,8 @@ def _layout() -> tuple[list[list[float]], list[list[float]]]:
 
 @pytest.mark.parametrize("dual_fsm", [False, True])
 def test_recurrent_rule_matches_the_c_state_machines(dual_fsm):
-    sim.setup(timestep=1.0, rng_seed=1)
     pre_times, teacher_times = _layout()
-    n = len(pre_times)
-    pre = sim.Population(n, sim.SpikeSourceArray(spike_times=pre_times))
-    teacher = sim.Population(n, sim.SpikeSourceArray(spike_times=teacher_times))
-    post = sim.Population(n, sim.IF_curr_exp(tau_refrac=20.0), additional_parameters={
-        "max_expected_summed_weight": [SUMMED, SUMMED]})
-    sim.Projection(teacher, post, sim.OneToOneConnector(),
-                   sim.StaticSynapse(weight=15.0, delay=1.0))
-    rule = sim.STDPMechanism(
-        timing_dependence=sim.TimingDependenceRecurrent(dual_fsm=dual_fsm, **RULE),
-        weight_dependence=sim.MultiplicativeWeightDependence(w_min=0.0, w_max=W_MAX),
-        weight=W0, delay=1.0)
-    plastic = sim.Projection(pre, post, sim.OneToOneConnector(), rule)
-    post.record("spikes")
-    sim.run(FINAL + 10.0)
-    got = np.diag(plastic.get("weight", format="array"))
-    posts = [[round(float(t)) for t in train.magnitude]
-             for train in post.get_data("spikes").segments[-1].spiketrains]
-    sim.end()
+    got, posts, _ = _learned(None, pre_times, teacher_times, dual_fsm)
     lags = [p[1] + 1 - FIRST for p in posts[:N_LAGS]]
     lags += [p[1] + 1 - round(pre[0]) for p, pre in zip(posts[N_LAGS:], pre_times[N_LAGS:],
                                                          strict=True)]
@@ -181,10 +163,10 @@ def test_recurrent_rule_projection_answers_its_parameters_and_refuses_additive()
     sim.end()
 
 
-def _learned(per_core: int | None, pre_times, teacher_times
+def _learned(per_core: int | None, pre_times, teacher_times, dual_fsm: bool = False
              ) -> tuple[np.ndarray, list, bool]:
-    """Weights of a one-to-one RecurrentRule projection (pre-stochastic), post spikes, and
-    whether the backend says the slicing changed the post population's draws."""
+    """Weights of a one-to-one RecurrentRule projection, post spikes, and whether the
+    backend says the slicing changed the post population's draws."""
     sim.setup(timestep=1.0, rng_seed=1)
     if per_core is not None:
         sim.set_number_of_neurons_per_core(sim.IF_curr_exp, per_core)
@@ -196,7 +178,7 @@ def _learned(per_core: int | None, pre_times, teacher_times
     sim.Projection(teacher, post, sim.OneToOneConnector(),
                    sim.StaticSynapse(weight=15.0, delay=1.0))
     rule = sim.STDPMechanism(
-        timing_dependence=sim.TimingDependenceRecurrent(dual_fsm=False, **RULE),
+        timing_dependence=sim.TimingDependenceRecurrent(dual_fsm=dual_fsm, **RULE),
         weight_dependence=sim.MultiplicativeWeightDependence(w_min=0.0, w_max=W_MAX),
         weight=W0, delay=1.0)
     plastic = sim.Projection(pre, post, sim.OneToOneConnector(), rule)
