@@ -149,11 +149,12 @@ def repro_simulator_info() -> dict[str, Any]:
 def repro_slicing_changes_draws(population) -> bool:
     """Whether the neurons-per-core setting changed a population's random draws.
 
-    Known once ``run()`` has built the network (False before): see
+    Known once ``run()`` has built the network (False before, and for a population of an
+    earlier simulation, ended with ``end()``, which draws nothing in this one): see
     :func:`repro.spinnaker.pynn_backend.network.slicing_changes_draws`.
     """
     engine = simulator.state.engine
-    if engine is None:
+    if engine is None or not any(p is population for p in simulator.state.populations):
         return False
     return slicing_changes_draws(engine.network, population_index(population))
 

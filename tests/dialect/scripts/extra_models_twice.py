@@ -1,11 +1,12 @@
-"""sPyNNaker extra models on the emulator, in two simulations (setup/end twice), with
-sPyNNaker's neo_convertor."""
+"""sPyNNaker extra models on the emulator, in two simulations (setup/end twice, each with a
+neurons-per-core setting), with sPyNNaker's neo_convertor."""
 
 import pyNN.spiNNaker as sim
 from spynnaker.pyNN.utilities import neo_convertor
 
 for cycle in range(2):
     sim.setup(timestep=1.0)
+    sim.set_number_of_neurons_per_core(sim.extra_models.IF_curr_dual_exp, 100)
     source = sim.Population(2, sim.SpikeSourceArray(spike_times=[[5.0, 30.0], [8.0]]),
                             label="source")
     dual = sim.Population(2, sim.extra_models.IF_curr_dual_exp(tau_syn_E2=20.0), label="dual")
