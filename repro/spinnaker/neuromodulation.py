@@ -149,18 +149,10 @@ class NeuromodulatedSynapses(PlasticSynapses):
 
     def _add_events(self, tick: int, neurons: np.ndarray, traces: np.ndarray,
                     dopamine: np.ndarray, marker: bool) -> None:
-        """``post_events_add`` for distinct neurons."""
-        count = self.post_count[neurons]
-        arrays = (self.post_times, self.post_traces, self.post_dopamine, self.post_marker)
-        full = count >= MAX_POST_EVENTS - 1
-        if full.any():
-            rows = neurons[full]
-            for array in arrays:
-                array[rows, 1:-1] = array[rows, 2:]
-        slot = np.minimum(count + 1, MAX_POST_EVENTS - 1)
-        for array, value in zip(arrays, (tick, traces, dopamine, marker), strict=True):
-            array[neurons, slot] = value
-        self.post_count[neurons] = slot
+        """``post_events_add`` for distinct neurons: a post spike or a dopamine event."""
+        self._push_post_event(
+            neurons, [self.post_times, self.post_traces, self.post_dopamine, self.post_marker],
+            [tick, traces, dopamine, marker])
 
     def _decayed(self, tick: int, neurons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The newest event's o and D decayed to ``tick`` (before the int16 casts)."""

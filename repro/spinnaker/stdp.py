@@ -258,7 +258,13 @@ class PlasticSynapses:
                 mul16(last_o2 + STDP_ONE, lookup(self.lut_y, tick - since,
                                                  TRIPLET_LUT_SHIFT)))
             values += [int16(o2), values[0]]
-        arrays = self._post_arrays()
+        self._push_post_event(neurons, self._post_arrays(), values)
+
+    def _push_post_event(self, neurons: np.ndarray, arrays: list[np.ndarray],
+                         values: list) -> None:
+        """``post_events_add`` for distinct neurons: one event (a value per history array)
+        appended to each neuron's history, the oldest dropped from a full one."""
+        count = self.post_count[neurons]
         full = count >= MAX_POST_EVENTS - 1
         if full.any():
             rows = neurons[full]
