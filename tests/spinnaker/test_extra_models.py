@@ -28,6 +28,7 @@ from tests.spinnaker.rawfixed import (
     s1615,
     wrap,
 )
+from tests.spinnaker.teacher import taught_cells
 
 ONE = 32768
 SUMMED = 4.0  # max_expected_summed_weight -> L = 3 for every receptor
@@ -225,13 +226,7 @@ def _learn(timing, weight_dependence, pre_times, teacher_times, w0: float, recep
            duration: float):
     """Plastic one-to-one projection from spike sources onto cells driven by a teacher."""
     sim.setup(timestep=1.0, rng_seed=1)
-    n = len(pre_times)
-    pre = sim.Population(n, sim.SpikeSourceArray(spike_times=pre_times))
-    teacher = sim.Population(n, sim.SpikeSourceArray(spike_times=teacher_times))
-    post = sim.Population(n, sim.IF_curr_exp(tau_refrac=20.0), additional_parameters={
-        "max_expected_summed_weight": [SUMMED, SUMMED]})
-    sim.Projection(teacher, post, sim.OneToOneConnector(),
-                   sim.StaticSynapse(weight=15.0, delay=1.0))
+    pre, post = taught_cells(pre_times, teacher_times, SUMMED)
     sign = -1.0 if receptor == "inhibitory" else 1.0  # PyNN's sign; read back unsigned
     rule = sim.STDPMechanism(timing_dependence=timing, weight_dependence=weight_dependence,
                              weight=sign * w0, delay=1.0)

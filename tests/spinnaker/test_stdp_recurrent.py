@@ -20,6 +20,7 @@ import pytest
 import repro.spinnaker.pynn_backend as sim
 from repro.spinnaker.rng import MarsKiss64
 from tests.spinnaker.rawfixed import left_shift, mulk, s1615
+from tests.spinnaker.teacher import taught_cells
 
 SUMMED = 4.0  # max_expected_summed_weight -> L = 3
 SEED = (123456789, 234567891, 345678912, 456789123)  # random_util.h
@@ -170,13 +171,7 @@ def _learned(per_core: int | None, pre_times, teacher_times, dual_fsm: bool = Fa
     sim.setup(timestep=1.0, rng_seed=1)
     if per_core is not None:
         sim.set_number_of_neurons_per_core(sim.IF_curr_exp, per_core)
-    n = len(pre_times)
-    pre = sim.Population(n, sim.SpikeSourceArray(spike_times=pre_times))
-    teacher = sim.Population(n, sim.SpikeSourceArray(spike_times=teacher_times))
-    post = sim.Population(n, sim.IF_curr_exp(tau_refrac=20.0), additional_parameters={
-        "max_expected_summed_weight": [SUMMED, SUMMED]})
-    sim.Projection(teacher, post, sim.OneToOneConnector(),
-                   sim.StaticSynapse(weight=15.0, delay=1.0))
+    pre, post = taught_cells(pre_times, teacher_times, SUMMED)
     rule = sim.STDPMechanism(
         timing_dependence=sim.TimingDependenceRecurrent(dual_fsm=dual_fsm, **RULE),
         weight_dependence=sim.MultiplicativeWeightDependence(w_min=0.0, w_max=W_MAX),
