@@ -18,6 +18,7 @@ import pytest
 
 import repro.spinnaker.pynn_backend as sim
 from tests.spinnaker.rawfixed import left_shift, mulk, s1615, wrap
+from tests.spinnaker.teacher import taught_cells
 
 SUMMED = 4.0  # max_expected_summed_weight -> L = 3
 TAU_PLUS, TAU_MINUS, A_PLUS, A_MINUS = 20.0, 20.0, 0.05, 0.03
@@ -121,16 +122,11 @@ def test_neuromodulated_pairings_match_the_fixed_point_tables():
     pre_times, teacher_times = pre_one * 2, teacher_one * 2  # reward copy, punishment copy
     half = len(pre_one)
     sim.setup(timestep=1.0, rng_seed=1)
-    pre = sim.Population(2 * half, sim.SpikeSourceArray(spike_times=pre_times))
-    teacher = sim.Population(2 * half, sim.SpikeSourceArray(spike_times=teacher_times))
+    pre, post = taught_cells(pre_times, teacher_times, SUMMED)
     reward = sim.Population(2 * half, sim.SpikeSourceArray(
         spike_times=[list(DOPAMINE_MS)] * half + [[]] * half))
     punishment = sim.Population(2 * half, sim.SpikeSourceArray(
         spike_times=[[]] * half + [list(DOPAMINE_MS)] * half))
-    post = sim.Population(2 * half, sim.IF_curr_exp(tau_refrac=20.0), additional_parameters={
-        "max_expected_summed_weight": [SUMMED, SUMMED]})
-    sim.Projection(teacher, post, sim.OneToOneConnector(),
-                   sim.StaticSynapse(weight=15.0, delay=1.0))
     plastic = sim.Projection(pre, post, sim.OneToOneConnector(), sim.STDPMechanism(
         timing_dependence=sim.SpikePairRule(tau_plus=TAU_PLUS, tau_minus=TAU_MINUS,
                                             A_plus=A_PLUS, A_minus=A_MINUS),
