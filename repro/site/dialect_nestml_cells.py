@@ -8,7 +8,8 @@ here keeps sPyNNaker's parameter names and units (mV, ms, nA, uS, nF): the NESTM
 those units as plain numbers, so no parameter is scaled, and weights reach NEST unscaled
 (``receptor_scale`` undoes pyNN.nest's nA -> pA / uS -> nS factor of 1000). Recording names
 are sPyNNaker's: ``v``, ``gsyn_exc`` / ``gsyn_inh`` (the synaptic state: current in nA or
-conductance in uS), ``spikes``.
+conductance in uS; the sEMD's gsyn_exc is its gated current), ``spikes``. A model with more
+than two receptors has one NEST receptor port per receptor (``NestmlCell.receptor_ports``).
 
 Site-side: standard library, numpy and pyNN only (nest inside functions).
 """
@@ -16,7 +17,7 @@ Site-side: standard library, numpy and pyNN only (nest inside functions).
 from __future__ import annotations
 
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from repro.site.portability import NoteBook
@@ -43,6 +44,13 @@ class NestmlCell:
         What the model computes and what differs from SpiNNaker (the portability note).
     numerical_effect : bool
         True when results differ beyond fixed-point rounding (random draws).
+    receptor_ports : dict
+        sPyNNaker's receptor name -> the model's NEST receptor (a key of its
+        ``receptor_types``: one NESTML spike port each). Empty for the two-receptor models,
+        whose NEST port 0 takes excitatory (positive) and inhibitory (negative) weights.
+    gsyn_exc : str
+        The state variable recorded as ``gsyn_exc`` (sPyNNaker records the excitatory input
+        the membrane sees).
     """
 
     model: str
@@ -52,6 +60,8 @@ class NestmlCell:
     conductance_based: bool
     equations: str
     numerical_effect: bool = False
+    receptor_ports: dict[str, str] = field(default_factory=dict)
+    gsyn_exc: str = "isyn_exc"
 
     @property
     def nest_model(self) -> str:
@@ -109,6 +119,27 @@ NESTML_CELLS: dict[str, NestmlCell] = {c.model: c for c in (
         "by the run's seed, where the chip's generator starts from fixed values on every "
         f"core, so spike trains agree in distribution, not draw by draw; {_DIFFERS}",
         numerical_effect=True),
+    NestmlCell(
+        "spynnaker_if_curr_exp_semd", "extra_models.IF_curr_exp_sEMD",
+        {"tau_m": 20.0, "cm": 1.0, "v_rest": -65.0, "v_reset": -65.0, "v_thresh": -50.0,
+         "tau_refrac": 0.1, "i_offset": 0.0, "tau_syn_E": 5.0, "tau_syn_E2": 5.0,
+         "tau_syn_I": 5.0, "scaling_factor": 1.0},
+        {"v": -65.0, "isyn_exc": 0.0, "isyn_exc2": 0.0, "isyn_inh": 0.0, "multiplicator": 0.0,
+         "exc2_old": 0.0}, False,
+        "sPyNNaker's IF_curr_exp_sEMD as NESTML model spynnaker_if_curr_exp_semd: "
+        "sPyNNaker's LIF step with three exponential current synapses (receptors "
+        "'excitatory', 'excitatory2', 'inhibitory' as NEST receptors EXC_SPIKES, EXC2_SPIKES, "
+        "INH_SPIKES) and the sEMD gate of synapse_types_semd_impl.h as the 7.4.1 binary "
+        "computes it (each tick: exc2 below 0.001 (32/32768) clears the multiplicator, else "
+        "an unset multiplicator with exc2 zero in the previous tick latches exc; the only "
+        "excitatory current, recorded as gsyn_exc, is exc2 * scaling_factor * "
+        "multiplicator); differs: 'zero' is 'below one S16.15 unit (2^-15)', where the chip's "
+        "flooring decay reaches exactly 0 (the exact decay of floating point never does), so "
+        "the gate re-arms within a few ticks of the chip, and exc2 falls below 0.001 up to a "
+        f"tick later; {_DIFFERS}",
+        receptor_ports={"excitatory": "EXC_SPIKES", "excitatory2": "EXC2_SPIKES",
+                        "inhibitory": "INH_SPIKES"},
+        gsyn_exc="i_semd"),
 )}
 
 _UNITS = {"v": "mV", "u": "mV/ms", "i_ca2": "nA"}
@@ -121,7 +152,7 @@ def cell_class(cell: NestmlCell) -> type:
     state = list(cell.initial)
     synaptic = "uS" if cell.conductance_based else "nA"
     variable_map = {name: name for name in state}
-    variable_map.update(gsyn_exc="isyn_exc", gsyn_inh="isyn_inh")
+    variable_map.update(gsyn_exc=cell.gsyn_exc, gsyn_inh="isyn_inh")
     recordable = ["spikes", "v", "gsyn_exc", "gsyn_inh", *(["u"] if "u" in state else [])]
     attributes = {
         "__doc__": f"sPyNNaker's {cell.spynnaker} on NEST (NESTML model {cell.model}).",
@@ -130,18 +161,26 @@ def cell_class(cell: NestmlCell) -> type:
         "default_initial_values": dict(cell.initial),
         "units": {**{n: _UNITS.get(n, synaptic) for n in recordable if n != "spikes"}},
         "recordable": recordable,
-        "receptor_types": ("excitatory", "inhibitory"),
+        "receptor_types": tuple(cell.receptor_ports) or ("excitatory", "inhibitory"),
         "translations": build_translations(*[(n, n) for n in (*cell.parameters, *state)]),
         "variable_map": variable_map,
         "scale_factors": {name: 1 for name in variable_map},
         "nest_name": {"on_grid": cell.nest_model, "off_grid": cell.nest_model},
-        "standard_receptor_type": True,
+        "standard_receptor_type": not cell.receptor_ports,
+        "get_receptor_type": lambda _self, name: receptor_port(cell, name),
         "receptor_scale": 1e-3,
         "conductance_based": cell.conductance_based,
         "injectable": True,
         "spynnaker_units": True,
     }
     return type(cell.model, (StandardCellType,), attributes)
+
+
+def receptor_port(cell: NestmlCell, receptor: str) -> int:
+    """NEST's receptor port of ``cell`` for sPyNNaker's receptor name (installed module)."""
+    import nest
+
+    return int(nest.GetDefaults(cell.nest_model)["receptor_types"][cell.receptor_ports[receptor]])
 
 
 def nest_has(model: str) -> bool:

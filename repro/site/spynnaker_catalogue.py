@@ -115,7 +115,7 @@ EXTRA_MODELS: dict[str, Extension] = {e.name: e for e in (
               "LIF + SynapseTypeSEMD (three exp synapses, exc2 gated by the latched exc) + "
               "InputTypeCurrent (spiking elementary motion detector)",
               why_not="the sEMD multiplicative input has no PyNN or NEST equivalent",
-              emulator="IF_curr_exp_sEMD",
+              emulator="IF_curr_exp_sEMD", nestml="spynnaker_if_curr_exp_semd",
               parameters=(*_LIF, "tau_syn_E", "tau_syn_E2", "tau_syn_I", "isyn_exc",
                           "isyn_exc2", "isyn_inh", "multiplicator", "exc2_old",
                           "scaling_factor")),

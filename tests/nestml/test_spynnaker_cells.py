@@ -2,8 +2,9 @@
 
 The NESTML models (repro/nestml/models) compute sPyNNaker 7.4.1's updates in floating point;
 the emulator computes them in S16.15 as the chip does. On one neuron with input spikes
-(excitatory and inhibitory) and a current step, the traces agree up to the fixed-point
-rounding (bounds measured and stated per model). Two NEST conventions are aligned, as for
+(excitatory and inhibitory; for the sEMD a facilitation, triggers and inhibition) and a
+current step, the traces agree up to the fixed-point rounding (bounds measured and stated
+per model). Two NEST conventions are aligned, as for
 every NEST model: NEST's dc_generator reaches a neuron one step after it switches on, and
 NEST stamps a spike at the end of its step (sPyNNaker at the start).
 """
@@ -20,6 +21,7 @@ import numpy as np
 import pytest
 
 import repro.spinnaker.pynn_backend as emu
+from repro.site.dialect_nestml_cells import NESTML_CELLS
 
 pytestmark = pytest.mark.slow
 
@@ -29,9 +31,10 @@ STEP_MS = (100.0, 180.0)
 _IZK = {"a": 0.02, "b": 0.2, "c": -65.0, "d": 6.0}
 #: NESTML model: (emulator class, parameters, step (nA), exc weight, inh weight,
 #: bound on |dV| below 0 mV, bound on |dV| overall (mV)). Measured max |dV| below 0 mV:
-#: 0.079, 0.052, 0.0099, 0.016; overall: 0.54, 0.37, 0.0099, 0.016 (the Izhikevich ones at the spike
-#: upswing, where S16.15 truncation grows fastest). A wrong sign or scale of any input
-#: moves V by more than 0.8 mV (the inhibitory input alone lowers V by 1.9, 0.84 and 11 mV).
+#: 0.079, 0.052, 0.0099, 0.016, 0.29; overall: 0.54, 0.37, 0.0099, 0.016, 0.29 (the
+#: Izhikevich ones at the spike upswing, where S16.15 truncation grows fastest). A wrong
+#: sign or scale of any input moves V by more than 0.8 mV (the inhibitory input alone lowers
+#: V by 1.9, 0.84 and 11 mV).
 CASES = {
     "spynnaker_izk_curr_exp": ("Izhikevich", _IZK, 5.0, 1.5, 1.0, 0.1, 1.0),
     "spynnaker_izk_cond_exp": ("IZK_cond_exp", {**_IZK, "e_rev_I": -80.0}, 5.0, 0.03, 0.03,
@@ -43,7 +46,24 @@ CASES = {
                                    {"du_th": 0.5, "tau_th": 20.0, "v_thresh": -50.0,
                                     "tau_refrac": 2.0, "e_rev_I": -80.0}, 0.8, 0.02, 0.02,
                                    0.03, 0.03),
+    "spynnaker_if_curr_exp_semd": ("IF_curr_exp_sEMD",
+                                   {"cm": 0.25, "tau_m": 10.0, "tau_refrac": 1.0,
+                                    "tau_syn_E": 20.0, "tau_syn_E2": 5.0, "tau_syn_I": 20.0,
+                                    "v_rest": -60.0, "v_reset": -85.0, "scaling_factor": 100.0},
+                                   0.1, 1.0, 1.0, 0.5, 0.5),
 }
+#: Input spike times per receptor; the sEMD's inputs exercise its gate (docs/spinnaker-numerics-
+#: models.md section 16): exc2 at 20 ms latches exc (a burst), at 60 ms it finds exc2 decayed
+#: below 0.001 but not yet to 0 (no latch: no response; one latch there would add a burst),
+#: at 150 ms it latches again the facilitation of 140 ms (a burst; a gate that waited for
+#: floating point's exc2 to reach 0 would stay silent). The bound is not the plain S16.15
+#: rounding: the chip's flooring decay of exc2 is amplified by scaling_factor (100) and the
+#: latched exc (0.4-0.5 nA) on the membrane (40 MOhm): ~1 % on the gated current, and exc2
+#: crosses 0.001 one tick earlier on the chip, which cuts a 0.04 nA current a tick early
+#: (the largest |dV|, just after those ticks).
+INPUTS = {"spynnaker_if_curr_exp_semd": {"excitatory": [4.0, 140.0],
+                                         "excitatory2": [20.0, 60.0, 150.0],
+                                         "inhibitory": [30.0, 100.0]}}
 #: Stochastic-threshold models: V is compared up to the first spike, spikes within one tick.
 #: Their sharp threshold (a sure spike once the hazard reaches one S16.15 step, about
 #: v_thresh - 2.55 mV here) turns the fixed-point difference of V (0.016 mV when it is
@@ -56,14 +76,15 @@ NEST_PROGRAM = """
 import json, sys, nest
 nest.set_verbosity("M_ERROR")
 library, cases, out = sys.argv[1], json.loads(sys.argv[2]), {}
-for model, (params, step, w_exc, w_inh) in cases.items():
+for model, (params, step, inputs) in cases.items():
     nest.ResetKernel()
     nest.Install(library)  # a reset unloads modules
     nest.resolution = DT
     cell = nest.Create(model + "_nestml", params=params)
-    for times, weight in ((EXC, w_exc), (INH, -w_inh)):
+    for times, weight, receptor in inputs:
+        port = cell.get("receptor_types")[receptor] if receptor else 0
         nest.Connect(nest.Create("spike_generator", params={"spike_times": times}), cell,
-                     syn_spec={"weight": weight, "delay": 1.0})
+                     syn_spec={"weight": weight, "delay": 1.0, "receptor_type": port})
     dc = nest.Create("dc_generator", params={"amplitude": step * 1000.0,
                                              "start": START - DT, "stop": STOP - DT})
     nest.Connect(dc, cell)
@@ -83,25 +104,36 @@ print(json.dumps(out))
 def nest_traces(library: Path) -> dict:
     """Every case on the NESTML cells, in one fresh NEST process."""
     program = (f"DT, T, START, STOP = {DT_MS!r}, {DURATION_MS!r}, {STEP_MS[0]!r}, "
-               f"{STEP_MS[1]!r}\nEXC, INH = {EXC_MS!r}, {INH_MS!r}\n" + NEST_PROGRAM)
-    cases = {m: c[1:5] for m, c in CASES.items()}
+               f"{STEP_MS[1]!r}\n" + NEST_PROGRAM)
+    cases = {}
+    for model, (_cell, params, step, w_exc, w_inh, *_bounds) in CASES.items():
+        ports = NESTML_CELLS[model].receptor_ports  # the dialect's receptor map
+        cases[model] = (params, step, [
+            [times, -w_inh if receptor == "inhibitory" else w_exc, ports.get(receptor, "")]
+            for receptor, times in inputs(model).items()])
     done = subprocess.run([sys.executable, "-c", program, str(library), json.dumps(cases)],
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def emulator_trace(cell: str, params: dict, step: float, w_exc: float, w_inh: float):
+def inputs(model: str) -> dict[str, list[float]]:
+    """Input spike times of ``model``'s case, by receptor."""
+    return INPUTS.get(model, {"excitatory": EXC_MS, "inhibitory": INH_MS})
+
+
+def emulator_trace(model: str, cell: str, params: dict, step: float, w_exc: float,
+                   w_inh: float):
     """V (one sample per tick) and spike times of the emulator's model, same inputs."""
     emu.setup(timestep=DT_MS, rng_seed=1)
-    exc = emu.Population(1, emu.SpikeSourceArray(spike_times=EXC_MS))
-    inh = emu.Population(1, emu.SpikeSourceArray(spike_times=INH_MS))
     pop = emu.Population(1, getattr(emu, cell)(**params))
-    emu.Projection(exc, pop, emu.AllToAllConnector(),
-                   emu.StaticSynapse(weight=w_exc, delay=1.0))
-    emu.Projection(inh, pop, emu.AllToAllConnector(),
-                   emu.StaticSynapse(weight=w_inh if pop.celltype.conductance_based else -w_inh,
-                                     delay=1.0), receptor_type="inhibitory")
+    for receptor, times in inputs(model).items():
+        weight = w_exc
+        if receptor == "inhibitory":
+            weight = w_inh if pop.celltype.conductance_based else -w_inh
+        emu.Projection(emu.Population(1, emu.SpikeSourceArray(spike_times=times)), pop,
+                       emu.AllToAllConnector(), emu.StaticSynapse(weight=weight, delay=1.0),
+                       receptor_type=receptor)
     emu.DCSource(amplitude=step, start=STEP_MS[0], stop=STEP_MS[1]).inject_into(pop)
     pop.record(["v", "spikes"])
     emu.run(DURATION_MS)
@@ -116,7 +148,7 @@ def test_nestml_cells_follow_the_emulator_within_fixed_point_rounding(spynnaker_
     assert sorted(spynnaker_cells_built.models) == sorted(m + "_nestml" for m in CASES)
     traces = nest_traces(spynnaker_cells_built.library_path)
     for model, (cell, params, step, w_exc, w_inh, below_mv, bound_mv) in CASES.items():
-        v_emu, spikes_emu = emulator_trace(cell, params, step, w_exc, w_inh)
+        v_emu, spikes_emu = emulator_trace(model, cell, params, step, w_exc, w_inh)
         nest = traces[model]
         ticks = np.arange(v_emu.size) * DT_MS
         v_nest = np.interp(ticks, nest["t"], nest["v"])
@@ -149,7 +181,8 @@ def test_script_runs_on_local_with_the_shipped_models_from_the_cache(
     notes = {n["feature"]: n for n in json.loads((crate / "portability.json").read_text())[
         "notes"]}
     for feature in ("Izhikevich", "extra_models.Izhikevich_cond",
-                    "extra_models.IFCurrExpCa2Adaptive", "extra_models.IFCondExpStoc"):
+                    "extra_models.IFCurrExpCa2Adaptive", "extra_models.IFCondExpStoc",
+                    "extra_models.IF_curr_exp_sEMD"):
         assert notes[feature]["action"] == "translated"
         assert "NESTML model spynnaker_" in notes[feature]["detail"]
         assert notes[feature]["numerical_effect"] is (feature == "extra_models.IFCondExpStoc")

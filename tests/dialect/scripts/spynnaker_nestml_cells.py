@@ -6,6 +6,10 @@ extra_models.IFCondExpStoc each get one input spike of 0.5 (nA or uS) at 10 ms; 
 checks sPyNNaker's names and units itself: the recorded gsyn_exc jumps by w * init with
 init = tau/dt (1 - e^(-dt/tau)), and raises AssertionError when a translation did not do
 what it should. Its delays are below its min_delay, which sPyNNaker accepts.
+extra_models.IF_curr_exp_sEMD gets its three receptors: a facilitation on 'excitatory' at
+4 ms (no current of its own), triggers on 'excitatory2' at 20 ms (a burst), 60 ms (exc2 not
+yet back to 0: no response) and 150 ms after a second facilitation (a burst), and an
+inhibitory spike (gsyn_inh its magnitude).
 """
 
 import math
@@ -22,7 +26,17 @@ for population in (izk, cond, ca2, stoc):
     p.Projection(source, population, p.AllToAllConnector(),
                  p.StaticSynapse(weight=0.5, delay=1.0))
     population.record(["v", "gsyn_exc", "spikes"])
-p.run(100.0)
+semd = p.Population(1, p.extra_models.IF_curr_exp_sEMD(
+    cm=0.25, tau_m=10.0, tau_refrac=1.0, tau_syn_E=20.0, tau_syn_E2=5.0, tau_syn_I=20.0,
+    v_rest=-60.0, v_reset=-85.0, v_thresh=-50.0, scaling_factor=100.0), label="semd")
+semd.initialize(v=-60.0)
+for receptor, times in (("excitatory", [4.0, 140.0]), ("excitatory2", [20.0, 60.0, 150.0]),
+                        ("inhibitory", [30.0])):
+    p.Projection(p.Population(1, p.SpikeSourceArray(spike_times=times)), semd,
+                 p.OneToOneConnector(), p.StaticSynapse(weight=1.0, delay=1.0),
+                 receptor_type=receptor)
+semd.record(["v", "gsyn_exc", "gsyn_inh", "spikes"])
+p.run(200.0)
 init = 5.0 * (1.0 - math.exp(-1.0 / 5.0))
 for population, unit in ((izk, "nA"), (cond, "uS"), (ca2, "nA"), (stoc, "uS")):
     segment = population.get_data().segments[0]
@@ -37,4 +51,16 @@ import numpy as np  # noqa: E402 - next to its one use
 
 intervals = np.diff(ca2.get_data().segments[0].spiketrains[0].magnitude)
 assert intervals[-1] > intervals[0], intervals  # the calcium current adapts the rate
+segment = semd.get_data().segments[0]
+gated = segment.filter(name="gsyn_exc")[0]
+times_ms = np.asarray(gated.times.rescale("ms").magnitude)
+gated = np.asarray(gated.magnitude)[:, 0]
+assert str(segment.filter(name="gsyn_exc")[0].units.dimensionality) == "nA"
+assert not gated[times_ms <= 20.0].any(), gated  # the facilitation alone gives no current
+spikes = np.asarray(segment.spiketrains[0].magnitude)
+assert ((spikes > 20.0) & (spikes < 60.0)).sum() > 2, spikes  # latched: a burst
+assert not ((spikes >= 60.0) & (spikes < 150.0)).any(), spikes  # not re-armed: silent
+assert (spikes > 150.0).sum() > 2, spikes  # re-armed: latched again
+peak_inh = float(segment.filter(name="gsyn_inh")[0].magnitude.max())
+assert abs(peak_inh - 20.0 * (1.0 - math.exp(-1.0 / 20.0))) < 1e-9, peak_inh
 p.end()
