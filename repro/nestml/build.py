@@ -29,6 +29,8 @@ from repro.nestml.nestconfig import (
     find_toolchain,
     write_nest_config,
 )
+from repro.nestml.pairs import SynapsePair, pair_codegen_opts, pair_models
+from repro.nestml.shipped import pairs_for
 from repro.nestml.sources import NestmlSource, model_source, sources_digest
 from repro.site.clock import utc_now
 
@@ -142,17 +144,33 @@ def module_name_for(sources: Sequence[NestmlSource]) -> str:
 
 
 def build_key_facts(sources: Sequence[NestmlSource], toolchain: NestToolchain,
-                    nestml: str) -> dict[str, Any]:
-    """Everything the built library depends on, as hashed into the cache key."""
-    return {"format": MODULE_FORMAT,
-            "sources": sorted([s.name, s.sha256] for s in sources),
-            "nestml_version": nestml, "nest_version": toolchain.nest_version,
-            "compiler": toolchain.compiler.name, "compiler_version": toolchain.compiler_version,
-            "flags": list(toolchain.flags), "suffix": MODEL_SUFFIX}
+                    nestml: str, pairs: Sequence[SynapsePair] = ()) -> dict[str, Any]:
+    """Everything the built library depends on, as hashed into the cache key.
+
+    The key holds the neuron-synapse pairs only when there are any, so that the key of a
+    module without pairs is the one earlier versions computed.
+    """
+    facts = {"format": MODULE_FORMAT,
+             "sources": sorted([s.name, s.sha256] for s in sources),
+             "nestml_version": nestml, "nest_version": toolchain.nest_version,
+             "compiler": toolchain.compiler.name, "compiler_version": toolchain.compiler_version,
+             "flags": list(toolchain.flags), "suffix": MODEL_SUFFIX}
+    if pairs:
+        facts["pairs"] = [p.describe() for p in pairs]
+    return facts
+
+
+def module_models(sources: Sequence[NestmlSource], pairs: Sequence[SynapsePair]) -> list[str]:
+    """NEST model names the module registers: every model of the sources but the paired
+    synapses (NESTML generates those only in their pair), then each pair's two models."""
+    paired = {p.synapse for p in pairs}
+    return ([m + MODEL_SUFFIX for s in sources for m in s.models if m not in paired]
+            + pair_models(pairs, MODEL_SUFFIX))
 
 
 def build_module(sources: Sequence[NestmlSource], cache_root: Path, *,
-                 jobs: int = DEFAULT_JOBS) -> BuiltModule:
+                 jobs: int = DEFAULT_JOBS,
+                 pairs: Sequence[SynapsePair] | None = None) -> BuiltModule:
     """Return the extension module for ``sources``: from the cache, or built now.
 
     Parameters
@@ -163,6 +181,10 @@ def build_module(sources: Sequence[NestmlSource], cache_root: Path, *,
         Cache directory (entries go to ``cache_root/modules/<key>``).
     jobs : int
         Parallel compiler processes.
+    pairs : sequence of SynapsePair, optional
+        Synapses to generate together with their post-synaptic neuron (both must be in
+        ``sources``); default: the shipped pairs (:data:`repro.nestml.shipped.SHIPPED_PAIRS`)
+        whose two models are in ``sources``.
 
     Raises
     ------
@@ -176,26 +198,29 @@ def build_module(sources: Sequence[NestmlSource], cache_root: Path, *,
     nestml = nestml_version()
     if not nestml:
         raise ReproError("NESTML is not installed: pip install 'repro[nestml]' (nestml>=9)")
+    if pairs is None:
+        pairs = pairs_for([m for s in sources for m in s.models])
     toolchain = find_toolchain()
-    key = canonical_key(build_key_facts(sources, toolchain, nestml))
+    key = canonical_key(build_key_facts(sources, toolchain, nestml, pairs))
     cache = BuildCache(cache_root, "modules")
     manifest = cache.lookup(key)
     cache_hit = manifest is not None
     if manifest is None:
-        manifest = _build(sources, toolchain, cache, key, jobs)
+        manifest = _build(sources, toolchain, cache, key, jobs, pairs)
     return _from_manifest(manifest, cache.entry_dir(key), cache_hit,
                           time.perf_counter() - start)
 
 
 def _build(sources: Sequence[NestmlSource], toolchain: NestToolchain, cache: BuildCache,
-           key: str, jobs: int) -> dict[str, Any]:
+           key: str, jobs: int, pairs: Sequence[SynapsePair]) -> dict[str, Any]:
     start = time.perf_counter()
     module = module_name_for(sources)
     nest_config = write_nest_config(cache.root, toolchain)
     with cache.staging() as stage:
         generation = generate_code(
             sources, "NEST", stage / "generated", module_name=module, suffix=MODEL_SUFFIX,
-            codegen_opts={"nest_version": f"v{toolchain.nest_version}"})
+            codegen_opts={"nest_version": f"v{toolchain.nest_version}",
+                          **pair_codegen_opts(pairs)})
         generated_hash, generated_files = tree_digest(stage / "generated")
         compile_start = time.perf_counter()
         library = _compile(stage, module, nest_config, toolchain, sources, jobs,
@@ -203,7 +228,8 @@ def _build(sources: Sequence[NestmlSource], toolchain: NestToolchain, cache: Bui
         compile_seconds = time.perf_counter() - compile_start
         manifest = {
             "format": MODULE_FORMAT, "module": module, "library": library.name,
-            "models": [m + MODEL_SUFFIX for s in sources for m in s.models],
+            "models": module_models(sources, pairs),
+            "pairs": [p.describe() for p in pairs],
             "generated_sources_hash": generated_hash, "generated_files": generated_files,
             "sources": [{"name": s.name, "sha256": s.sha256, "models": list(s.models)}
                         for s in sources],
@@ -276,7 +302,7 @@ def compile_error(output: str, command: list[str], sources: Sequence[NestmlSourc
         hint = f" (install the Debian package {package})" if package else ""
         return ReproError(f"the C++ compiler cannot find the header {header}{hint}:\n{quoted}")
     generated = Path(first.group("file")).stem
-    source = model_source(sources, generated.removesuffix(MODEL_SUFFIX))
+    source = model_source(sources, generated.split("__with_")[0].removesuffix(MODEL_SUFFIX))
     message = (f"the C++ compiler rejected the code NESTML generated for model "
                f"'{generated}':\n{quoted}\n(full log: {log_path})")
     if source is None:
