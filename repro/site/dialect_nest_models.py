@@ -24,6 +24,7 @@ import types
 from typing import Any
 
 from repro.site.portability import NoteBook
+from repro.site.script_scan import speaks_spynnaker
 from repro.site.spynnaker_catalogue import HARDWARE_TARGETS, Extension
 
 #: nA (or uS) in PyNN -> pA (or nS) in NEST.
@@ -49,6 +50,12 @@ EQUATIONS = {
         "writes them, Wmax = w_max; w_min must be 0). Differs: sPyNNaker's traces are "
         "16-bit fixed point, tau_x and tau_y decays are looked up in steps of 4 time steps "
         "and end after 256 entries"),
+    "SpikePairRule additive": (
+        "sPyNNaker adds A_plus * x_pre and subtracts A_minus * x_post as weights "
+        "(weight_dependence_additive.py writes them without multiplying by w_max); NEST "
+        "multiplies lambda and lambda * alpha by Wmax, so A_plus / w_max and A_minus / w_max "
+        "are given to NEST (Projection.get returns these); the same weight changes, "
+        "sPyNNaker's traces are 16-bit fixed point with a lookup-table decay"),
     "IF_curr_dual_exp": (
         "PyNN PointNeuron(LIF, excitatory, excitatory2, inhibitory) with exponential current "
         "responses, built by pyNN.nest as iaf_psc_exp_multisynapse: the same LIF with three "
@@ -191,10 +198,13 @@ class NestModelDialect:
 
     def _rule_pair(self, timing: Any, weight: Any) -> tuple[Any, Any]:
         """Check a timing/weight pair of the NEST rules; scale as sPyNNaker writes them."""
+        weight_name = type(weight).__name__
+        if type(timing).__name__ == "SpikePairRule" and weight_name == \
+                "AdditiveWeightDependence" and self._speaks_spynnaker():
+            return self._absolute_pair_amplitudes(timing, weight), weight
         rules = self.rule_classes
         if not rules:
             return timing, weight
-        weight_name = type(weight).__name__
         if isinstance(timing, rules["Vogels2011Timing"]):
             if weight_name != "AdditiveWeightDependence" or _value(weight, "w_min") != 0.0:
                 raise self.book.refuse(
@@ -220,6 +230,28 @@ class NestModelDialect:
                 f"extra_models.WeightDependenceAdditiveTriplet with {type(timing).__name__}",
                 HARDWARE_TARGETS, "NEST's triplet bounds belong to stdp_triplet_synapse only")
         return timing, weight
+
+    def _speaks_spynnaker(self) -> bool:
+        """Whether the running script imports its simulator from sPyNNaker."""
+        script = self.book.script
+        return script is not None and speaks_spynnaker(script.read_text(errors="replace"))
+
+    def _absolute_pair_amplitudes(self, timing: Any, weight: Any) -> Any:
+        """sPyNNaker's additive pair rule on NEST: amplitudes divided by w_max (noted).
+
+        sPyNNaker writes A_plus and A_minus as weights (``weight_dependence_additive.py``
+        does not multiply them by w_max, though its comment says so); NEST's
+        ``stdp_synapse`` multiplies lambda and lambda * alpha by Wmax.
+        """
+        w_max = _value(weight, "w_max")
+        self.book.add("SpikePairRule with AdditiveWeightDependence", "translated",
+                      f"stdp_synapse: {EQUATIONS['SpikePairRule additive']}",
+                      numerical_effect=False)
+        if w_max == 0.0:
+            return timing
+        return type(timing)(
+            tau_plus=_value(timing, "tau_plus"), tau_minus=_value(timing, "tau_minus"),
+            A_plus=_value(timing, "A_plus") / w_max, A_minus=_value(timing, "A_minus") / w_max)
 
     def _prepare_nest_rule(self, synapse_type: Any, post: Any, receptor: Any) -> None:
         """Post-neuron trace constants and the sign of Wmax for the NEST rules."""
