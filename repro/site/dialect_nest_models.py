@@ -37,9 +37,12 @@ EQUATIONS = {
         "spike and A_plus * x_pre(t) at a post spike, with traces that jump by 1 per spike "
         "and decay with tau (timing_vogels_2011_impl.h with weight_additive_one_term_impl.h;"
         " NEST eta = A_plus, alpha = alpha, Wmax = w_max, post trace tau_minus = tau); "
-        "A_minus is unused by sPyNNaker's rule. Differs: sPyNNaker clamps only at w_max "
-        "(no lower bound in this rule), NEST also clamps |w| at 0 and needs w_min = 0; "
-        "sPyNNaker's traces are 16-bit fixed point with a lookup-table decay"),
+        "A_minus is unused by sPyNNaker's rule. Differs: sPyNNaker applies a pre spike's "
+        "term only once the post neuron has fired (a pre spike before the first post spike "
+        "leaves the weight unchanged), NEST subtracts A_plus * alpha at every pre spike; "
+        "sPyNNaker clamps only at w_max (no lower bound in this rule), NEST also clamps |w| "
+        "at 0 and needs w_min = 0; sPyNNaker's traces are 16-bit fixed point with a "
+        "lookup-table decay"),
     "PfisterSpikeTriplet": (
         "stdp_triplet_synapse: both add r1 * (A_plus + A3_plus * o2) at a post spike and "
         "subtract o1 * (A_minus + A3_minus * r2) at a pre spike, o2 and r2 sampled before the "

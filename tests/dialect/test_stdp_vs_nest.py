@@ -113,6 +113,8 @@ def test_plasticity_rules_on_nest_and_the_emulator_agree_within_the_fixed_point_
     # sPyNNaker's additive pair amplitudes are weights; NEST's stdp_synapse scales by Wmax
     note = notes["SpikePairRule with AdditiveWeightDependence"]
     assert (note.action, note.numerical_effect) == ("translated", False)
+    # why the script gives the Vogels cells a post spike first (docs §12)
+    assert "before the first post spike" in notes["extra_models.Vogels2011Rule"].detail
     # NEST stamps every neuron spike one step later; the same spikes otherwise
     for ours, theirs in [(nest["pre"], emulator["pre"])] + [
             (nest["post"][name], emulator["post"][name]) for name in RULES]:

@@ -10,8 +10,9 @@ when a pre-synaptic spike is processed). Writes stdp_vs_nest.json (weights, spik
 
 Neurons: pairs at lags +1..+50 and -1..-50 ms (lag = t_post + delay - t_pre, delay 1 ms),
 then pre-post-post and post-pre-pre patterns (spikes of one cell 25 ms apart), which the
-triplet rule's A3 terms see. The Vogels 2011 cells get one early post spike first (see
-the test).
+triplet rule's A3 terms see. sPyNNaker applies a Vogels 2011 pre spike only once the post
+cell has fired, NEST at every pre spike (a documented difference of the mapping), so the
+Vogels cells fire once first, about 180 ms before their pairings (past the trace table).
 """
 
 import json
