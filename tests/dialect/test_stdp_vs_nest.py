@@ -136,3 +136,27 @@ def test_plasticity_rules_on_nest_and_the_emulator_agree_within_the_fixed_point_
                       f"{limits[:N_PAIRS].max():.3g}), patterns {deviation[N_PAIRS:].max():.3g}"
                       f" (bounds {limits[N_PAIRS:].min():.3g}..{limits[N_PAIRS:].max():.3g})")
     print("\n".join(report))
+
+
+@pytest.mark.parametrize(("header", "scale"), [("import pyNN.spiNNaker as p", 0.5),
+                                               ("import pyNN.nest as p", 1.0)])
+def test_additive_pair_amplitudes_are_divided_by_w_max_for_spynnaker_scripts_only(
+        tmp_path: Path, header: str, scale: float) -> None:
+    """sPyNNaker's A+- are weights; a script written for NEST keeps PyNN's A * w_max."""
+    import pyNN.nest as nest
+
+    from repro.site.dialect import ScriptDialect
+    from repro.site.portability import NoteBook
+
+    script = tmp_path / "script.py"
+    script.write_text(header + "\n")
+    book = NoteBook(script=script)
+    shim = ScriptDialect(nest, 1, 1, {}, book).shim
+    rule = shim.STDPMechanism(
+        timing_dependence=shim.SpikePairRule(A_plus=0.01, A_minus=0.012),
+        weight_dependence=shim.AdditiveWeightDependence(w_min=0.0, w_max=2.0), weight=0.5)
+    given = rule.timing_dependence.parameter_space
+    assert (given["A_plus"].base_value, given["A_minus"].base_value) == (
+        0.01 * scale, 0.012 * scale)
+    noted = [n.feature for n in book.notes]
+    assert noted == (["SpikePairRule with AdditiveWeightDependence"] if scale != 1 else [])
