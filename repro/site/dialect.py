@@ -209,6 +209,8 @@ class ScriptDialect(CellDialect, ConnectionDialect, InputDialect, NestModelDiale
         shim.end = self._end
         if self.native:
             shim.Population = self._population_class()
+            if hasattr(backend, "STDPMechanism") and not self._speaks_spynnaker():
+                shim.STDPMechanism = self._stdp_mechanism_class()  # notes PyNN's meanings
             return shim
         shim.name = self._name
         shim.set_number_of_neurons_per_core = self._neurons_per_core
@@ -222,7 +224,7 @@ class ScriptDialect(CellDialect, ConnectionDialect, InputDialect, NestModelDiale
         shim.Population = self._population_class()
         shim.Projection = self._projection_class()
         shim.OneToOneConnector = self._one_to_one_class()
-        if self.on_nest:
+        if hasattr(backend, "STDPMechanism"):
             shim.STDPMechanism = self._stdp_mechanism_class()
         shim.extra_models = self._extra_models(shim)
         shim.__getattr__ = self._missing
@@ -298,6 +300,7 @@ class ScriptDialect(CellDialect, ConnectionDialect, InputDialect, NestModelDiale
     def _setup(self, timestep: Any = None, min_delay: Any = "auto", max_delay: Any = None,
                **kwargs: Any) -> Any:
         self.ended = False  # a new simulation after end()
+        self.post_constants = []  # NEST numbers its neurons anew
         kwargs["threads"] = self.threads
         kwargs["rng_seed"] = self.run_seed
         kwargs.update(self.backend_options)

@@ -15,6 +15,12 @@ noted with that text.
   excitatory2, inhibitory)`` with exponential current responses, which pyNN.nest builds
   as ``iaf_psc_exp_multisynapse``.
 
+Also noted here: plastic projections onto the same NEST neurons that ask for different
+post-synaptic trace constants (tau_minus, tau_minus_triplet belong to NEST's neuron, the last
+projection's value holds for all), and, on the SpiNNaker backends, a PyNN script's additive
+pair rule with w_max != 1 (sPyNNaker takes its amplitudes as weights, PyNN as fractions of
+w_max).
+
 Site-side: standard library, numpy and pyNN only (pyNN.nest and nest inside functions).
 """
 
@@ -23,7 +29,9 @@ from __future__ import annotations
 import types
 from typing import Any
 
-from repro.site.portability import NoteBook
+import numpy as np
+
+from repro.site.portability import NoteBook, script_line
 from repro.site.script_scan import speaks_spynnaker
 from repro.site.spynnaker_catalogue import HARDWARE_TARGETS, Extension
 
@@ -67,6 +75,19 @@ EQUATIONS = {
         "sum of both excitatory currents, as sPyNNaker's dual-exponential synapse reports it; "
         "initial synaptic currents other than 0 cannot be set on NEST"),
 }
+
+#: What the SpiNNaker backends do with PyNN's additive pair rule (its amplitudes: w_max units).
+AMPLITUDES_AS_WEIGHTS = (
+    "the script is written for PyNN, where the additive rule's A_plus and A_minus are "
+    "fractions of w_max (a pairing changes the weight by A_plus * w_max * exp(-dt/tau_plus), "
+    "as NEST's stdp_synapse and pyNN.brian2 compute it); {target} runs sPyNNaker 7.4.1's "
+    "rule, which adds and subtracts A_plus and A_minus as weights "
+    "(weight_dependence_additive.py does not multiply them by w_max): with w_max = {w_max:g} "
+    "every weight change is 1/w_max = {factor:g} times the script's")
+
+#: Class names of PyNN's pair rule and additive weight dependence (PyNN, sPyNNaker's own).
+PAIR_RULE_NAMES = frozenset({"SpikePairRule", "TimingDependenceSpikePair"})
+ADDITIVE_NAMES = frozenset({"AdditiveWeightDependence", "WeightDependenceAdditive"})
 
 #: Mappings whose weight bounds differ (results can differ beyond fixed-point arithmetic).
 BOUNDS_DIFFER = frozenset({"Vogels2011Rule"})
@@ -128,14 +149,26 @@ def _value(model: Any, name: str) -> float:
     return float(model.parameter_space[name].base_value)
 
 
+def _param(model: Any, name: str) -> float:
+    """A homogeneous parameter of a PyNN or sPyNNaker rule (sPyNNaker: an attribute)."""
+    if hasattr(model, "parameter_space"):
+        return _value(model, name)
+    return float(getattr(model, name))
+
+
 class NestModelDialect:
     """sPyNNaker extra models NEST runs (see the module docstring)."""
 
     backend: types.ModuleType
     book: NoteBook
+    on_nest: bool
+    on_emulator: bool
 
     def _init_nest_models(self) -> None:
         self.rule_classes: dict[str, type] = {}
+        #: Post-neuron constants set by each plastic projection on NEST: (node ids,
+        #: {name: value}, script line, post label).
+        self.post_constants: list[tuple[np.ndarray, dict[str, float], str, str]] = []
         #: id(population) -> {recorded name: NEST-side signal names summed into it}
         self.summed_inputs: dict[int, dict[str, list[str]]] = {}
 
@@ -185,7 +218,10 @@ class NestModelDialect:
         return pfister_spike_triplet
 
     def _stdp_mechanism_class(self) -> type:
-        """``STDPMechanism`` pairing sPyNNaker's rules with the NEST model's bounds."""
+        """``STDPMechanism`` pairing sPyNNaker's rules with the NEST model's bounds.
+
+        On the SpiNNaker backends it notes the PyNN rules they give another meaning.
+        """
         dialect = self
         base = self.backend.STDPMechanism
 
@@ -200,13 +236,18 @@ class NestModelDialect:
         return STDPMechanism
 
     def _rule_pair(self, timing: Any, weight: Any) -> tuple[Any, Any]:
-        """Check a timing/weight pair of the NEST rules; scale as sPyNNaker writes them."""
+        """Check a timing/weight pair of the NEST rules; scale as sPyNNaker writes them.
+
+        Elsewhere (emulator, sPyNNaker) the pair is kept and only noted where it differs.
+        """
         weight_name = type(weight).__name__
-        if type(timing).__name__ == "SpikePairRule" and weight_name == \
-                "AdditiveWeightDependence" and self._speaks_spynnaker():
-            return self._absolute_pair_amplitudes(timing, weight), weight
+        if type(timing).__name__ in PAIR_RULE_NAMES and weight_name in ADDITIVE_NAMES:
+            if not self.on_nest:
+                self._note_amplitudes_as_weights(weight)
+            elif self._speaks_spynnaker():
+                return self._absolute_pair_amplitudes(timing, weight), weight
         rules = self.rule_classes
-        if not rules:
+        if not rules or not self.on_nest:
             return timing, weight
         if isinstance(timing, rules["Vogels2011Timing"]):
             if weight_name != "AdditiveWeightDependence" or _value(weight, "w_min") != 0.0:
@@ -239,6 +280,23 @@ class NestModelDialect:
         script = self.book.script
         return script is not None and speaks_spynnaker(script.read_text(errors="replace"))
 
+    def _note_amplitudes_as_weights(self, weight: Any) -> None:
+        """A PyNN script's additive pair rule on sPyNNaker or the emulator (w_max != 1).
+
+        Both take A_plus and A_minus as weights where PyNN means fractions of w_max; the
+        emulator keeps sPyNNaker's meaning (it previews the hardware), so it is noted.
+        """
+        if self._speaks_spynnaker():
+            return
+        w_max = _param(weight, "w_max")
+        if w_max in (0.0, 1.0):
+            return
+        target = "the SpiNNaker emulator" if self.on_emulator else "SpiNNaker"
+        self.book.add(f"SpikePairRule with AdditiveWeightDependence(w_max={w_max:g})",
+                      "translated", AMPLITUDES_AS_WEIGHTS.format(
+                          target=target, w_max=w_max, factor=1.0 / w_max),
+                      numerical_effect=True)
+
     def _absolute_pair_amplitudes(self, timing: Any, weight: Any) -> Any:
         """sPyNNaker's additive pair rule on NEST: amplitudes divided by w_max (noted).
 
@@ -260,6 +318,9 @@ class NestModelDialect:
         """Post-neuron trace constants and the sign of Wmax for the NEST rules."""
         import nest
 
+        constants = self._post_constants(synapse_type)
+        if constants:
+            self._check_post_constants(post, constants)
         timing = getattr(synapse_type, "timing_dependence", None)
         rules = self.rule_classes
         if timing is None or not rules or not isinstance(
@@ -274,6 +335,50 @@ class NestModelDialect:
             # NEST keeps weights with the sign of Wmax; inhibitory weights are negative
             w_max = -abs(_value(synapse_type.weight_dependence, "w_max"))
             synapse_type.weight_dependence.parameter_space.update(w_max=w_max)
+
+    def _post_constants(self, synapse_type: Any) -> dict[str, float]:
+        """The post-neuron constants (NEST ArchivingNode) a plastic synapse type sets."""
+        timing = getattr(synapse_type, "timing_dependence", None)
+        rules = self.rule_classes
+        if rules and isinstance(timing, rules["Vogels2011Timing"]):
+            return {"tau_minus": _value(timing, "tau")}
+        if rules and isinstance(timing, rules["TripletTiming"]):
+            return dict(timing._repro_post)
+        has_parameter = getattr(synapse_type, "has_parameter", None)
+        if has_parameter is None or not has_parameter("tau_minus"):
+            return {}
+        value = synapse_type.parameter_space["tau_minus"]  # pyNN.nest sets it on the post
+        if not value.is_homogeneous or not isinstance(value.base_value, int | float):
+            return {}
+        return {"tau_minus": float(value.base_value)}
+
+    def _check_post_constants(self, post: Any, constants: dict[str, float]) -> None:
+        """Note plastic projections onto the same neurons that want other post constants.
+
+        NEST keeps tau_minus (and the triplet rule's tau_minus_triplet) in the post-synaptic
+        neuron, not in the synapse; pyNN.nest sets it on the post cells at each Projection,
+        silently, so the last projection's value holds for all of them.
+        """
+        ids = np.asarray(post.all_cells, dtype=np.int64)
+        line = script_line(self.book.script)
+        label = str(getattr(post, "label", "") or "the post population")
+        for earlier, wanted, first_line, first_label in self.post_constants:
+            differ = sorted(name for name in constants.keys() & wanted.keys()
+                            if constants[name] != wanted[name])
+            if not differ or not np.intersect1d(earlier, ids).size:
+                continue
+            asked = ", ".join(f"{name}={wanted[name]:g}" for name in differ)
+            kept = ", ".join(f"{name}={constants[name]:g}" for name in differ)
+            self.book.add(
+                f"plastic projections onto one population with different {', '.join(differ)}",
+                "ignored",
+                f"NEST keeps {', '.join(differ)} in the post-synaptic neuron (ArchivingNode), "
+                f"not in the synapse: the projection at {first_line or '?'} onto {first_label} "
+                f"asks {asked}, the one at {line or '?'} onto {label} asks {kept}; NEST (and "
+                f"pyNN.nest, silently) uses {kept} for both on the neurons they share "
+                "(sPyNNaker 7.4.1 refuses different STDP rules onto one population)",
+                numerical_effect=True)
+        self.post_constants.append((ids, constants, line, label))
 
     def _dual_exp_factory(self) -> Any:
         dialect = self
