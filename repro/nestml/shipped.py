@@ -24,7 +24,11 @@ from repro.nestml.pairs import SynapsePair
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 
 #: The shipped synapses NESTML generates together with their post-synaptic neuron.
-SHIPPED_PAIRS: tuple[SynapsePair, ...] = ()
+SHIPPED_PAIRS: tuple[SynapsePair, ...] = (
+    SynapsePair("spynnaker_recurrent_synapse", "spynnaker_if_curr_exp",
+                synaptic_variables=("accumulator", "fsm", "window", "pre_window",
+                                    "post_window", "last_pre", "last_post", "post_seen")),
+)
 
 
 def shipped_sources() -> list[Path]:

@@ -39,6 +39,7 @@ class CellDialect:
     on_grid: frozenset[str]
     population_counts: dict[str, int]
     _nestml_factory: Any  # NestmlCellDialect: (model, feature) -> cell factory
+    _paired_post_cell: Any  # NestmlCellDialect: cell type -> (NESTML neuron, synapse) or None
 
     def derive(self, key: str) -> int:  # provided by ScriptDialect
         raise NotImplementedError
@@ -49,6 +50,10 @@ class CellDialect:
         state_names = set(base.default_initial_values) - set(base.default_parameters)
 
         def __new__(cls: type, *args: Any, **parameters: Any) -> Any:  # noqa: N807
+            paired = dialect._paired_post_cell(base.__name__) if dialect.on_nest else None
+            if paired and not args:
+                neuron, synapse = paired
+                return dialect._nestml_factory(neuron, base.__name__, synapse)(**parameters)
             nestml = NESTML_STANDARD.get(base.__name__, "") if dialect.on_nest else ""
             if nestml and not args and nest_has(nestml + NESTML_SUFFIX):
                 return dialect._nestml_factory(nestml, base.__name__)(**parameters)

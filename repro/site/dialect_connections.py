@@ -101,6 +101,8 @@ class ConnectionDialect:
                                  *args, **kwargs)
                 dialect.projections_made.append(self)
 
+        if self.on_nest:
+            Projection = _unscaled_nestml_weights(Projection)  # noqa: N806
         Projection.__name__ = Projection.__qualname__ = "Projection"
         return Projection
 
@@ -265,3 +267,35 @@ def all_but_me_connector(shim: types.ModuleType) -> type:
             self.as_list(projection.pre.size, projection.post.size).connect(projection)
 
     return AllButMeConnector
+
+
+def _unscaled_nestml_weights(base: type) -> type:
+    """pyNN.nest's Projection reading weights of NESTML cells in their own units (nA, uS).
+
+    pyNN.nest multiplies weights by 1000 and the cell's ``receptor_scale`` (1e-3 for the
+    shipped NESTML cells, which take sPyNNaker's units) when it connects, but divides every
+    weight it reads back by 1000 only: ``Projection.get("weight")`` would answer
+    ``receptor_scale`` times the weight (1/1000 of it), so it is divided by that scale.
+    """
+
+    def factor(projection: Any) -> float:
+        scale = getattr(getattr(projection.post, "celltype", None), "receptor_scale", None)
+        return 1.0 if scale is None else 1.0 / float(scale)
+
+    class Projection(base):  # type: ignore[misc, valid-type]
+        def _get_attributes_as_list(self, names: Any) -> Any:
+            values = super()._get_attributes_as_list(names)
+            scale = factor(self)
+            if scale == 1.0 or "weight" not in names:
+                return values
+            column = list(names).index("weight")
+            return [tuple(v * scale if i == column else v for i, v in enumerate(row))
+                    for row in values]
+
+        def _get_attributes_as_arrays(self, names: Any, *args: Any, **kwargs: Any) -> Any:
+            values = super()._get_attributes_as_arrays(names, *args, **kwargs)
+            scale = factor(self)
+            return [array * scale if name in ("weight", "weights") and scale != 1.0 else array
+                    for name, array in zip(names, values, strict=True)]
+
+    return Projection

@@ -163,6 +163,8 @@ class NestModelDialect:
     book: NoteBook
     on_nest: bool
     on_emulator: bool
+    _nestml_rule_pair: Any  # NestmlSynapseDialect: (timing, weight) -> pair or None
+    _prepare_nestml_rule: Any  # NestmlSynapseDialect: (synapse type, post) -> bool
 
     def _init_nest_models(self) -> None:
         self.rule_classes: dict[str, type] = {}
@@ -240,6 +242,9 @@ class NestModelDialect:
 
         Elsewhere (emulator, sPyNNaker) the pair is kept and only noted where it differs.
         """
+        nestml = self._nestml_rule_pair(timing, weight)
+        if nestml is not None:
+            return nestml
         weight_name = type(weight).__name__
         if type(timing).__name__ in PAIR_RULE_NAMES and weight_name in ADDITIVE_NAMES:
             if not self.on_nest:
@@ -318,6 +323,8 @@ class NestModelDialect:
         """Post-neuron trace constants and the sign of Wmax for the NEST rules."""
         import nest
 
+        if self._prepare_nestml_rule(synapse_type, post):
+            return
         constants = self._post_constants(synapse_type)
         if constants:
             self._check_post_constants(post, constants)

@@ -16,12 +16,14 @@ Site-side: standard library, numpy and pyNN only (nest inside functions).
 
 from __future__ import annotations
 
+import dataclasses
 import types
 from dataclasses import dataclass, field
 from typing import Any
 
 from repro.site.portability import NoteBook
-from repro.site.spynnaker_catalogue import NESTML_SUFFIX
+from repro.site.script_scan import paired_post_cells
+from repro.site.spynnaker_catalogue import NESTML_SUFFIX, paired_nest_name
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,9 @@ class NestmlCell:
     gsyn_exc : str
         The state variable recorded as ``gsyn_exc`` (sPyNNaker records the excitatory input
         the membrane sees).
+    paired_synapse : str
+        The NESTML synapse this neuron was generated with ("" for the neuron alone): the
+        NEST model is then the pair's neuron (:func:`paired_nest_name`).
     """
 
     model: str
@@ -62,10 +67,13 @@ class NestmlCell:
     numerical_effect: bool = False
     receptor_ports: dict[str, str] = field(default_factory=dict)
     gsyn_exc: str = "isyn_exc"
+    paired_synapse: str = ""
 
     @property
     def nest_model(self) -> str:
         """The NEST model name NESTML registers."""
+        if self.paired_synapse:
+            return paired_nest_name(self.model, self.paired_synapse)
         return self.model + NESTML_SUFFIX
 
 
@@ -142,6 +150,17 @@ NESTML_CELLS: dict[str, NestmlCell] = {c.model: c for c in (
         gsyn_exc="i_semd"),
 )}
 
+#: sPyNNaker 7.4.1's IF_curr_exp defaults (if_curr_exp_base.py).
+IF_CURR_EXP = {"tau_m": 20.0, "cm": 1.0, "v_rest": -65.0, "v_reset": -65.0, "v_thresh": -50.0,
+               "tau_refrac": 0.1, "i_offset": 0.0, "tau_syn_E": 5.0, "tau_syn_I": 5.0}
+NESTML_CELLS["spynnaker_if_curr_exp"] = NestmlCell(
+    "spynnaker_if_curr_exp", "IF_curr_exp", dict(IF_CURR_EXP),
+    {"v": -65.0, "isyn_exc": 0.0, "isyn_inh": 0.0}, False,
+    "sPyNNaker's IF_curr_exp as NESTML model spynnaker_if_curr_exp: sPyNNaker's LIF step "
+    "(input held over the tick, ceil(tau_refrac/dt) refractory ticks) and exponential "
+    "current synapses as step averages (neuron_model_lif_impl.h, "
+    f"synapse_types_exponential_impl.h); differs: {_DIFFERS}")
+
 _UNITS = {"v": "mV", "u": "mV/ms", "i_ca2": "nA"}
 
 
@@ -198,16 +217,44 @@ class NestmlCellDialect:
 
     def _init_nestml_cells(self) -> None:
         self.nestml_classes: dict[str, type] = {}
+        self.paired_cells: dict[str, tuple[str, str]] | None = None
 
-    def _nestml_factory(self, model: str, feature: str) -> Any:
-        """``sim.<feature>`` on NEST: sPyNNaker's parameters, state and recording names."""
-        cell = NESTML_CELLS[model]
+    def _paired_post_cell(self, cell: str) -> tuple[str, str] | None:
+        """(NESTML neuron, NESTML synapse) when the script uses a plastic synapse that NEST
+        runs only onto a NESTML neuron generated with it, and ``cell`` is the cell type
+        sPyNNaker builds that rule for; None otherwise or when the module lacks the pair."""
+        if self.paired_cells is None:
+            script = getattr(self.book, "script", None)
+            try:
+                source = script.read_text(errors="replace") if script is not None else ""
+                self.paired_cells = paired_post_cells(source, str(script)) if source else {}
+            except (OSError, SyntaxError):
+                self.paired_cells = {}
+        pair = self.paired_cells.get(cell)
+        if pair is None or not nest_has(paired_nest_name(*pair)):
+            return None
+        return pair
+
+    def _nestml_factory(self, model: str, feature: str, paired_with: str = "") -> Any:
+        """``sim.<feature>`` on NEST: sPyNNaker's parameters, state and recording names.
+
+        ``paired_with`` names the NESTML synapse the neuron was generated with: the cells
+        are then the pair's neuron, and the note says why the script's cell type became it.
+        """
+        cell = dataclasses.replace(NESTML_CELLS[model], paired_synapse=paired_with)
+        if paired_with:
+            cell = dataclasses.replace(cell, equations=(
+                f"{cell.equations}; on NEST this {feature} population is "
+                f"{cell.nest_model}: NESTML 9 runs its synapse {paired_with} (which reads "
+                "post-synaptic spikes) only onto the neuron it generates with it, so every "
+                f"{feature} population of this script is that neuron instead of pyNN.nest's "
+                "iaf_psc_exp"))
         dialect = self
 
         def make(**parameters: Any) -> Any:
-            kind = dialect.nestml_classes.get(model)
+            kind = dialect.nestml_classes.get(cell.nest_model)
             if kind is None:
-                kind = dialect.nestml_classes[model] = cell_class(cell)
+                kind = dialect.nestml_classes[cell.nest_model] = cell_class(cell)
             unknown = sorted(set(parameters) - set(cell.parameters) - set(cell.initial))
             if unknown:
                 raise TypeError(f"{feature} has no parameters {unknown}")

@@ -130,8 +130,9 @@ def speaks_spynnaker(source: str, filename: str = "<script>") -> bool:
 def nestml_models(script: Path) -> list[tuple[str, FeatureUse]]:
     """The shipped NESTML models a script needs on NEST, with the use that needs each.
 
-    sPyNNaker extensions with a ``nestml`` model, and, in sPyNNaker scripts, the standard
-    cells sPyNNaker builds with other equations than NEST (:data:`NESTML_STANDARD`).
+    sPyNNaker extensions with a ``nestml`` model (a plastic synapse with the neuron NESTML
+    generates it with), and, in sPyNNaker scripts, the standard cells sPyNNaker builds with
+    other equations than NEST (:data:`NESTML_STANDARD`).
     """
     source = script.read_text(errors="replace")
     spynnaker = speaks_spynnaker(source, str(script))
@@ -140,12 +141,25 @@ def nestml_models(script: Path) -> list[tuple[str, FeatureUse]]:
         name = use.name
         if name.startswith("extra_models."):
             extension = EXTRA_MODELS.get(name.split(".", 1)[1])
-            model = extension.nestml if extension is not None else ""
+            models = (extension.nestml, extension.nestml_post) if extension is not None else ()
         else:
-            model = NESTML_STANDARD.get(name, "") if spynnaker else ""
-        if model:
-            needed.setdefault(model, use)
+            models = (NESTML_STANDARD.get(name, "") if spynnaker else "",)
+        for model in models:
+            if model:
+                needed.setdefault(model, use)
     return sorted(needed.items(), key=lambda item: item[1].line)
+
+
+def paired_post_cells(source: str, filename: str = "<script>") -> dict[str, tuple[str, str]]:
+    """``{standard cell: (NESTML neuron, NESTML synapse)}`` for the plastic synapses of
+    ``source`` that NEST runs only onto a NESTML neuron (``Extension.nestml_post``)."""
+    cells: dict[str, tuple[str, str]] = {}
+    for use in features_used(source, filename):
+        if use.name.startswith("extra_models."):
+            extension = EXTRA_MODELS.get(use.name.split(".", 1)[1])
+            if extension is not None and extension.nestml_post and extension.post_cell:
+                cells.setdefault(extension.post_cell, (extension.nestml_post, extension.nestml))
+    return cells
 
 
 def can_run(name: str, backend: str, unsupported: Mapping[str, str]) -> tuple[bool, str]:

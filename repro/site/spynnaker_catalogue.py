@@ -17,6 +17,13 @@ HARDWARE_TARGETS = "nmpi (SpiNNaker hardware through the EBRAINS job queue)"
 NESTML_SUFFIX = "_nestml"
 
 
+def paired_nest_name(model: str, partner: str) -> str:
+    """NEST name of NESTML ``model`` generated together with ``partner`` (a synapse with its
+    post-synaptic neuron, or that neuron with its synapse): NESTML's ``__with_`` naming, as
+    :class:`repro.nestml.pairs.SynapsePair` builds it."""
+    return f"{model}{NESTML_SUFFIX}__with_{partner}{NESTML_SUFFIX}"
+
+
 @dataclass(frozen=True)
 class Extension:
     """One sPyNNaker extension.
@@ -46,7 +53,14 @@ class Extension:
     nestml : str
         NESTML model shipped in ``repro/nestml/models/`` that runs this extension on NEST,
         where neither PyNN nor NEST has its equations (see
-        ``repro.site.dialect_nestml_cells``).
+        ``repro.site.dialect_nestml_cells``; for a plastic synapse
+        ``repro.site.dialect_nestml_synapses``).
+    nestml_post : str
+        For a shipped NESTML synapse that reads post-synaptic spikes: the shipped NESTML
+        neuron NESTML generates it with (``repro.nestml.pairs``); the synapse runs only onto
+        that neuron, so on NEST the script's ``post_cell`` populations become it.
+    post_cell : str
+        The cell type sPyNNaker 7.4.1 builds this rule for (the only binaries it ships).
     """
 
     name: str
@@ -58,6 +72,8 @@ class Extension:
     emulator: str = ""
     nest: str = ""
     nestml: str = ""
+    nestml_post: str = ""
+    post_cell: str = ""
 
     def class_on(self, backend: str) -> str:
         """Name of the class that runs this extension on ``backend`` ("" if none)."""
@@ -65,6 +81,8 @@ class Extension:
             return self.emulator
         if backend == "nest" and self.nest:
             return self.nest
+        if backend == "nest" and self.nestml and self.nestml_post:
+            return paired_nest_name(self.nestml, self.nestml_post)
         if backend == "nest" and self.nestml:
             return self.nestml + NESTML_SUFFIX
         return self.standard
@@ -147,7 +165,8 @@ EXTRA_MODELS: dict[str, Extension] = {e.name: e for e in (
               "pre/post windows (builds recurrent_pre_stochastic / recurrent_dual_fsm, "
               "multiplicative weight dependence)",
               why_not="not a PyNN standard timing dependence",
-              emulator="TimingDependenceRecurrent",
+              emulator="TimingDependenceRecurrent", nestml="spynnaker_recurrent_synapse",
+              nestml_post="spynnaker_if_curr_exp", post_cell="IF_curr_exp",
               parameters=("accumulator_depression", "accumulator_potentiation",
                           "mean_pre_window", "mean_post_window", "dual_fsm", "A_plus",
                           "A_minus")),

@@ -21,6 +21,8 @@ import numpy as np
 import pytest
 
 import repro.spinnaker.pynn_backend as emu
+from repro.nestml.pairs import pair_models
+from repro.nestml.shipped import SHIPPED_PAIRS
 from repro.site.dialect_nestml_cells import NESTML_CELLS
 
 pytestmark = pytest.mark.slow
@@ -46,6 +48,8 @@ CASES = {
                                    {"du_th": 0.5, "tau_th": 20.0, "v_thresh": -50.0,
                                     "tau_refrac": 2.0, "e_rev_I": -80.0}, 0.8, 0.02, 0.02,
                                    0.03, 0.03),
+    "spynnaker_if_curr_exp": ("IF_curr_exp", {"tau_syn_E": 2.0, "tau_refrac": 2.0}, 2.0, 1.0,
+                              1.0, 0.01, 0.01),  # measured 0.0013 mV, spikes equal
     "spynnaker_if_curr_exp_semd": ("IF_curr_exp_sEMD",
                                    {"cm": 0.25, "tau_m": 10.0, "tau_refrac": 1.0,
                                     "tau_syn_E": 20.0, "tau_syn_E2": 5.0, "tau_syn_I": 20.0,
@@ -145,7 +149,8 @@ def emulator_trace(model: str, cell: str, params: dict, step: float, w_exc: floa
 
 
 def test_nestml_cells_follow_the_emulator_within_fixed_point_rounding(spynnaker_cells_built):
-    assert sorted(spynnaker_cells_built.models) == sorted(m + "_nestml" for m in CASES)
+    assert sorted(spynnaker_cells_built.models) == sorted(
+        [m + "_nestml" for m in CASES] + pair_models(SHIPPED_PAIRS, "_nestml"))
     traces = nest_traces(spynnaker_cells_built.library_path)
     for model, (cell, params, step, w_exc, w_inh, below_mv, bound_mv) in CASES.items():
         v_emu, spikes_emu = emulator_trace(model, cell, params, step, w_exc, w_inh)
@@ -187,6 +192,12 @@ def test_script_runs_on_local_with_the_shipped_models_from_the_cache(
         assert "NESTML model spynnaker_" in notes[feature]["detail"]
         assert notes[feature]["numerical_effect"] is (feature == "extra_models.IFCondExpStoc")
     assert notes["setup(min_delay=2.0)"]["action"] == "adapted"
+    rule = notes["extra_models.RecurrentRule"]
+    assert rule["action"] == "translated" and rule["numerical_effect"] is True
+    assert "spynnaker_recurrent_synapse_nestml__with_spynnaker_if_curr_exp_nestml" in \
+        rule["detail"] and "NEST's random stream" in rule["detail"]
+    assert "IF_curr_exp population is spynnaker_if_curr_exp_nestml__with_spynnaker_recurrent" \
+        in notes["IF_curr_exp"]["detail"]
 
 
 def test_failed_build_names_model_and_line_and_leaves_no_crate(tmp_path):

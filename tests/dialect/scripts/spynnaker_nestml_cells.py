@@ -9,7 +9,11 @@ what it should. Its delays are below its min_delay, which sPyNNaker accepts.
 extra_models.IF_curr_exp_sEMD gets its three receptors: a facilitation on 'excitatory' at
 4 ms (no current of its own), triggers on 'excitatory2' at 20 ms (a burst), 60 ms (exc2 not
 yet back to 0: no response) and 150 ms after a second facilitation (a burst), and an
-inhibitory spike (gsyn_inh its magnitude).
+inhibitory spike (gsyn_inh its magnitude). extra_models.RecurrentRule (both builds, with
+MultiplicativeWeightDependence) learns from 17 pairings, a post spike 3 ms after each pre
+spike, onto IF_curr_exp cells (on NEST the NESTML synapse and the IF_curr_exp neuron NESTML
+generates with it); the learned weights must read back in nA within [w_min, w_max] and
+have moved.
 """
 
 import math
@@ -36,7 +40,25 @@ for receptor, times in (("excitatory", [4.0, 140.0]), ("excitatory2", [20.0, 60.
                  p.OneToOneConnector(), p.StaticSynapse(weight=1.0, delay=1.0),
                  receptor_type=receptor)
 semd.record(["v", "gsyn_exc", "gsyn_inh", "spikes"])
+pairings = [20.0 + 10.0 * k for k in range(17)]
+learner_source = p.Population(1, p.SpikeSourceArray(spike_times=pairings), label="pre")
+teacher = p.Population(1, p.SpikeSourceArray(spike_times=[t + 2.0 for t in pairings]))
+learned = []
+for dual_fsm in (True, False):
+    learner = p.Population(1, p.IF_curr_exp(tau_syn_E=0.5), label=f"learner_{dual_fsm}")
+    p.Projection(teacher, learner, p.OneToOneConnector(),
+                 p.StaticSynapse(weight=50.0, delay=1.0))
+    learned.append(p.Projection(learner_source, learner, p.AllToAllConnector(), p.STDPMechanism(
+        timing_dependence=p.extra_models.RecurrentRule(
+            accumulator_depression=-2, accumulator_potentiation=2, mean_pre_window=20.0,
+            mean_post_window=20.0, dual_fsm=dual_fsm, A_plus=0.1, A_minus=0.1),
+        weight_dependence=p.MultiplicativeWeightDependence(w_min=0.0, w_max=1.0),
+        weight=0.5, delay=1.0)))
+    learner.record("spikes")
 p.run(200.0)
+for projection in learned:
+    [weight] = projection.get("weight", "list", with_address=False)
+    assert 0.05 <= weight <= 1.0 and weight != 0.5, weight  # in nA, not 1000 times less
 init = 5.0 * (1.0 - math.exp(-1.0 / 5.0))
 for population, unit in ((izk, "nA"), (cond, "uS"), (ca2, "nA"), (stoc, "uS")):
     segment = population.get_data().segments[0]
