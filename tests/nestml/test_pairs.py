@@ -9,6 +9,7 @@ from repro.nestml.nestconfig import NestToolchain
 from repro.nestml.pairs import SynapsePair, pair_codegen_opts
 from repro.nestml.shipped import SHIPPED_PAIRS, pairs_for, shipped_models
 from repro.nestml.sources import NestmlSource
+from repro.site.spynnaker_catalogue import EXTRA_MODELS, paired_nest_name
 
 STDP = SynapsePair("stdp_syn", "lif", synaptic_variables=("last_post",))
 DOPA = SynapsePair("dopa_syn", "lif", weight_variable="weight", delay_variable="dly",
@@ -58,3 +59,12 @@ def test_shipped_pairs_apply_only_when_both_models_are_built():
         assert {pair.synapse, pair.neuron} <= set(shipped_models())
         assert pairs_for([pair.synapse]) == ()
         assert pair in pairs_for([pair.synapse, pair.neuron])
+
+
+def test_the_catalogue_names_each_shipped_pair_as_nestml_registers_it():
+    """The site layer cannot import repro.nestml: its names must match by construction."""
+    for extension in (e for e in EXTRA_MODELS.values() if e.nestml_post):
+        pair = next(p for p in SHIPPED_PAIRS if p.synapse == extension.nestml)
+        assert pair.neuron == extension.nestml_post
+        assert extension.class_on("nest") == pair.nest_synapse(MODEL_SUFFIX)
+        assert paired_nest_name(pair.neuron, pair.synapse) == pair.nest_neuron(MODEL_SUFFIX)
