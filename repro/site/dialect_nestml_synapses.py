@@ -20,6 +20,9 @@ from typing import Any
 from repro.site.portability import NoteBook
 from repro.site.spynnaker_catalogue import HARDWARE_TARGETS, Extension
 
+#: Where a combination runs that sPyNNaker 7.4.1 itself has no binary for.
+NO_BINARY = "no target (sPyNNaker 7.4.1 ships no binary for it either)"
+
 #: TimingDependenceRecurrent's defaults (sPyNNaker 7.4.1, timing_dependence_recurrent.py).
 RECURRENT_DEFAULTS = {"accumulator_depression": -6, "accumulator_potentiation": 6,
                       "mean_pre_window": 35.0, "mean_post_window": 35.0, "dual_fsm": True,
@@ -127,7 +130,7 @@ class NestmlSynapseDialect:
         _model, weight_class = rule
         if type(weight).__name__ != "MultiplicativeWeightDependence":
             raise self.book.refuse(
-                f"extra_models.RecurrentRule with {type(weight).__name__}", HARDWARE_TARGETS,
+                f"extra_models.RecurrentRule with {type(weight).__name__}", NO_BINARY,
                 "sPyNNaker 7.4.1 builds RecurrentRule only with MultiplicativeWeightDependence")
         return timing, weight_class(w_min=_value(weight, "w_min"), w_max=_value(weight, "w_max"))
 
@@ -142,7 +145,7 @@ class NestmlSynapseDialect:
         if neuron != f"{partner}__with_{synapse}":
             raise self.book.refuse(
                 "extra_models.RecurrentRule onto "
-                f"{type(getattr(post, 'celltype', None)).__name__}", HARDWARE_TARGETS,
+                f"{type(getattr(post, 'celltype', None)).__name__}", NO_BINARY,
                 "sPyNNaker 7.4.1 builds RecurrentRule for IF_curr_exp only, and NEST runs "
                 "the NESTML synapse only onto the IF_curr_exp model generated with it")
         return True

@@ -27,6 +27,7 @@ section 14), so
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -188,3 +189,33 @@ def test_recurrent_synapse_learns_like_the_emulator_in_distribution(spynnaker_ce
         assert emu_w.std() > 0.02 and abs(emu_w.mean() - W0) > 0.01  # the draws decide
         mutant = np.array(wrong["weights"])
         assert abs(mutant.mean() - emu_w.mean()) > Z_CRIT * se + bias, (dual, _z(mutant, emu_w))
+
+
+REFUSED = """import pyNN.spiNNaker as p
+p.setup(timestep=1.0)
+source = p.Population(1, p.SpikeSourceArray(spike_times=[1.0]))
+cell = p.Population(1, p.IF_curr_exp())
+p.Projection(source, cell, p.AllToAllConnector(), p.STDPMechanism(
+    timing_dependence=p.extra_models.RecurrentRule(),
+    weight_dependence=p.AdditiveWeightDependence(w_max=1.0), weight=0.5))
+p.run(10.0)
+"""
+
+
+def test_recurrent_rule_with_another_weight_dependence_is_refused_on_local(
+        spynnaker_cells_built, nestml_cache, tmp_path):
+    script = tmp_path / "recurrent_additive.py"
+    script.write_text(REFUSED)
+    env = {**os.environ, "REPRO_CACHE_DIR": str(nestml_cache)}
+    env.pop("REPRO_STORE", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "repro", "run", "--script", str(script), "--targets", "local",
+         "--json", "--store", str(tmp_path / "store")], cwd=tmp_path, env=env,
+        capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode != 0
+    [crate] = (tmp_path / "store" / "runs").glob("*/*/result.json")
+    refusal = json.loads(crate.read_text())["refusal"]
+    assert refusal["feature"] == "extra_models.RecurrentRule with AdditiveWeightDependence"
+    assert refusal["script_line"] == "recurrent_additive.py:5"
+    assert "only with MultiplicativeWeightDependence" in refusal["reason"]
+    assert refusal["runs_on"].startswith("no target")
