@@ -72,7 +72,10 @@ def pair_codegen_opts(pairs: Sequence[SynapsePair]) -> dict[str, Any]:
 
     One ``neuron_synapse_pairs`` entry per pair, so that a neuron shared by two shipped
     synapses gives one paired neuron model per synapse, each named after its synapse only
-    (a later pair does not rename an earlier one).
+    (a later pair does not rename an earlier one). Every entry names its ``vt_ports``, an
+    empty list included: NESTML 9's port lookup (``CodeGeneratorUtils.is_special_port``)
+    stops at the first entry of the neuron whose synapse lacks the key, so a second pair's
+    volume-transmitter port would be taken for a second pre-synaptic port.
     """
     if not pairs:
         return {}
@@ -80,8 +83,7 @@ def pair_codegen_opts(pairs: Sequence[SynapsePair]) -> dict[str, Any]:
     return {
         "neuron_synapse_pairs": [
             {"neuron": p.neuron, "synapses": {p.synapse: {
-                "post_ports": list(p.post_ports),
-                **({"vt_ports": list(p.vt_ports)} if p.vt_ports else {})}}}
+                "post_ports": list(p.post_ports), "vt_ports": list(p.vt_ports)}}}
             for p in pairs],
         "weight_variable": {p.synapse: p.weight_variable for p in pairs},
         "delay_variable": {p.synapse: p.delay_variable for p in pairs},

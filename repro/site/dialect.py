@@ -38,6 +38,7 @@ from repro.site.dialect_inputs import InputDialect
 from repro.site.dialect_nest_models import NestModelDialect
 from repro.site.dialect_nestml_cells import NestmlCellDialect, nest_has
 from repro.site.dialect_nestml_synapses import NestmlSynapseDialect
+from repro.site.dialect_neuromodulation import NeuromodulationDialect
 from repro.site.portability import NoteBook, script_line
 from repro.site.script_scan import speaks_spynnaker
 from repro.site.spikefile import PopulationSpikes
@@ -67,7 +68,7 @@ def derive_seed(run_seed: int, key: str) -> int:
 
 
 class ScriptDialect(CellDialect, ConnectionDialect, InputDialect, NestModelDialect,
-                    NestmlCellDialect, NestmlSynapseDialect):
+                    NestmlCellDialect, NestmlSynapseDialect, NeuromodulationDialect):
     """The shim module for one run of one classic script.
 
     Parameters
@@ -123,6 +124,7 @@ class ScriptDialect(CellDialect, ConnectionDialect, InputDialect, NestModelDiale
         self._init_nest_models()
         self._init_nestml_cells()
         self._init_nestml_synapses()
+        self._init_neuromodulation()
         self.shim = self._make_shim()
 
     # ----------------------------------------------------------------- installation
@@ -274,6 +276,8 @@ class ScriptDialect(CellDialect, ConnectionDialect, InputDialect, NestModelDiale
         backend = "spinnaker_emulator" if self.on_emulator else "nest"
         if self.on_nest and extension.nest:
             return self._nest_extension(extension)
+        if self.on_nest and extension.name == "Neuromodulation":
+            return self._neuromodulation_factory()
         if self.on_nest and extension.nestml and extension.kind == "plasticity":
             return self._nestml_rule(extension)
         if self.on_nest and extension.nestml:

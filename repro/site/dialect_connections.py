@@ -75,6 +75,10 @@ class ConnectionDialect:
     native: bool
     delays_fixed: bool
     projections_made: list[Any]
+    _is_dopamine: Any  # NeuromodulationDialect: synapse type -> bool
+    _dopamine_projection: Any  # NeuromodulationDialect: wires a reward projection
+    _modulated_synapse: Any  # NeuromodulationDialect: STDP -> the NESTML synapse or itself
+    _note_modulated: Any  # NeuromodulationDialect: after a projection is built
 
     def _projection_class(self) -> type:
         dialect = self
@@ -91,14 +95,22 @@ class ConnectionDialect:
                         dialect.book.add(f"Projection({name}={value!r})", "ignored",
                                          "sPyNNaker-specific", numerical_effect=False)
                 receptor = kwargs.get("receptor_type", args[1] if len(args) > 1 else None)
+                if dialect.on_nest and dialect._is_dopamine(synapse_type):
+                    dialect._dopamine_projection(self, presynaptic, postsynaptic, connector,
+                                                 synapse_type, receptor)
+                    return
                 if not dialect.native:
                     synapse_type = synapse_type or dialect.backend.StaticSynapse()
                     dialect._weight_signs(synapse_type, connector, postsynaptic, receptor)
                 if dialect.on_nest:
                     dialect._prepare_delays(synapse_type, connector)
                     dialect._prepare_nest_rule(synapse_type, postsynaptic, receptor)
+                    synapse_type = dialect._modulated_synapse(synapse_type, presynaptic,
+                                                              postsynaptic, receptor)
                 super().__init__(presynaptic, postsynaptic, connector, synapse_type,
                                  *args, **kwargs)
+                if dialect.on_nest:
+                    dialect._note_modulated(self)
                 dialect.projections_made.append(self)
 
         if self.on_nest:

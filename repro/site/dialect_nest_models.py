@@ -315,9 +315,11 @@ class NestModelDialect:
                       numerical_effect=False)
         if w_max == 0.0:
             return timing
-        return type(timing)(
+        scaled = type(timing)(
             tau_plus=_value(timing, "tau_plus"), tau_minus=_value(timing, "tau_minus"),
             A_plus=_value(timing, "A_plus") / w_max, A_minus=_value(timing, "A_minus") / w_max)
+        scaled._repro_per_w_max = True
+        return scaled
 
     def _prepare_nest_rule(self, synapse_type: Any, post: Any, receptor: Any) -> None:
         """Post-neuron trace constants and the sign of Wmax for the NEST rules."""

@@ -145,9 +145,10 @@ EXTRA_MODELS: dict[str, Extension] = {e.name: e for e in (
     Extension("IFCurrDeltaFixedProb", "cell", "LIF + delta synapses + fixed-probability "
               "threshold", why_not="no equivalent"),
     Extension("Neuromodulation", "plasticity", "dopamine-modulated STDP (Mikaitis et al.)",
-              why_not="NEST's stdp_dopamine_synapse needs a volume transmitter; no PyNN "
-                      "standard equivalent",
-              emulator="Neuromodulation",
+              why_not="no PyNN standard equivalent; NEST's stdp_dopamine_synapse has other "
+                      "equations (an unbounded eligibility trace, dopamine 1/tau_n per spike)",
+              emulator="Neuromodulation", nestml="spynnaker_neuromodulated_stdp_synapse",
+              nestml_post="spynnaker_if_curr_exp", post_cell="IF_curr_exp",
               parameters=("weight", "tau_c", "tau_d", "w_min", "w_max")),
     Extension("PfisterSpikeTriplet", "plasticity", "triplet STDP timing rule",
               why_not="not a PyNN standard timing dependence", emulator="PfisterSpikeTriplet",

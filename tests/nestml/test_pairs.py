@@ -25,7 +25,8 @@ def test_each_pair_is_one_nestml9_pair_entry_with_its_weight_and_delay_variables
     assert pair_codegen_opts([]) == {}
     opts = pair_codegen_opts([STDP, DOPA])
     assert opts["neuron_synapse_pairs"] == [
-        {"neuron": "lif", "synapses": {"stdp_syn": {"post_ports": ["post_spikes"]}}},
+        {"neuron": "lif", "synapses": {"stdp_syn": {"post_ports": ["post_spikes"],
+                                                    "vt_ports": []}}},
         {"neuron": "lif", "synapses": {"dopa_syn": {"post_ports": ["post_spikes"],
                                                     "vt_ports": ["mod_spikes"]}}}]
     assert opts["weight_variable"] == {"stdp_syn": "w", "dopa_syn": "weight"}
