@@ -56,11 +56,11 @@ p.run(50.0)
 """
 
 
-def _run_nest(tmp_path: Path, built) -> tuple[dict, Path]:
+def _run_nest(tmp_path: Path, built, args: list[str]) -> tuple[dict, Path]:
     """The script through the real harness on NEST with the shipped module installed."""
     spec = RunSpec(experiment="neuromodulation_reward", mode="script",
                    script="neuromodulation_reward.py", backend="nest", seed=1,
-                   nestml_modules=built.runspec_modules())
+                   script_args=args, nestml_modules=built.runspec_modules())
     bundle = build_bundle(tmp_path / "bundle-nest", spec, SCRIPTS, "test",
                           extra_files=built.bundle_files())
     done = subprocess.run(bundle.harness_argv(python=sys.executable), cwd=bundle.directory,
@@ -92,18 +92,25 @@ def _bound(cell: int, weight_shift: int) -> float:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("args", [[], ["neurons"]], ids=["spike-sources", "neurons"])
 def test_reward_modulated_stdp_on_nest_follows_the_emulator_within_the_fixed_point_bound(
-        spynnaker_cells_built, tmp_path: Path, monkeypatch) -> None:
+        spynnaker_cells_built, tmp_path: Path, monkeypatch, args: list[str]) -> None:
+    """Pre and reward spikes from spike sources (stamped at their time on NEST) and from
+    neurons (stamped a step late, as the post spikes: the synapse's pre_lag, dopamine_lag)."""
     monkeypatch.setenv("REPRO_EMULATOR_KERNELS", "numpy")  # no kernel compilation
-    result, bundle = _run_nest(tmp_path, spynnaker_cells_built)
+    result, bundle = _run_nest(tmp_path, spynnaker_cells_built, args)
     assert result["status"] == "completed", result.get("error", {}).get("traceback")
     nest = json.loads((bundle / "neuromodulation_reward.json").read_text())
     result_emu, bundle_emu = run_harness(tmp_path, "neuromodulation_reward.py",
-                                         backend="spinnaker_emulator")
+                                         backend="spinnaker_emulator", args=args)
     assert result_emu["status"] == "completed", result_emu.get("error", {}).get("traceback")
     emulator = json.loads((bundle_emu / "neuromodulation_reward.json").read_text())
-    # NEST stamps a spike at the end of its step: one step after sPyNNaker's tick
-    assert [[t - 1.0 for t in train] for train in nest["post"]] == emulator["post"]
+    # NEST stamps a neuron's spike at the end of its step: one step after sPyNNaker's tick
+    for name in ("post", "pre", "reward"):
+        assert [[t - 1.0 for t in train] for train in nest[name]] == emulator[name], name
+    if args:  # one spike per drive spike: the same ticks as the spike sources
+        assert [len(train) for train in emulator["pre"]] == [2] * 5 + [3] * 3
+        assert emulator["reward"] == [[200.0, 230.0], [250.0]]
     w_nest, w_emu = np.asarray(nest["weights"]), np.asarray(emulator["weights"])
     # the emulator's weight shift of the projection: max weight 2 (Neuromodulation w_max)
     limits = np.array([_bound(cell, weight_shift=3) for cell in range(w_nest.size)])

@@ -9,11 +9,14 @@ delay - t_pre (potentiation, L > 0) or a depression Delta = t_pre - (t_post + de
 after a potentiating pairing, so that the eligibility trace is positive, then dopamine:
 the even cells from reward source 0 (two spikes), the odd ones from reward source 1 (one
 spike, later), so NEST needs one volume transmitter per source. A last pre spike makes the
-deferred weight update happen (sPyNNaker changes a weight only at a pre spike). Writes
-neuromodulation_reward.json (weights, post spike times).
+deferred weight update happen (sPyNNaker changes a weight only at a pre spike). With the
+argument "neurons" the pre and reward spikes come from cells fired one tick after their
+drive (NEST stamps those a step late, as the post spikes). Writes
+neuromodulation_reward.json (weights, pre, reward and post spike times).
 """
 
 import json
+import sys
 
 import numpy as np
 import pyNN.spiNNaker as p
@@ -41,7 +44,23 @@ def schedule():
 p.setup(timestep=1.0, min_delay=1.0)
 pre_times, teacher_times = schedule()
 n = len(pre_times)
-source = p.Population(n, p.SpikeSourceArray(spike_times=pre_times), label="pre")
+NEURONS = sys.argv[1:] == ["neurons"]
+
+
+def spikes_at(times, label):
+    """A spike source, or cells firing at ``times`` (one tick after their drive)."""
+    if not NEURONS:
+        return p.Population(len(times), p.SpikeSourceArray(spike_times=times), label=label)
+    drive = p.Population(len(times), p.SpikeSourceArray(
+        spike_times=[[t - 1.0 for t in ts] for ts in times]), label=f"{label}_drive")
+    cells = p.Population(len(times), p.IF_cond_exp(tau_refrac=20.0, v_thresh=-55.0),
+                         label=label)
+    p.Projection(drive, cells, p.OneToOneConnector(), p.StaticSynapse(weight=0.5, delay=1.0))
+    cells.record("spikes")
+    return cells
+
+
+source = spikes_at(pre_times, "pre")
 teacher = p.Population(n, p.SpikeSourceArray(spike_times=teacher_times), label="teacher")
 post = p.Population(n, p.IF_curr_exp(**CELL), label="post")
 p.Projection(teacher, post, p.OneToOneConnector(), p.StaticSynapse(weight=TEACHER_NA, delay=1.0))
@@ -51,7 +70,7 @@ plastic = p.Projection(
                                                       A_plus=0.05, A_minus=0.03),
                     weight_dependence=p.AdditiveWeightDependence(w_min=0.0, w_max=1.0),
                     weight=0.5, delay=1.0), receptor_type="excitatory")
-reward = p.Population(2, p.SpikeSourceArray(spike_times=list(REWARDS)), label="reward")
+reward = spikes_at(list(REWARDS), "reward")
 p.Projection(reward, post, p.FromListConnector([(j % 2, j) for j in range(n)]),
              synapse_type=p.extra_models.Neuromodulation(weight=0.1, tau_c=300.0, tau_d=50.0,
                                                          w_max=2.0),
@@ -59,8 +78,16 @@ p.Projection(reward, post, p.FromListConnector([(j % 2, j) for j in range(n)]),
 post.record("spikes")
 p.run(LAST + 20.0)
 
-trains = post.get_data("spikes").segments[-1].spiketrains
-out = {"post": [[float(t) for t in train.magnitude] for train in trains],
+
+
+def spikes(population):
+    if not NEURONS and population is not post:
+        return []
+    trains = population.get_data("spikes").segments[-1].spiketrains
+    return [[float(t) for t in train.magnitude] for train in trains]
+
+
+out = {"post": spikes(post), "pre": spikes(source), "reward": spikes(reward),
        "weights": np.diag(plastic.get("weight", format="array")).tolist()}
 with open("neuromodulation_reward.json", "w") as stream:
     json.dump(out, stream)
