@@ -180,10 +180,9 @@ def test_neuromodulation_needs_an_earlier_stdp_projection_and_its_receptors():
     with pytest.raises(ValueError, match="reward' or 'punishment"):
         sim.Projection(source, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1),
                        receptor_type="reward")
-    sim.Projection(source, post, sim.AllToAllConnector(), sim.Neuromodulation(weight=0.1),
-                   receptor_type="reward")
     with pytest.raises(ValueError, match="STDP projection has already been added"):
-        sim.run(10.0)
+        sim.Projection(source, post, sim.AllToAllConnector(), sim.Neuromodulation(weight=0.1),
+                       receptor_type="reward")
     sim.end()
 
 

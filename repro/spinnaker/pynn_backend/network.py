@@ -168,53 +168,44 @@ def stdp_rule(synapse_type) -> StdpRule | None:
     return StdpRule(weight_dependence=kind, **taus, **amplitudes, **bounds)
 
 
-def dopamine_input(projection) -> DopamineInput | None:
-    """The dopamine input of a Neuromodulation projection (None for other synapse types)."""
-    synapse_type = projection.synapse_type
+def modulation(synapse_type) -> Modulation | None:
+    """The parameters of a Neuromodulation synapse type (None for other synapse types)."""
     if not isinstance(synapse_type, Neuromodulation):
         return None
-    return DopamineInput(reward=projection.receptor_type == "reward", modulation=Modulation(
-        **{name: _rule_value(synapse_type, name)
-           for name in ("tau_c", "tau_d", "w_min", "w_max")}))
+    return Modulation(**{name: _rule_value(synapse_type, name)
+                         for name in ("tau_c", "tau_d", "w_min", "w_max")})
 
 
-def _neuromodulate(network: Network) -> None:
-    """Run the plastic projections into every population with reward or punishment input
-    as neuromodulated STDP (sPyNNaker merges the synapse dynamics of a population).
+def dopamine_input(projection) -> DopamineInput | None:
+    """The dopamine input of a Neuromodulation projection (None for other synapse types)."""
+    parameters = modulation(projection.synapse_type)
+    if parameters is None:
+        return None
+    return DopamineInput(reward=projection.receptor_type == "reward", modulation=parameters)
+
+
+def _apply_merged_dynamics(state, network: Network) -> None:
+    """Run every plastic projection with its post population's merged rule (sPyNNaker
+    keeps one synapse dynamics per population: :mod:`.dynamics_merge`), neuromodulated
+    STDP where the population receives reward or punishment input.
 
     Raises
     ------
-    ValueError
-        As sPyNNaker 7.4.1: neuromodulation before any STDP projection into the population,
-        or two different Neuromodulation parameter sets for one population.
     UnsupportedFeatureError
         For a rule without a neuromodulation build.
     """
-    modulation: dict[int, Modulation] = {}
-    for number, spec in enumerate(network.projections):
-        if not isinstance(spec.plasticity, DopamineInput):
-            continue
-        if not any(isinstance(p.plasticity, StdpRule) and p.post == spec.post
-                   for p in network.projections[:number]):
-            raise ValueError(f"projection {spec.label!r}: Neuromodulation can only be added "
-                             "when an STDP projection has already been added (sPyNNaker "
-                             "7.4.1)")
-        if modulation.setdefault(spec.post, spec.plasticity.modulation) \
-                != spec.plasticity.modulation:
-            raise ValueError(f"projection {spec.label!r}: Neuromodulation must match exactly "
-                             "when using multiple edges to the same Population (sPyNNaker "
-                             "7.4.1)")
     for spec in network.projections:
-        rule = spec.plasticity
-        if not isinstance(rule, StdpRule) or spec.post not in modulation:
+        if not isinstance(spec.plasticity, StdpRule):
             continue
-        if (rule.timing, rule.weight_dependence) not in NEUROMODULATED_RULES:
+        rule = state.synapse_dynamics[state.populations[spec.post]].rule
+        if rule.neuromodulation is not None \
+                and (rule.timing, rule.weight_dependence) not in NEUROMODULATED_RULES:
             raise UnsupportedFeatureError(
                 f"neuromodulated STDP with the {rule.timing} rule and "
                 f"{rule.weight_dependence} weight dependence (projection {spec.label!r}): "
                 "sPyNNaker 7.4.1 builds only pair additive/multiplicative and Vogels 2011 "
                 "additive")
-        spec.plasticity = dataclasses.replace(rule, neuromodulation=modulation[spec.post])
+        spec.plasticity = rule
 
 
 def learned_weights(engine: Engine, projection, weights: np.ndarray) -> np.ndarray:
@@ -292,7 +283,7 @@ def build_network(state) -> Network:
                 delay=arrays["delay"][keep], synapse_type=synapse_type, on_machine=on_machine,
                 estimate=est, connector=type(projection._connector).__name__,
                 plasticity=rule, origin=origin, connection_index=np.flatnonzero(keep)))
-    _neuromodulate(network)
+    _apply_merged_dynamics(state, network)
     seeded.extend(f"RandomDistribution for initial {variable} of {pop.label}"
                   for pop in state.populations for variable in ("v",)
                   if variable in pop.initial_values

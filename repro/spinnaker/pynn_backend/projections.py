@@ -11,12 +11,16 @@ from pyNN import common
 from pyNN.space import Space
 
 from repro.spinnaker.pynn_backend import simulator
+from repro.spinnaker.pynn_backend.dynamics_merge import Dynamics, Merged, merge
 from repro.spinnaker.pynn_backend.estimates import check_connector
+from repro.spinnaker.pynn_backend.network import modulation, stdp_rule
+from repro.spinnaker.pynn_backend.populations import Assembly
 from repro.spinnaker.pynn_backend.standardmodels import (
     Neuromodulation,
     StaticSynapse,
     STDPMechanism,
     UnsupportedFeatureError,
+    script_line,
 )
 
 RECEPTOR_TYPES = ("excitatory", "excitatory2", "inhibitory")
@@ -59,10 +63,26 @@ class Projection(common.Projection):
             raise UnsupportedFeatureError(
                 f"receptor_type {self.receptor_type!r} is not supported by the SpiNNaker "
                 f"emulator (supported: {', '.join(RECEPTOR_TYPES)})")
+        self._merge_synapse_dynamics()
         self._chunks: dict[str, list[np.ndarray]] = {
             "presynaptic_index": [], "postsynaptic_index": [], "weight": [], "delay": []}
         connector.connect(self)
         simulator.state.projections.append(self)
+
+    def _merge_synapse_dynamics(self) -> None:
+        """Merge this projection's synapse type into its post populations' (sPyNNaker
+        7.4.1's rules, :mod:`.dynamics_merge`); a refused projection changes nothing."""
+        new = Dynamics(rule=stdp_rule(self.synapse_type) or modulation(self.synapse_type),
+                       projection=str(self.label), line=script_line())
+        targets = self.post.populations if isinstance(self.post, Assembly) else [self.post]
+        merged: dict[object, Merged] = {}
+        for target in targets:
+            population = getattr(target, "grandparent", target)
+            merged[population] = merge(
+                merged.get(population, simulator.state.synapse_dynamics.get(population,
+                                                                            Merged())),
+                new, str(population.label))
+        simulator.state.synapse_dynamics.update(merged)
 
     def _convergent_connect(self, presynaptic_indices, postsynaptic_index,
                             location_selector=None, **connection_parameters):

@@ -93,6 +93,8 @@ class State(common.control.BaseState):
         self.populations = []
         self.projections = []
         self.current_sources = []
+        #: Merged synapse dynamics by post-synaptic Population (``dynamics_merge.Merged``).
+        self.synapse_dynamics: dict[Any, Any] = {}
         #: ``set_number_of_neurons_per_core`` by cell class (sPyNNaker clears it at setup).
         self.neurons_per_core: dict[type, int | None] = {}
         self.id_counter = 0

@@ -21,7 +21,10 @@ for cycle in range(2):
         timing_dependence=sim.extra_models.Vogels2011Rule(alpha=0.12, tau=20.0, A_plus=0.05),
         weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=1.0))
     plastic = sim.Projection(source, dual, sim.AllToAllConnector(), triplet)
-    sim.Projection(source, dual, sim.AllToAllConnector(), vogels, receptor_type="inhibitory")
+    # sPyNNaker merges one STDP rule per post population: Vogels onto "dual" is refused
+    inhibited = sim.Population(2, sim.IF_curr_exp(), label="inhibited")
+    sim.Projection(source, inhibited, sim.AllToAllConnector(), vogels,
+                   receptor_type="inhibitory")
     dual.record("spikes")
     sim.run(50.0 + 10.0 * cycle)
     spikes = neo_convertor.convert_spikes(dual.get_data("spikes"))
