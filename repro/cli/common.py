@@ -16,12 +16,14 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from repro.errors import InputError, ReproError
 from repro.records.store import Store
 
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
+# emoji off: rich would print "script.py:100:" as "script.py" and a 100-points emoji
+console = Console(soft_wrap=True, emoji=False)
+err_console = Console(stderr=True, soft_wrap=True, emoji=False)
 
 STORE_OPTION = typer.Option(
     None, "--store", envvar="REPRO_STORE",
@@ -82,7 +84,8 @@ def open_store(path: Path | None) -> Store:
 
 def report_error(exc: ReproError) -> None:
     """Print one clear error line to stderr."""
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
+                      soft_wrap=True)
 
 
 def parse_seeds(text: str | None) -> list[int] | None:

@@ -41,23 +41,18 @@ from typing import Any
 import numpy as np
 
 from repro.site.portability import NoteBook
-from repro.site.spynnaker_catalogue import NESTML_SUFFIX
+from repro.site.spynnaker_catalogue import (
+    NESTML_SUFFIX,
+    PUNISHMENT_FEATURE,
+    PUNISHMENT_REASON,
+    PUNISHMENT_TARGETS,
+)
 
 #: The pair the NESTML build generates (``repro.nestml.shipped.SHIPPED_PAIRS``).
 NEURON = "spynnaker_if_curr_exp"
 SYNAPSE = "spynnaker_neuromodulated_stdp_synapse"
 NEST_NEURON = f"{NEURON}{NESTML_SUFFIX}__with_{SYNAPSE}{NESTML_SUFFIX}"
 NEST_SYNAPSE = f"{SYNAPSE}{NESTML_SUFFIX}__with_{NEURON}{NESTML_SUFFIX}"
-
-#: Targets that run punishment (and everything else Neuromodulation does).
-PUNISHMENT_TARGETS = ("spinnaker_emulator (repro's bit-exact emulator); nmpi (SpiNNaker "
-                      "hardware through the EBRAINS job queue)")
-PUNISHMENT_REASON = (
-    "punishment is negative dopamine on the same trace as reward: NEST 3.10's "
-    "volume_transmitter ignores connection weights and counts spikes only (handle() adds "
-    "the multiplicity, update() keeps multiplicities > 0), and a NESTML 9 synapse has one "
-    "volume-transmitter port whose handler gets no multiplicity, so no signed or weighted "
-    "dopamine reaches a NEST synapse without hand-written C++")
 
 SYNAPSE_EQUATIONS = (
     f"NESTML synapse {SYNAPSE} (NEST model {NEST_SYNAPSE}): sPyNNaker 7.4.1's "
@@ -250,8 +245,8 @@ class NeuromodulationDialect:
         projection.pre, projection.post, projection.synapse_type = pre, post, dopamine
         projection.receptor_type = receptor
         feature = f"extra_models.Neuromodulation(receptor_type={receptor!r})"
-        if receptor == "punishment":
-            raise self.book.refuse(feature, PUNISHMENT_TARGETS, PUNISHMENT_REASON)
+        if receptor == "punishment":  # also refused before the run (script_scan)
+            raise self.book.refuse(PUNISHMENT_FEATURE, PUNISHMENT_TARGETS, PUNISHMENT_REASON)
         if receptor != "reward":
             raise ValueError(f"Neuromodulation needs receptor_type 'reward' or "
                              f"'punishment', not {receptor!r}")

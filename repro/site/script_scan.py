@@ -1,10 +1,11 @@
 """Read a classic PyNN script (without running it) for the simulator features it uses.
 
 Used before any run starts, so a script that uses a feature a chosen target cannot run is
-refused up front, with the feature, the script line and the targets that can run it.
-Features reached only at run time (names built by string, ``getattr``) and those in a
-branch the run may not take (``if options.use_csa: sim.CSAConnector(...)``) are refused by
-the dialect shim when the script reaches them. Standard library only.
+refused up front, with the feature, the script line and the targets that can run it; so is
+Neuromodulation's ``receptor_type="punishment"`` on NEST when the script spells it. Features
+reached only at run time (names built by string, ``getattr``, a receptor in a variable) and
+those in a branch the run may not take (``if options.use_csa: sim.CSAConnector(...)``) are
+refused by the dialect shim when the script reaches them. Standard library only.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from repro.site.spynnaker_catalogue import (
     EXTRA_MODELS,
     HARDWARE_TARGETS,
     NESTML_STANDARD,
+    PUNISHMENT_FEATURE,
+    PUNISHMENT_REASON,
+    PUNISHMENT_TARGETS,
     SPYNNAKER_ONLY,
 )
 
@@ -114,6 +118,27 @@ def features_used(source: str, filename: str = "<script>") -> list[FeatureUse]:
     return sorted(set(uses), key=lambda use: (use.line, use.name))
 
 
+def punishment_uses(source: str, filename: str = "<script>") -> list[FeatureUse]:
+    """``Projection(..., receptor_type="punishment")`` calls of a script using
+    ``extra_models.Neuromodulation`` (a receptor the scan cannot read is left to the run)."""
+    if not any(use.name == "extra_models.Neuromodulation"
+               for use in features_used(source, filename)):
+        return []
+    tree = ast.parse(source, filename=filename)
+    branched = _in_branches(tree)
+    uses = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if called == "Projection" and any(
+                keyword.arg == "receptor_type" and isinstance(keyword.value, ast.Constant)
+                and keyword.value.value == "punishment" for keyword in node.keywords):
+            uses.append(FeatureUse(PUNISHMENT_FEATURE, node.lineno, id(node) in branched))
+    return sorted(uses, key=lambda use: use.line)
+
+
 def speaks_spynnaker(source: str, filename: str = "<script>") -> bool:
     """True when the script imports its simulator from an sPyNNaker module."""
     for node in ast.walk(ast.parse(source, filename=filename)):
@@ -200,9 +225,10 @@ def refusal_lines(script: Path, backends: Mapping[str, Mapping[str, str]],
     chosen : mapping
         ``{target name: backend}`` of the targets the user chose.
     """
-    lines = []
+    source = script.read_text(errors="replace")
+    lines: list[tuple[int, str]] = []
     seen: set[str] = set()
-    for use in features_used(script.read_text(errors="replace"), str(script)):
+    for use in features_used(source, str(script)):
         if use.name in seen or use.conditional:
             continue
         refusing = {}
@@ -217,6 +243,12 @@ def refusal_lines(script: Path, backends: Mapping[str, Mapping[str, str]],
                 if can_run(use.name, b, names)[0]]
         able = able or [HARDWARE_TARGETS]
         why = next(iter(refusing.values()))
-        lines.append(f"{script.name}:{use.line}: sim.{use.name} cannot run on "
-                     f"{', '.join(refusing)} ({why}); runs on: {'; '.join(able)}")
-    return lines
+        lines.append((use.line, f"{script.name}:{use.line}: sim.{use.name} cannot run on "
+                      f"{', '.join(refusing)} ({why}); runs on: {'; '.join(able)}"))
+    nest_targets = [target for target, backend in chosen.items() if backend == "nest"]
+    punished = [use for use in punishment_uses(source, str(script)) if not use.conditional]
+    if nest_targets and punished:  # the dialect's wording at run time (FeatureRefused.line)
+        lines.append((punished[0].line, f"{script.name}:{punished[0].line}: {PUNISHMENT_FEATURE} "
+                       f"cannot run on {', '.join(nest_targets)} ({PUNISHMENT_REASON}); runs "
+                       f"on: {PUNISHMENT_TARGETS}"))
+    return [line for _, line in sorted(lines, key=lambda item: item[0])]

@@ -194,8 +194,8 @@ def test_notes_are_kept_once_per_feature(action: str) -> None:
         book.add("feature", "bogus", "detail", numerical_effect=False)
 
 
-def repro_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "REPRO_STORE": str(cwd / "store"), "COLUMNS": "250"}
+def repro_cli(*args: str, cwd: Path, **env_vars: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "REPRO_STORE": str(cwd / "store"), "COLUMNS": "250", **env_vars}
     return subprocess.run([sys.executable, "-m", "repro.cli", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=600, check=False)
 

@@ -34,8 +34,11 @@ import numpy as np
 import pytest
 
 from repro.execution.bundle import build_bundle
+from repro.execution.preflight import backend_refusals
+from repro.site.portability import FeatureRefused
 from repro.site.runspec import RunSpec
-from tests.dialect.test_dialect import SCRIPTS, notes_of, run_harness
+from repro.site.script_scan import refusal_lines
+from tests.dialect.test_dialect import SCRIPTS, notes_of, repro_cli, run_harness
 
 EPS, F = 2.0 ** -11, 2.0 ** -15
 W0, A_PLUS, A_MINUS, TAU_PM = 0.5, 0.05, 0.03, 20.0
@@ -147,3 +150,25 @@ def test_punishment_is_refused_on_nest_naming_line_reason_and_targets(tmp_path: 
     assert "extra_models.Neuromodulation(receptor_type='punishment')" in message
     assert "volume_transmitter ignores connection weights" in message
     assert "spinnaker_emulator" in message and "nmpi" in message
+    # the pre-run scan refuses the same line with the same words (when the receptor is literal)
+    run_time = FeatureRefused(**result["refusal"]).line()
+    chosen = {"local": "nest", "spinnaker_emulator": "spinnaker_emulator"}
+    script = scripts / "punishment.py"
+    assert refusal_lines(script, backend_refusals(), chosen) == [
+        run_time.replace("cannot run on this target", "cannot run on local")]
+    assert refusal_lines(script, backend_refusals(), {"emu": "spinnaker_emulator"}) == []
+    for spelled in ('receptor_type=receptor', 'receptor_type="punishment" if 1 else "reward"'):
+        script.write_text(PUNISHMENT.replace('receptor_type="punishment"', spelled))
+        assert refusal_lines(script, backend_refusals(), chosen) == []  # left to the run
+
+
+def test_literal_punishment_exits_2_before_any_build(tmp_path: Path) -> None:
+    (tmp_path / "punishment.py").write_text("\n" * 91 + PUNISHMENT)  # line 100: no emoji
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    done = repro_cli("run", "--script", str(tmp_path / "punishment.py"), "--targets",
+                     "local,spinnaker_emulator", cwd=tmp_path, REPRO_CACHE_DIR=str(cache))
+    assert done.returncode == 2, done.stderr
+    assert "punishment.py:100: extra_models.Neuromodulation(receptor_type='punishment') cannot " \
+           "run on local (punishment is negative dopamine" in " ".join(done.stderr.split())
+    assert not (tmp_path / "store").exists() and not any(cache.iterdir())
