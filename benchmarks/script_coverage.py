@@ -104,7 +104,8 @@ def run_one(script: Path, target: str, timeout_s: float, args: list[str]) -> dic
             result = json.loads((crates[0] / "result.json").read_text()) if (
                 crates[0] / "result.json").is_file() else {}
         notes = result.get("portability", [])
-        summary = {"seconds": round(seconds, 1), "notes": notes}
+        summary = {"seconds": round(seconds, 1), "notes": notes,
+                   **({"no_spikes": True} if result.get("spikes_recorded") is False else {})}
         if done.returncode == 0 and crates:
             valid = validate_crate(crates[0], PROCESS_RUN_CRATE).passed
             return {**summary, "outcome": "completed" if valid else "failed",
@@ -204,6 +205,8 @@ def _cell(entry: dict) -> str:
     effects = sum(1 for n in entry.get("notes", []) if n.get("numerical_effect"))
     extra = f" ({len(entry.get('notes', []))} notes, {effects} numeric)" if entry.get(
         "notes") and entry["outcome"] == "completed" else ""
+    if entry.get("no_spikes") and entry["outcome"] == "completed":
+        extra += ", no spikes recorded"
     if entry.get("from_log"):
         extra += " †"
     return f"{mark}{extra}"

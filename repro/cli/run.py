@@ -26,6 +26,7 @@ from repro.errors import InputError, RunFailedError
 from repro.execution.dispatch import Progress, RunOutcome, run_experiment
 from repro.execution.preflight import check_script
 from repro.execution.script_models import with_dialect_models
+from repro.site.files import NO_SPIKES
 from repro.targets.tables import resolve_targets
 
 T = TypeVar("T")
@@ -73,6 +74,9 @@ def run(
 
     With --script, arguments after "--" are the script's own command line; a script that
     reads its simulator from it (PyNN's get_simulator) is given the target's backend.
+    A script that records no spikes (it studies connectivity, or writes its own files)
+    completes; its run says "no spikes recorded" and comparisons of it stop with an error:
+    there is nothing to compare.
     """
     script_args = list(ctx.args)
     if script is not None and experiment is not None:
@@ -178,9 +182,12 @@ def print_runs(outcomes: list[RunOutcome], root: Path) -> None:
     table = Table(title="runs", show_lines=False)
     for column in ("target", "seed", "status", "run id"):
         table.add_column(column, overflow="fold")
+    silent = [o for o in outcomes if o.ok and o.record.extra.get("spikes_recorded") is False]
     for outcome in outcomes:
         status = "cached" if outcome.cached else outcome.record.status
         style = {"failed": "red", "cached": "cyan"}.get(status, "green")
+        if any(outcome is o for o in silent):
+            status, style = f"{status}, no spikes recorded", "yellow"
         table.add_row(outcome.target, str(outcome.seed), f"[{style}]{status}[/]",
                       outcome.record.run_id)
     console.print(table)
@@ -190,6 +197,9 @@ def print_runs(outcomes: list[RunOutcome], root: Path) -> None:
     for outcome in outcomes:
         for note in outcome.notes:
             console.print(f"note: {note}")
+    for outcome in silent:
+        console.print(f"note: run {outcome.record.run_id} ({outcome.target} seed "
+                      f"{outcome.seed}): the script {NO_SPIKES}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -21,6 +21,7 @@ from repro.records.run_crate import read_metadata, sha256_file
 from repro.site.files import (
     CONNECTIVITY,
     ENVIRONMENT,
+    NO_SPIKES,
     PORTABILITY,
     PROVENANCE,
     RESULT,
@@ -126,7 +127,8 @@ def load_crate(crate_dir: Path) -> RunSpikes:
         If the crate, its run spec or its spike file is missing, unreadable or does not
         match the recorded checksum (the message names the file).
     SelectionError
-        If the run did not complete.
+        If the run did not complete, or recorded no spikes (a legitimate run with nothing
+        to compare).
     """
     crate_dir = Path(crate_dir)
     graph = read_metadata(crate_dir)
@@ -171,10 +173,14 @@ def load_crate(crate_dir: Path) -> RunSpikes:
         "frozen_replay": ((_read_json_file(crate_dir / RESULT).get("frozen_replay") or {})
                           if (crate_dir / RESULT).is_file() else {}),
     }
-    return read_run_spikes(
+    run = read_run_spikes(
         spike_path, run_id=crate_dir.name, target=str(spec.get("target", "")),
         seed=int(spec.get("seed", -1)), model_hash=str(values.get("model_hash", "")),
         env_digest=str(values.get("environment_digest", "")), crate=crate_dir, facts=facts)
+    if not run.populations:
+        raise SelectionError(f"run {crate_dir.name} {NO_SPIKES}",
+                             path=crate_dir)
+    return run
 
 
 def _script_timestep(crate_dir: Path) -> float | None:

@@ -27,7 +27,7 @@ from repro.execution.guard import check_request, wall_limit
 from repro.records.store import RunRecord, Store
 from repro.site.clock import utc_now
 from repro.site.envinfo import environment_digest, sha256_file
-from repro.site.files import ENVIRONMENT, RESULT, read_json, run_completed
+from repro.site.files import ENVIRONMENT, RESULT, read_json, recorded_spikes, run_completed
 from repro.site.runspec import RunSpec
 from repro.targets.base import JobHandle, JobState, JobStatus, RunBundle, Target
 from repro.targets.polling import PollSchedule
@@ -383,6 +383,8 @@ def _collect(experiment: Experiment, pending: _Pending, status: JobStatus, store
         created=utc_now(),
         wall_seconds=result.get("timings", {}).get("wall_s"),
         extra={**({"noise_seed": pending.noise_seed} if pending.noise_seed is not None else {}),
+               **({"spikes_recorded": False} if completed and not recorded_spikes(result)
+                  else {}),
                "job": {k: v for k, v in pending.handle.info.items()
                        if isinstance(v, str | int | float)},
                "error": (result.get("error") or {}).get("message") or (

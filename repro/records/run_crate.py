@@ -37,10 +37,13 @@ from repro.site.files import (
     DESCRIPTIONS,
     ENVIRONMENT,
     JOB,
+    NO_SPIKES,
     PORTABILITY,
     RESULT,
     RUN_SPEC,
+    SPIKES,
     read_json,
+    recorded_spikes,
     run_completed,
 )
 from repro.site.portability import NOTES_FORMAT
@@ -226,7 +229,10 @@ def _build_run_metadata(root: Path, result: dict, manifest: dict, completed: boo
                        or utc_now())
     crate.root_dataset["datePublished"] = end_time
     objects = _run_inputs(crate, root, facts)
-    results = _run_outputs(crate, root, facts.output_files)
+    descriptions = dict(facts.output_files)
+    if completed and not recorded_spikes(result):
+        descriptions[SPIKES] = f"{DESCRIPTIONS[SPIKES]}; empty: the script {NO_SPIKES}"
+    results = _run_outputs(crate, root, descriptions)
     instrument = _instrument(crate, simulator, manifest.get("packages", {}),
                              uses_nestml=bool(result.get("nestml_modules")))
     site = add_context(crate, f"#site-{facts.site}", "Place", name=facts.site,
@@ -268,7 +274,7 @@ def _run_inputs(crate: ROCrate, root: Path, facts: RunFacts) -> list[Any]:
 
 def _run_outputs(crate: ROCrate, root: Path, output_files: dict[str, str]) -> list[Any]:
     """Every file in ``root`` that is not an input: described outputs first (the harness's,
-    then the target kind's ``output_files``), then the rest."""
+    then the target kind's ``output_files``, whose descriptions win), then the rest."""
     described = {**DESCRIPTIONS, **output_files}
     results = [add_file(crate, root, name, description=text)
                for name, text in described.items() if (root / name).is_file()]
@@ -289,7 +295,8 @@ def _action_properties(result: dict, simulator: dict, completed: bool, facts: Ru
         "@type": "CreateAction",
         "name": f"Run {facts.experiment} on {facts.target}, seed {facts.seed}",
         "description": f"{simulator.get('name', 'simulator')} run of {facts.experiment}"
-                       + portability_summary(result.get("portability") or []),
+                       + portability_summary(result.get("portability") or [])
+                       + ("" if recorded_spikes(result) else f"; the script {NO_SPIKES}"),
         "actionStatus": COMPLETED if completed else FAILED,
         "endTime": end_time,
     }

@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from repro.site.files import RESULT, read_json, recorded_spikes
+
 INDEX_FILE = "index.sqlite"
 RUNS_DIR = "runs"
 CAMPAIGNS_DIR = "campaigns"
@@ -288,10 +290,12 @@ def record_from_crate(store: Store, crate_dir: Path) -> RunRecord | None:
         return None
     spec = json.loads(spec_path.read_text())
     completed = action.get("actionStatus", "").endswith("CompletedActionStatus")
+    silent = completed and not recorded_spikes(read_json(crate_dir / RESULT) or {})
     return RunRecord(
         run_id=crate_dir.name, crate_path=str(crate_dir.resolve().relative_to(store.root)),
         experiment=spec["experiment"], model_hash=ids["model_hash"], run_key=ids["run_key"],
         request_key=ids.get("request_key", ""), env_digest=ids.get("environment_digest", ""),
         target=spec["target"], target_kind=str(ids.get("target_kind", "")), site=spec["site"],
         seed=int(spec["seed"]), status="completed" if completed else "failed",
-        created=action.get("endTime", ""), wall_seconds=None, extra={})
+        created=action.get("endTime", ""), wall_seconds=None,
+        extra={"spikes_recorded": False} if silent else {})

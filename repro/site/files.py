@@ -24,6 +24,9 @@ FROZEN_INPUT = "frozen_input.npz"
 JOB = "job.json"
 RUN_SPEC = "run_spec.json"
 
+#: What a completed run that recorded no spikes says about itself (result, crate, CLI).
+NO_SPIKES = f"recorded no spikes: its {SPIKES} holds no population, so there is nothing to compare"
+
 
 @dataclass(frozen=True)
 class OutputFile:
@@ -74,6 +77,11 @@ DESCRIPTIONS = {f.name: f.description for f in OUTPUT_FILES}
 def run_completed(result: dict[str, Any], directory: Path) -> bool:
     """True if the harness ``result`` says completed and its spike file is in ``directory``."""
     return result.get("status") == "completed" and (Path(directory) / SPIKES).is_file()
+
+
+def recorded_spikes(result: dict[str, Any]) -> bool:
+    """False if the harness ``result`` says the run recorded no spikes (see ``NO_SPIKES``)."""
+    return result.get("spikes_recorded") is not False
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

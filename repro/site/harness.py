@@ -12,7 +12,9 @@ abort cannot take the caller down and every run gets a fresh kernel.
 Outputs in ``OUTPUT_DIR``: ``spikes.npz`` (see :mod:`repro.site.spikefile`), ``environment.json``
 (see :mod:`repro.site.envinfo`), ``result.json`` (status, timings, warnings, error),
 ``harness.log`` (everything the process printed, NEST's C++ output included) and, where the
-backend reports it, ``provenance.json`` (hardware provenance counters).
+backend reports it, ``provenance.json`` (hardware provenance counters). A run that records no
+spikes completes with a spike file of no population, ``"spikes_recorded": false`` and a note
+in its result saying so.
 Exit code: 0 on success, 1 when the run failed (outputs still written), 2 on a bad spec.
 """
 
@@ -36,7 +38,7 @@ import numpy as np
 from repro.site import fastconnect, fingerprints, frozen, nest_mpi_guard
 from repro.site.clock import utc_now
 from repro.site.envinfo import capture_manifest
-from repro.site.files import ENVIRONMENT, HARNESS_LOG, PROVENANCE, RESULT, SPIKES
+from repro.site.files import ENVIRONMENT, HARNESS_LOG, NO_SPIKES, PROVENANCE, RESULT, SPIKES
 from repro.site.portability import FeatureRefused, NoteBook
 from repro.site.runspec import RunSpec
 from repro.site.script_mode import run_script
@@ -238,6 +240,7 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
     sim: types.ModuleType | None = None
     facts: dict[str, Any] = {}
     provenance: dict[str, Any] | None = None
+    simulated = True
     rank = 0
     wall0 = time.perf_counter()
     try:
@@ -275,10 +278,8 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
                                  spec.seed, spec.threads, spec.backend_options, book)
             timings["simulate_s"] = time.perf_counter() - t0
             populations = dialect.populations()
+            simulated = dialect.t_stop > 0
             result["timestep_ms"] = float(sim.get_time_step())
-            if not populations:
-                raise RuntimeError(f"{spec.script} recorded no spikes: call "
-                                   "Population.record('spikes') on what should be compared")
         else:
             raise ValueError(f"unknown run mode {spec.mode!r}")
         facts = facts or simulator_facts(sim)
@@ -293,6 +294,11 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
         result["populations"] = [
             {"name": p.name, "size": p.size, "celltype": p.celltype, "n_spikes": p.n_spikes,
              "t_start": p.t_start, "t_stop": p.t_stop} for p in populations]
+        result["spikes_recorded"] = bool(populations)
+        if not populations:  # a legitimate run (it studies connectivity, writes its own files)
+            notes.append(f"the script {NO_SPIKES} (" + (
+                "none of its populations recorded spikes)" if simulated
+                else "it never called run(): nothing was simulated)"))
         result["status"] = "completed"
         if provenance is not None:
             (out_dir / PROVENANCE).write_text(json.dumps(provenance, indent=1,

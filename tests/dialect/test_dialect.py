@@ -242,3 +242,38 @@ def test_portability_notes_in_crates_and_next_to_the_verdict(tmp_path: Path) -> 
     out = " ".join(compared.stdout.split())
     assert ("local: the script's tau_refrac=0 ms (compare_pair.py:11) was adapted" in out)
     assert "different time steps" not in out
+
+
+def test_script_recording_no_spikes_completes_with_nothing_to_compare(tmp_path: Path) -> None:
+    """A connectivity study never runs: its crate is valid and says so; compare refuses it."""
+    from typer.testing import CliRunner
+
+    from repro.cli import app
+    from repro.records.run_crate import read_metadata
+    from repro.records.validation import PROCESS_RUN_CRATE, validate_crate
+    from repro.site.spikefile import read_spikes
+
+    store = str(tmp_path / "store")
+    done = CliRunner().invoke(app, ["run", "--script", str(SCRIPTS / "no_spikes.py"),
+                                    "--targets", "spinnaker_emulator", "--store", store],
+                              env={"COLUMNS": "250"})
+    assert done.exit_code == 0, done.stderr
+    (crate,) = (tmp_path / "store" / "runs" / "no_spikes").iterdir()
+    out = " ".join(done.stdout.split())
+    assert "completed, no spikes recorded" in out
+    assert (f"note: run {crate.name} (spinnaker_emulator seed 1): the script recorded no "
+            "spikes: its spikes.npz holds no population, so there is nothing to compare") in out
+    result = json.loads((crate / "result.json").read_text())
+    assert (result["status"], result["spikes_recorded"], result["populations"]) == (
+        "completed", False, [])
+    assert result["notes"][0].endswith("(it never called run(): nothing was simulated)")
+    assert read_spikes(crate / "spikes.npz") == []
+    action = next(e for e in read_metadata(crate).values() if e["@type"] == "CreateAction")
+    assert "the script recorded no spikes" in action["description"]
+    assert validate_crate(crate, PROCESS_RUN_CRATE).passed
+    compared = CliRunner().invoke(app, ["compare", "-b", str(crate), "-c", str(crate),
+                                        "--no-record", "--store", store])
+    assert compared.exit_code == 2
+    message = " ".join(compared.stderr.split())
+    assert f"{crate}: run {crate.name} recorded no spikes" in message, message
+    assert "nothing to compare" in message and "Traceback" not in message

@@ -1,0 +1,17 @@
+"""A connectivity study: it builds a network, saves its connections and never runs it.
+
+Written for repro's tests, in the style of PyNN's examples/connections.py: a legitimate
+script that records no spikes.
+"""
+
+import numpy as np
+from pyNN.utility import get_simulator
+
+sim, options = get_simulator()
+sim.setup(timestep=1.0)
+pre = sim.Population(10, sim.IF_curr_exp(), label="pre")
+post = sim.Population(10, sim.IF_curr_exp(), label="post")
+projection = sim.Projection(pre, post, sim.FixedProbabilityConnector(0.5),
+                            sim.StaticSynapse(weight=0.5, delay=1.0))
+np.savetxt("connections.txt", np.array(projection.get("weight", format="list")))
+sim.end()
