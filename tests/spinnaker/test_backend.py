@@ -156,10 +156,10 @@ def test_unsupported_synapse_connector_and_receptor_are_named():
     a = sim.Population(5, sim.IF_curr_exp())
     with pytest.raises(UnsupportedFeatureError, match="TsodyksMarkramSynapse"):
         sim.TsodyksMarkramSynapse(U=0.5)
-    with pytest.raises(UnsupportedFeatureError, match="DistanceDependentProbabilityConnector"):
-        from pyNN.connectors import DistanceDependentProbabilityConnector
+    with pytest.raises(UnsupportedFeatureError, match="FixedNumberPostConnector"):
+        from pyNN.connectors import FixedNumberPostConnector
 
-        sim.Projection(a, a, DistanceDependentProbabilityConnector("d < 1"), sim.StaticSynapse())
+        sim.Projection(a, a, FixedNumberPostConnector(2), sim.StaticSynapse())
     with pytest.raises(UnsupportedFeatureError, match="GutigWeightDependence"):
         sim.GutigWeightDependence()
 

@@ -48,21 +48,31 @@ def test_reference_network_runs_on_the_emulator_through_the_harness(tmp_path):
 
 
 def test_classic_spinnaker_script_runs_on_the_emulator(tmp_path):
+    """Also a DistanceDependentProbabilityConnector between grids: "d < 0.5" connects each
+    source only to the cell at its own position (3 ms later than the delay-1 relay)."""
     script = tmp_path / "relay.py"
     script.write_text(textwrap.dedent("""
         import pyNN.spiNNaker as sim
+        from pyNN.space import Grid2D
 
         sim.setup(timestep=1.0)
         sim.set_number_of_neurons_per_core(sim.IF_curr_exp, 64)
-        src = sim.Population(4, sim.SpikeSourceArray(spike_times=[5.0, 15.0]), label="src")
+        grid = Grid2D(dx=1.0, dy=1.0)
+        src = sim.Population(4, sim.SpikeSourceArray(spike_times=[5.0, 15.0]), label="src",
+                             structure=grid)
         cells = sim.Population(4, sim.IF_curr_exp(tau_syn_E=0.5), label="cells")
+        echo = sim.Population(4, sim.IF_curr_exp(tau_syn_E=0.5), label="echo", structure=grid)
         sim.Projection(src, cells, sim.OneToOneConnector(),
                        sim.StaticSynapse(weight=40.0, delay=1.0))
+        sim.Projection(src, echo, sim.DistanceDependentProbabilityConnector("d < 0.5"),
+                       sim.StaticSynapse(weight=40.0, delay=3.0))
         cells.record("spikes")
+        echo.record("spikes")
         sim.run(30.0)
         sim.end()
     """))
     (crate,) = _run(script_experiment(script), tmp_path / "crates", [1])
-    (cells,) = read_spikes(crate / "spikes.npz")
+    spikes = {p.name: p for p in read_spikes(crate / "spikes.npz")}
     # Sent in ticks 5 and 15, delay 1: the crossing is found in ticks 6 and 16.
-    assert sorted(set(cells.times.tolist())) == [6.0, 16.0]
+    assert sorted(set(spikes["cells"].times.tolist())) == [6.0, 16.0]
+    assert sorted(spikes["echo"].times.tolist()) == [8.0] * 4 + [18.0] * 4

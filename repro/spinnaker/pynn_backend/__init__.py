@@ -16,7 +16,8 @@ TimingDependenceVogels2011 with AdditiveWeightDependence, sPyNNaker's RecurrentR
 TimingDependenceRecurrent with MultiplicativeWeightDependence; learned weights via
 ``Projection.get("weight")``), sPyNNaker's Neuromodulation (receptor "reward" or
 "punishment": dopamine-modulated pair or Vogels 2011 STDP into that population),
-AllToAll/OneToOne/FixedProbability/FixedNumberPre/FromList connectors, Population,
+AllToAll/OneToOne/FixedProbability/FixedNumberPre/FromList connectors,
+DistanceDependentProbabilityConnector (drawn on the host as sPyNNaker does), Population,
 PopulationView, Assembly, recording of spikes, v, gsyn_exc and gsyn_inh, sPyNNaker's
 ``set_number_of_neurons_per_core`` (the slicing of per-core random streams).
 Everything else raises :class:`UnsupportedFeatureError` naming it. ``repro_simulator_info()``
@@ -59,6 +60,9 @@ from repro.spinnaker.pynn_backend.control import (  # noqa: F401
     run_until,
     set_number_of_neurons_per_core,
     setup,
+)
+from repro.spinnaker.pynn_backend.distance_connector import (  # noqa: F401
+    DistanceDependentProbabilityConnector,
 )
 from repro.spinnaker.pynn_backend.electrodes import (  # noqa: F401
     ACSource,

@@ -19,8 +19,8 @@ from repro.spinnaker.shifts import ProjectionEstimate
 #: Connectors the synapse expander can generate on the machine.
 MACHINE_CONNECTORS = (connectors.AllToAllConnector, connectors.OneToOneConnector,
                       connectors.FixedProbabilityConnector, connectors.FixedNumberPreConnector)
-#: Connectors generated on the host from an explicit list.
-HOST_CONNECTORS = (connectors.FromListConnector,)
+#: Connectors sPyNNaker generates on the host (from a list, or drawn there).
+HOST_CONNECTORS = (connectors.FromListConnector, connectors.DistanceDependentProbabilityConnector)
 #: Random distributions the synapse expander draws on chip (``PARAM_TYPE_BY_NAME``).
 MACHINE_DISTRIBUTIONS = ("uniform", "uniform_int", "normal", "normal_clipped",
                          "normal_clipped_to_boundary", "exponential", "exponential_clipped")
@@ -100,6 +100,11 @@ def _fan_in_and_items(connector, n_pre: int, n_post: int) -> tuple[int, int]:
         return fan_in, dist.probable_maximum_selected(total, total, connector.p_connect)
     if isinstance(connector, connectors.FixedNumberPreConnector):
         return int(connector.n), int(connector.n) * n_post
+    if isinstance(connector, connectors.DistanceDependentProbabilityConnector):
+        # 7.4.1 passes n_post (not n_pre) as the trials of the fan-in estimate.
+        total, top = n_pre * n_post, connector.max_probability
+        return (dist.probable_maximum_selected(total, n_post, top),
+                dist.probable_maximum_selected(total, total, top))
     raise UnsupportedFeatureError(f"{type(connector).__name__} is not supported by the emulator")
 
 
@@ -151,7 +156,8 @@ def estimate(projection, synapse_type: int, arrays: dict[str, np.ndarray]
                 "needs a FromListConnector for per-connection values)")
     fan_in, n_items = _fan_in_and_items(connector, projection.pre.size, projection.post.size)
     w_mean, w_var = _weight_mean_variance(weight)
-    on_machine = is_generatable(weight) and is_generatable(delay)
+    on_machine = (isinstance(connector, MACHINE_CONNECTORS) and is_generatable(weight)
+                  and is_generatable(delay))
     return on_machine, ProjectionEstimate(
         synapse_type, int(fan_in), w_mean, w_var, _weight_maximum(weight, max(1, n_items)),
         _delay_variance(delay))

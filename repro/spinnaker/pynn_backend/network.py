@@ -262,6 +262,7 @@ def build_network(state) -> Network:
             top = max(est.weight_max, rule.w_max)
             est = dataclasses.replace(est, weight_mean=top, weight_variance=0.0, weight_max=top)
         seeded.extend(seeded_random_sources(projection))
+        network.notes.extend(projection.notes)
         pre_ids = np.asarray(projection.pre.all_cells, dtype=np.int64)
         post_ids = np.asarray(projection.post.all_cells, dtype=np.int64)
         pre_pop, pre_index = _locate(pre_ids[arrays["presynaptic_index"]], first_ids)

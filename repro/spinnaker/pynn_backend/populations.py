@@ -121,7 +121,17 @@ class Population(common.Population):
         self.neurons_per_core = _per_core(extras.get(
             "neurons_per_core", simulator.state.neurons_per_core.get(celltype)))
         self._initial_arrays: dict[str, np.ndarray] = {}
+        #: Whether the script gave positions (a structure, or ``positions = ...``): sPyNNaker
+        #: 7.4.1 has none otherwise (PyNN's default Line is PyNN's, not sPyNNaker's).
+        self.positions_given = structure is not None
         super().__init__(size, cellclass, cellparams, structure, initial_values or {}, label)
+
+    def _set_positions(self, pos_array):
+        super()._set_positions(pos_array)
+        self.positions_given = True
+
+    positions = property(common.Population._get_positions, _set_positions,
+                         doc=common.Population.positions.__doc__)
 
     def _create_cells(self):
         state = simulator.state

@@ -1,16 +1,19 @@
 """Projection of the emulator backend: PyNN's connectors fill plain connection arrays.
 
 Connections are produced by PyNN's own connector code (the same calls, in the same order,
-as the NEST backend makes), and kept as arrays of pre index, post index, weight and delay.
+as the NEST backend makes), except DistanceDependentProbabilityConnector, which sPyNNaker
+7.4.1 draws on the host in its own way (:mod:`.distance_connector`), and kept as arrays of
+pre index, post index, weight and delay.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from pyNN import common
+from pyNN.connectors import DistanceDependentProbabilityConnector
 from pyNN.space import Space
 
-from repro.spinnaker.pynn_backend import simulator
+from repro.spinnaker.pynn_backend import distance_connector, simulator
 from repro.spinnaker.pynn_backend.dynamics_merge import Dynamics, Merged, merge
 from repro.spinnaker.pynn_backend.estimates import check_connector
 from repro.spinnaker.pynn_backend.network import modulation, stdp_rule
@@ -66,7 +69,12 @@ class Projection(common.Projection):
         self._merge_synapse_dynamics()
         self._chunks: dict[str, list[np.ndarray]] = {
             "presynaptic_index": [], "postsynaptic_index": [], "weight": [], "delay": []}
-        connector.connect(self)
+        #: What this projection did differently from sPyNNaker 7.4.1 (notes of the run).
+        self.notes: list[str] = []
+        if isinstance(connector, DistanceDependentProbabilityConnector):
+            self.notes.extend(distance_connector.connect(connector, self))
+        else:
+            connector.connect(self)
         simulator.state.projections.append(self)
 
     def _merge_synapse_dynamics(self) -> None:
