@@ -47,6 +47,7 @@ from repro.site.files import (
     run_completed,
 )
 from repro.site.portability import NOTES_FORMAT
+from repro.site.script_outputs import SCRIPT_OUTPUTS, skipped_note
 
 if TYPE_CHECKING:  # ro-crate-py is imported only where crates are written (slow import)
     from rocrate.rocrate import ROCrate
@@ -232,6 +233,7 @@ def _build_run_metadata(root: Path, result: dict, manifest: dict, completed: boo
     descriptions = dict(facts.output_files)
     if completed and not recorded_spikes(result):
         descriptions[SPIKES] = f"{DESCRIPTIONS[SPIKES]}; empty: the script {NO_SPIKES}"
+    descriptions.update(_script_output_descriptions(result))
     results = _run_outputs(crate, root, descriptions)
     instrument = _instrument(crate, simulator, manifest.get("packages", {}),
                              uses_nestml=bool(result.get("nestml_modules")))
@@ -242,7 +244,7 @@ def _build_run_metadata(root: Path, result: dict, manifest: dict, completed: boo
                    for k, v in _environment_facts(manifest, facts).items()]
     action = crate.add_action(
         instrument, identifier=f"#run-{facts.run_id}", object=objects, result=results,
-        properties=_action_properties(result, simulator, completed, facts, end_time))
+        properties=_action_properties(result, simulator, completed, facts, end_time, root))
     action["agent"] = agent
     action["location"] = site
     action["environment"] = scalar(environment)
@@ -287,8 +289,37 @@ def _run_outputs(crate: ROCrate, root: Path, output_files: dict[str, str]) -> li
     return results
 
 
+def _script_output_descriptions(result: dict[str, Any]) -> dict[str, str]:
+    """Crate descriptions of the files the script wrote, by crate path."""
+    files = (result.get("script_outputs") or {}).get("files") or []
+    return {f"{SCRIPT_OUTPUTS}/{item['path']}": f"File the script wrote as {item['path']} in "
+            f"its working directory during the run (sha256 at the site {item['sha256']})"
+            for item in files}
+
+
+def script_outputs_summary(result: dict[str, Any], root: Path, facts: RunFacts) -> str:
+    """What the run's description says about the files the script wrote: how many the crate
+    keeps, which the harness skipped and why, and which the target did not bring back
+    (never a silent loss); "" when the script wrote none."""
+    collected = result.get("script_outputs") or {}
+    files = collected.get("files") or []
+    missing = [item["path"] for item in files
+               if not (root / SCRIPT_OUTPUTS / item["path"]).is_file()]
+    parts = []
+    if len(files) > len(missing):
+        parts.append(f"{len(files) - len(missing)} file(s) the script wrote are kept in "
+                     f"{SCRIPT_OUTPUTS}/")
+    if missing:
+        parts.append(f"{len(missing)} file(s) the script wrote at the site were not brought "
+                     f"back by target kind {facts.target_kind} (not in this crate; their "
+                     f"sizes and sha256 are in {RESULT}): {', '.join(missing)}")
+    if note := skipped_note(collected):
+        parts.append(note)
+    return "".join(f"; {part}" for part in parts)
+
+
 def _action_properties(result: dict, simulator: dict, completed: bool, facts: RunFacts,
-                       end_time: str) -> dict[str, Any]:
+                       end_time: str, root: Path) -> dict[str, Any]:
     """Name, status, times and (for a failed run) the error of the run's CreateAction."""
     timings = result.get("timings", {})
     props: dict[str, Any] = {
@@ -296,7 +327,8 @@ def _action_properties(result: dict, simulator: dict, completed: bool, facts: Ru
         "name": f"Run {facts.experiment} on {facts.target}, seed {facts.seed}",
         "description": f"{simulator.get('name', 'simulator')} run of {facts.experiment}"
                        + portability_summary(result.get("portability") or [])
-                       + ("" if recorded_spikes(result) else f"; the script {NO_SPIKES}"),
+                       + ("" if recorded_spikes(result) else f"; the script {NO_SPIKES}")
+                       + script_outputs_summary(result, root, facts),
         "actionStatus": COMPLETED if completed else FAILED,
         "endTime": end_time,
     }

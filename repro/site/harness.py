@@ -12,7 +12,9 @@ abort cannot take the caller down and every run gets a fresh kernel.
 Outputs in ``OUTPUT_DIR``: ``spikes.npz`` (see :mod:`repro.site.spikefile`), ``environment.json``
 (see :mod:`repro.site.envinfo`), ``result.json`` (status, timings, warnings, error),
 ``harness.log`` (everything the process printed, NEST's C++ output included) and, where the
-backend reports it, ``provenance.json`` (hardware provenance counters). A run that records no
+backend reports it, ``provenance.json`` (hardware provenance counters); files the script
+wrote in its working directory go to ``script_outputs/`` (see
+:mod:`repro.site.script_outputs`). A run that records no
 spikes completes with a spike file of no population, ``"spikes_recorded": false`` and a note
 in its result saying so.
 Exit code: 0 on success, 1 when the run failed (outputs still written), 2 on a bad spec.
@@ -42,6 +44,7 @@ from repro.site.files import ENVIRONMENT, HARNESS_LOG, NO_SPIKES, PROVENANCE, RE
 from repro.site.portability import FeatureRefused, NoteBook
 from repro.site.runspec import RunSpec
 from repro.site.script_mode import run_script
+from repro.site.script_outputs import Snapshot, collect, skipped_note
 from repro.site.spikefile import PopulationSpikes, write_spikes
 
 RESULT_FORMAT = "repro.run-result/1"
@@ -243,6 +246,7 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
     simulated = True
     rank = 0
     wall0 = time.perf_counter()
+    written = Snapshot.take(Path.cwd(), out_dir)
     try:
         warnings.simplefilter("default")
         t0 = time.perf_counter()
@@ -315,6 +319,12 @@ def run(spec: RunSpec, bundle_dir: Path, out_dir: Path) -> int:
             facts = simulator_facts(sim)
         if rank:
             return 1
+    try:
+        result["script_outputs"] = collect(written, out_dir)
+        if note := skipped_note(result["script_outputs"]):
+            notes.append(note)
+    except OSError as exc:  # the run's own outputs matter more than the script's files
+        notes.append(f"collecting the files the script wrote failed: {exc}")
     result["portability"] = book.to_json()
     notes.extend(note.line() for note in book.notes)
     timings["end_time"] = utc_now("microseconds")

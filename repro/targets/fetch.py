@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from repro.site.files import OUTPUT_FILES
+from repro.site.script_outputs import SCRIPT_OUTPUTS
 
 #: Files a target brings back from the harness output directory (whatever exists of them).
 FETCHED_OUTPUTS = tuple(f.name for f in OUTPUT_FILES if f.writer == "harness")
@@ -15,6 +16,8 @@ LAUNCHER_LOG = "launcher.log"
 
 def fetch_directory(output: Path, dest: Path, launcher_log: Path | None = None) -> None:
     """Copy the harness outputs in ``output`` (and a non-empty launcher log) into ``dest``.
+
+    The files the script wrote (``script_outputs/``) come along as a whole.
 
     Parameters
     ----------
@@ -29,5 +32,8 @@ def fetch_directory(output: Path, dest: Path, launcher_log: Path | None = None) 
     for name in FETCHED_OUTPUTS:
         if (output / name).is_file():
             shutil.copy2(output / name, dest / name)
+    if (output / SCRIPT_OUTPUTS).is_dir():
+        shutil.copytree(output / SCRIPT_OUTPUTS, dest / SCRIPT_OUTPUTS, symlinks=False,
+                        dirs_exist_ok=True)
     if launcher_log is not None and launcher_log.is_file() and launcher_log.stat().st_size:
         shutil.copy2(launcher_log, dest / LAUNCHER_LOG)

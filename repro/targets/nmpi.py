@@ -46,6 +46,7 @@ from repro.errors import (
     TargetError,
 )
 from repro.site.files import ENVIRONMENT, PROVENANCE, RESULT, read_json
+from repro.site.script_outputs import SCRIPT_OUTPUTS
 from repro.targets import nmpi_launcher
 from repro.targets.base import (
     JobHandle,
@@ -511,7 +512,8 @@ class NmpiTarget(Target):
     def fetch(self, handle: JobHandle, dest: Path) -> None:
         """Download the job's results into ``dest``; refuse unsafe names or URLs.
 
-        Harness outputs land directly in ``dest``; other result files under
+        Harness outputs land directly in ``dest``, the files the script wrote in
+        ``dest/script_outputs/``; other result files under
         ``dest/nmpi_outputs/``; the job log in ``dest/nmpi.log``.
         """
         with self._patient(fault_log(handle)):
@@ -592,6 +594,8 @@ class NmpiTarget(Target):
             if relative.parent.name == nmpi_launcher.OUTPUT_DIR and \
                     relative.name in harness_names:
                 target = dest / relative.name
+            elif relative.parts[:2] == (nmpi_launcher.OUTPUT_DIR, SCRIPT_OUTPUTS):
+                target = dest / relative.relative_to(nmpi_launcher.OUTPUT_DIR)
             else:
                 target = dest / "nmpi_outputs" / relative
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -245,18 +245,23 @@ def test_portability_notes_in_crates_and_next_to_the_verdict(tmp_path: Path) -> 
 
 
 def test_script_recording_no_spikes_completes_with_nothing_to_compare(tmp_path: Path) -> None:
-    """A connectivity study never runs: its crate is valid and says so; compare refuses it."""
+    """A connectivity study never runs: its crate is valid and says so; compare refuses it.
+    The files it writes are outputs of its run, with their hashes; one over the cap is not."""
+    import hashlib
+
+    import numpy as np
     from typer.testing import CliRunner
 
     from repro.cli import app
-    from repro.records.run_crate import read_metadata
+    from repro.records.run_crate import read_metadata, verify_crate
     from repro.records.validation import PROCESS_RUN_CRATE, validate_crate
     from repro.site.spikefile import read_spikes
 
     store = str(tmp_path / "store")
     done = CliRunner().invoke(app, ["run", "--script", str(SCRIPTS / "no_spikes.py"),
                                     "--targets", "spinnaker_emulator", "--store", store],
-                              env={"COLUMNS": "250"})
+                              env={"COLUMNS": "250",
+                                   "REPRO_SCRIPT_OUTPUTS_MAX_FILE_BYTES": "50000"})
     assert done.exit_code == 0, done.stderr
     (crate,) = (tmp_path / "store" / "runs" / "no_spikes").iterdir()
     out = " ".join(done.stdout.split())
@@ -270,6 +275,25 @@ def test_script_recording_no_spikes_completes_with_nothing_to_compare(tmp_path: 
     assert read_spikes(crate / "spikes.npz") == []
     action = next(e for e in read_metadata(crate).values() if e["@type"] == "CreateAction")
     assert "the script recorded no spikes" in action["description"]
+    graph = read_metadata(crate)
+    kept = result["script_outputs"]["files"]
+    assert [item["path"] for item in kept] == ["connections.txt", "results/summary.txt"]
+    for item in kept:
+        path = f"script_outputs/{item['path']}"
+        digest = hashlib.sha256((crate / path).read_bytes()).hexdigest()
+        assert graph[path]["sha256"] == item["sha256"] == digest
+        assert {"@id": path} in action["result"]
+    assert graph["script_outputs/connections.txt"]["encodingFormat"] == "text/plain"
+    assert (crate / "script_outputs/results/summary.txt").read_text() == (
+        f"{int(np.loadtxt(crate / 'script_outputs/connections.txt').shape[0])} connections\n")
+    (skipped,) = result["script_outputs"]["skipped"]
+    assert skipped["path"] == "weights.npy" and skipped["size"] > 50000
+    assert not (crate / "script_outputs/weights.npy").exists()
+    note = (f"weights.npy ({skipped['size']} bytes): larger than the per-file cap of 50000 "
+            "bytes")
+    assert any(note in line for line in result["notes"]) and note in action["description"]
+    assert "2 file(s) the script wrote are kept in script_outputs/" in action["description"]
+    assert verify_crate(crate) == []
     assert validate_crate(crate, PROCESS_RUN_CRATE).passed
     compared = CliRunner().invoke(app, ["compare", "-b", str(crate), "-c", str(crate),
                                         "--no-record", "--store", store])
