@@ -77,8 +77,9 @@ class Snapshot:
         found = []
         for directory, dirs, names in os.walk(self.root):
             here = Path(directory)
+            top = here == self.root
             dirs[:] = sorted(d for d in dirs if (here / d).resolve() != self.exclude
-                             and d not in OWN_DIRS)
+                             and d not in OWN_DIRS and not (top and d in OWN_TOP_LEVEL))
             for name in sorted(names):
                 relative = (here / name).relative_to(self.root)
                 if not _own(relative):

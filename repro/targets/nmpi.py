@@ -177,6 +177,16 @@ def safe_relative(path: Any) -> PurePosixPath | None:
     return pure
 
 
+def _script_output(relative: PurePosixPath) -> PurePosixPath | None:
+    """``script_outputs/...`` of a result file the script wrote (the platform's result path
+    holds ``.../repro_output/script_outputs/...``), else None."""
+    parts = relative.parts
+    for index in range(len(parts) - 2):
+        if parts[index:index + 2] == (nmpi_launcher.OUTPUT_DIR, SCRIPT_OUTPUTS):
+            return PurePosixPath(*parts[index + 1:])
+    return None
+
+
 def summarise_provenance(data: Any) -> dict[str, int]:
     """Totals of the hardware provenance counters in a ``provenance.json`` document.
 
@@ -594,8 +604,8 @@ class NmpiTarget(Target):
             if relative.parent.name == nmpi_launcher.OUTPUT_DIR and \
                     relative.name in harness_names:
                 target = dest / relative.name
-            elif relative.parts[:2] == (nmpi_launcher.OUTPUT_DIR, SCRIPT_OUTPUTS):
-                target = dest / relative.relative_to(nmpi_launcher.OUTPUT_DIR)
+            elif (kept := _script_output(relative)) is not None:
+                target = dest / kept
             else:
                 target = dest / "nmpi_outputs" / relative
             target.parent.mkdir(parents=True, exist_ok=True)

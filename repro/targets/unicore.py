@@ -39,6 +39,7 @@ from repro.errors import (
     SiteUnavailableError,
     TargetError,
 )
+from repro.site.script_outputs import SCRIPT_OUTPUTS
 from repro.targets.base import JobHandle, JobState, JobStatus, RunBundle, Target
 from repro.targets.fetch import FETCHED_OUTPUTS, LAUNCHER_LOG
 from repro.targets.options import (
@@ -503,7 +504,8 @@ class UnicoreTarget(Target):
         return (None if props.get("status") == "SUCCESSFUL" else 1), output, errors
 
     def fetch(self, handle: JobHandle, dest: Path) -> None:
-        """Download ``output/*`` into ``dest`` and the site's logs into ``launcher.log``.
+        """Download ``output/*`` into ``dest`` (``output/script_outputs/`` with its
+        subdirectories) and the site's logs into ``launcher.log``.
 
         Raises
         ------
@@ -524,6 +526,9 @@ class UnicoreTarget(Target):
             if not meta["isDirectory"] and name in wanted:
                 self._download(storage, f"{RunBundle.OUTPUT_DIR}/{name}", dest, name,
                                int(meta.get("size", -1)))
+        if outputs.get(SCRIPT_OUTPUTS, {}).get("isDirectory"):
+            self._download_tree(handle, storage, f"{RunBundle.OUTPUT_DIR}/{SCRIPT_OUTPUTS}",
+                                dest / SCRIPT_OUTPUTS)
         logs = list(_SITE_LOGS)
         if handle.state.get("slurm_id"):
             logs.append(f"slurm-{handle.state['slurm_id']}.out")
@@ -592,6 +597,18 @@ class UnicoreTarget(Target):
                 _raise_for_status(response)
                 return response.read().decode(errors="replace")
         return self._retry(f"reading {remote}", read)
+
+    def _download_tree(self, handle: JobHandle, storage: Storage, remote: str,
+                       dest: Path) -> None:
+        """Download the directory ``remote`` of the working directory into ``dest`` with its
+        subdirectories (every listed name checked, as for the harness outputs)."""
+        dest.mkdir(parents=True, exist_ok=True)
+        for name, meta in sorted(self._listing(handle, remote).items()):
+            if meta["isDirectory"]:
+                self._download_tree(handle, storage, f"{remote}/{name}", dest / name)
+            else:
+                self._download(storage, f"{remote}/{name}", dest, name,
+                               int(meta.get("size", -1)))
 
     def _download(self, storage: Storage, remote: str, dest: Path, name: str,
                   size: int) -> None:

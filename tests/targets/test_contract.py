@@ -3,8 +3,9 @@
 Every kind in :data:`repro.targets.TARGET_KINDS` must: take ``check(experiment)`` and answer
 with one line; keep secrets (tokens, secret options) out of ``identity()``, the job facts and
 the fetched files; and take a run bundle through submit -> terminal -> fetch so that every
-harness output arrives. Remote kinds run against the real local services: the SLURM cluster
-(tests/infra), the UNICORE/X and NMPI servers (tests/servers).
+harness output arrives, the files the network script wrote included. Remote kinds run
+against the real local services: the SLURM cluster (tests/infra), the UNICORE/X and NMPI
+servers (tests/servers).
 """
 
 from __future__ import annotations
@@ -160,14 +161,20 @@ def test_submit_wait_fetch_yields_every_harness_output_and_no_secret(
     for token in _tokens_in_environment():
         assert token not in identity
 
-    bundle = experiment_bundle(target, experiment_dir, 5, tmp_path / "scratch")
+    bundle = experiment_bundle(target, experiment_dir, 5, tmp_path / "scratch",
+                               write=f"written at {target.kind}")
     handle = target.submit(bundle)
     status = wait_terminal(target, handle)
     assert status.state is JobState.DONE, status.message
     dest = tmp_path / "fetched"
     target.fetch(handle, dest)
     assert set(HARNESS_OUTPUTS) <= {p.name for p in dest.iterdir()}
-    assert _read(dest / "result.json")["status"] == "completed"
+    result = _read(dest / "result.json")
+    assert result["status"] == "completed"
+    written = ["written.txt", "notes/written.txt"]  # files the network wrote come back too
+    assert [item["path"] for item in result["script_outputs"]["files"]] == written
+    for path in written:
+        assert (dest / "script_outputs" / path).read_text() == f"written at {target.kind}"
     (population,) = read_spikes(dest / "spikes.npz")
     assert population.name == "exc" and population.size == 20 and population.n_spikes > 0
     KINDS[target.kind].facts(request, handle, bundle, dest)
