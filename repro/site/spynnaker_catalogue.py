@@ -215,7 +215,9 @@ NESTML_STANDARD: dict[str, str] = {"Izhikevich": "spynnaker_izk_curr_exp"}
 SPYNNAKER_ONLY: dict[str, Extension] = {e.name: e for e in (
     *(Extension(name, "structural", "sPyNNaker structural plasticity (formation / "
                 "elimination / partner selection on the chip)",
-                why_not="NEST's structural plasticity has another model; no translation")
+                why_not="neither repro's emulator nor its NEST dialect implements sPyNNaker's "
+                        "on-chip rewiring (NEST's own structural plasticity is another model: "
+                        "homeostatic growth curves, no translation)")
       for name in ("StructuralMechanismStatic", "StructuralMechanismSTDP",
                    "DistanceDependentFormation", "RandomByWeightElimination",
                    "RandomSelection", "LastNeuronSelection", "FormationsDistanceDependent")),
