@@ -258,11 +258,12 @@ def test_script_recording_no_spikes_completes_with_nothing_to_compare(tmp_path: 
     from repro.site.spikefile import read_spikes
 
     store = str(tmp_path / "store")
-    done = CliRunner().invoke(app, ["run", "--script", str(SCRIPTS / "no_spikes.py"),
-                                    "--targets", "spinnaker_emulator", "--store", store],
-                              env={"COLUMNS": "250",
-                                   "REPRO_SCRIPT_OUTPUTS_MAX_FILE_BYTES": "50000"})
-    assert done.exit_code == 0, done.stderr
+    # a process of its own: rich fixes the table width from $COLUMNS when the CLI module is
+    # first imported, and a narrow table wraps the status cell across lines
+    done = repro_cli("run", "--script", str(SCRIPTS / "no_spikes.py"), "--targets",
+                     "spinnaker_emulator", cwd=tmp_path,
+                     REPRO_SCRIPT_OUTPUTS_MAX_FILE_BYTES="50000")
+    assert done.returncode == 0, done.stderr
     (crate,) = (tmp_path / "store" / "runs" / "no_spikes").iterdir()
     out = " ".join(done.stdout.split())
     assert "completed, no spikes recorded" in out
