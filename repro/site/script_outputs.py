@@ -11,12 +11,13 @@ batch logs, markers) are never collected. Site-side module: standard library onl
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from repro.site.envinfo import sha256_file
 
 #: Folder of the harness output directory (and of the run crate) that receives the files.
 SCRIPT_OUTPUTS = "script_outputs"
@@ -87,14 +88,6 @@ class Snapshot:
         return found
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def collect(snapshot: Snapshot, out_dir: Path) -> dict[str, Any]:
     """Copy the files the script created or changed into ``out_dir/script_outputs``.
 
@@ -129,7 +122,7 @@ def collect(snapshot: Snapshot, out_dir: Path) -> dict[str, Any]:
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(snapshot.root / relative, dest)
         total += stat.st_size
-        kept.append({"path": key, "size": dest.stat().st_size, "sha256": _sha256(dest)})
+        kept.append({"path": key, "size": dest.stat().st_size, "sha256": sha256_file(dest)})
     return {"directory": SCRIPT_OUTPUTS, "limits": caps, "files": kept, "skipped": skipped}
 
 
