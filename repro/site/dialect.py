@@ -40,7 +40,6 @@ from repro.site.dialect_nestml_cells import NestmlCellDialect, nest_has
 from repro.site.dialect_nestml_synapses import NestmlSynapseDialect
 from repro.site.dialect_neuromodulation import NeuromodulationDialect
 from repro.site.portability import NoteBook, script_line
-from repro.site.script_scan import speaks_spynnaker
 from repro.site.spikefile import PopulationSpikes
 from repro.site.spynnaker_catalogue import (
     EXTRA_MODELS,
@@ -343,8 +342,7 @@ class ScriptDialect(CellDialect, ConnectionDialect, InputDialect, NestModelDiale
         if not self.on_nest or timestep is None or isinstance(min_delay, str) or \
                 min_delay is None or float(min_delay) <= float(timestep) + 1e-12:
             return min_delay
-        script = self.book.script
-        if script is None or not speaks_spynnaker(script.read_text(errors="replace")):
+        if not self._speaks_spynnaker():
             return min_delay
         self.book.add(f"setup(min_delay={min_delay!r})", "adapted",
                       "sPyNNaker builds every delay of at least one time step whatever "

@@ -37,6 +37,11 @@ def constant_value(value: Any) -> float | None:
     return None
 
 
+def parameter_value(model: Any, name: str) -> float:
+    """A homogeneous parameter of a PyNN model (a timing or weight dependence)."""
+    return float(model.parameter_space[name].base_value)
+
+
 def parameter_names(model: Any) -> set[str]:
     """Parameter names of a model instance (its ParameterSpace cannot be iterated)."""
     space = getattr(model, "parameter_space", None)

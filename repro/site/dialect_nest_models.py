@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from repro.site.dialect_connections import parameter_value as _value
 from repro.site.portability import NoteBook, script_line
 from repro.site.script_scan import speaks_spynnaker
 from repro.site.spynnaker_catalogue import HARDWARE_TARGETS, Extension
@@ -142,11 +143,6 @@ def _rule_classes() -> dict[str, type]:
 
     return {"Vogels2011Timing": Vogels2011Timing, "VogelsWeight": VogelsWeight,
             "TripletTiming": TripletTiming, "TripletWeight": TripletWeight}
-
-
-def _value(model: Any, name: str) -> float:
-    """A homogeneous parameter of a PyNN model (timing or weight dependence)."""
-    return float(model.parameter_space[name].base_value)
 
 
 def _param(model: Any, name: str) -> float:
@@ -281,9 +277,13 @@ class NestModelDialect:
         return timing, weight
 
     def _speaks_spynnaker(self) -> bool:
-        """Whether the running script imports its simulator from sPyNNaker."""
-        script = self.book.script
-        return script is not None and speaks_spynnaker(script.read_text(errors="replace"))
+        """Whether the running script imports its simulator from sPyNNaker (parsed once)."""
+        known = self.__dict__.get("_script_speaks_spynnaker")
+        if known is None:
+            script = self.book.script
+            known = script is not None and speaks_spynnaker(script.read_text(errors="replace"))
+            self._script_speaks_spynnaker = known
+        return known
 
     def _note_amplitudes_as_weights(self, weight: Any) -> None:
         """A PyNN script's additive pair rule on sPyNNaker or the emulator (w_max != 1).

@@ -17,6 +17,7 @@ from __future__ import annotations
 import types
 from typing import Any
 
+from repro.site.dialect_connections import parameter_value as _value
 from repro.site.portability import NoteBook
 from repro.site.spynnaker_catalogue import HARDWARE_TARGETS, Extension
 
@@ -69,10 +70,6 @@ def _recurrent_classes(nest_synapse: str) -> tuple[type, type]:
         possible_models = {nest_synapse}
 
     return RecurrentTiming, RecurrentWeight
-
-
-def _value(model: Any, name: str) -> float:
-    return float(model.parameter_space[name].base_value)
 
 
 class NestmlSynapseDialect:

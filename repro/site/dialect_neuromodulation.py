@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from repro.site.dialect_connections import parameter_value
 from repro.site.portability import NoteBook
 from repro.site.spynnaker_catalogue import (
     NESTML_SUFFIX,
@@ -163,9 +164,8 @@ class NeuromodulationDialect:
         return isinstance(synapse_type, Dopamine)
 
     def _is_paired_post(self, post: Any) -> bool:
-        kind = type(getattr(post, "celltype", None))
-        return getattr(kind, "nest_name", {}).get("on_grid") == NEST_NEURON if isinstance(
-            getattr(kind, "nest_name", None), dict) else False
+        nest_name = getattr(type(getattr(post, "celltype", None)), "nest_name", None)
+        return isinstance(nest_name, dict) and nest_name.get("on_grid") == NEST_NEURON
 
     def _modulated_synapse(self, synapse_type: Any, pre: Any, post: Any, receptor: Any) -> Any:
         """The NESTML synapse for a pair-rule additive STDP projection onto a paired
@@ -187,10 +187,9 @@ class NeuromodulationDialect:
         name = f"repro_neuromodulated_stdp_{len(nest.synapse_models)}"
         nest.CopyModel(NEST_SYNAPSE + "_lbl", name)
         _set_volume_transmitter(name, target.volume_transmitter)
-        values = {n: float(timing.parameter_space[n].base_value)
+        values = {n: parameter_value(timing, n)
                   for n in ("tau_plus", "tau_minus", "A_plus", "A_minus")}
-        values.update({n: float(weight.parameter_space[n].base_value)
-                       for n in ("w_min", "w_max")})
+        values.update({n: parameter_value(weight, n) for n in ("w_min", "w_max")})
         if getattr(timing, "_repro_per_w_max", False):
             # the dialect gave NEST's stdp_synapse A / w_max; sPyNNaker's A are weights
             values["A_plus"] *= values["w_max"]
