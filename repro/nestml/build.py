@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from repro.errors import InputError, ReproError
+from repro.nestml.augment import SIGNED_VT_MODEL, augment, cxx_digest, needs_augment
 from repro.nestml.cache import BuildCache, canonical_key, tree_digest
 from repro.nestml.codegen import generate_code
 from repro.nestml.nestconfig import (
@@ -147,8 +148,9 @@ def build_key_facts(sources: Sequence[NestmlSource], toolchain: NestToolchain,
                     nestml: str, pairs: Sequence[SynapsePair] = ()) -> dict[str, Any]:
     """Everything the built library depends on, as hashed into the cache key.
 
-    The key holds the neuron-synapse pairs only when there are any, so that the key of a
-    module without pairs is the one earlier versions computed.
+    The key holds the neuron-synapse pairs (and repro's hand-written C++,
+    :mod:`repro.nestml.augment`) only when there are any, so that the key of a module
+    without them is the one earlier versions computed.
     """
     facts = {"format": MODULE_FORMAT,
              "sources": sorted([s.name, s.sha256] for s in sources),
@@ -157,15 +159,19 @@ def build_key_facts(sources: Sequence[NestmlSource], toolchain: NestToolchain,
              "flags": list(toolchain.flags), "suffix": MODEL_SUFFIX}
     if pairs:
         facts["pairs"] = [p.describe() for p in pairs]
+    if needs_augment(pairs):
+        facts["cxx"] = cxx_digest()
     return facts
 
 
 def module_models(sources: Sequence[NestmlSource], pairs: Sequence[SynapsePair]) -> list[str]:
     """NEST model names the module registers: every model of the sources but the paired
-    synapses (NESTML generates those only in their pair), then each pair's two models."""
+    synapses (NESTML generates those only in their pair), then each pair's two models, then
+    repro's signed volume transmitter when a pair reads it."""
     paired = {p.synapse for p in pairs}
     return ([m + MODEL_SUFFIX for s in sources for m in s.models if m not in paired]
-            + pair_models(pairs, MODEL_SUFFIX))
+            + pair_models(pairs, MODEL_SUFFIX)
+            + ([SIGNED_VT_MODEL] if needs_augment(pairs) else []))
 
 
 def build_module(sources: Sequence[NestmlSource], cache_root: Path, *,
@@ -221,6 +227,7 @@ def _build(sources: Sequence[NestmlSource], toolchain: NestToolchain, cache: Bui
             sources, "NEST", stage / "generated", module_name=module, suffix=MODEL_SUFFIX,
             codegen_opts={"nest_version": f"v{toolchain.nest_version}",
                           **pair_codegen_opts(pairs)})
+        augment(stage / "generated", module, pairs, MODEL_SUFFIX)
         generated_hash, generated_files = tree_digest(stage / "generated")
         compile_start = time.perf_counter()
         library = _compile(stage, module, nest_config, toolchain, sources, jobs,
@@ -302,6 +309,10 @@ def compile_error(output: str, command: list[str], sources: Sequence[NestmlSourc
         hint = f" (install the Debian package {package})" if package else ""
         return ReproError(f"the C++ compiler cannot find the header {header}{hint}:\n{quoted}")
     generated = Path(first.group("file")).stem
+    if generated == SIGNED_VT_MODEL:  # repro's own C++ (augment.py), not generated code
+        return ReproError(f"the C++ compiler rejected repro's {generated} "
+                          f"(repro/nestml/cxx/, for this NEST):\n{quoted}\n"
+                          f"(full log: {log_path})")
     source = model_source(sources, generated.split("__with_")[0].removesuffix(MODEL_SUFFIX))
     message = (f"the C++ compiler rejected the code NESTML generated for model "
                f"'{generated}':\n{quoted}\n(full log: {log_path})")

@@ -40,6 +40,11 @@ class SynapsePair:
         moves a variable that only the post-synaptic port's handler changes into the neuron
         (one value per neuron, updated at the neuron's spike), which is wrong for a
         per-synapse state and fails to compile when the handler uses a local variable.
+    vt_amount : str
+        A state variable of the synapse that receives the signed amount of each
+        volume-transmitter event before the port's handler runs; such a synapse reads repro's
+        signed volume transmitter (:mod:`repro.nestml.augment`) instead of NEST's. Empty:
+        NEST's volume transmitter, no amount.
     """
 
     synapse: str
@@ -49,6 +54,7 @@ class SynapsePair:
     post_ports: tuple[str, ...] = ("post_spikes",)
     vt_ports: tuple[str, ...] = ()
     synaptic_variables: tuple[str, ...] = ()
+    vt_amount: str = ""
 
     def nest_neuron(self, suffix: str) -> str:
         """NEST model name of the paired neuron (NESTML's ``__with_`` naming)."""
@@ -64,7 +70,8 @@ class SynapsePair:
                 "weight_variable": self.weight_variable,
                 "delay_variable": self.delay_variable, "post_ports": list(self.post_ports),
                 "vt_ports": list(self.vt_ports),
-                "synaptic_variables": list(self.synaptic_variables)}
+                "synaptic_variables": list(self.synaptic_variables),
+                **({"vt_amount": self.vt_amount} if self.vt_amount else {})}
 
 
 def pair_codegen_opts(pairs: Sequence[SynapsePair]) -> dict[str, Any]:

@@ -29,9 +29,9 @@ SHIPPED_PAIRS: tuple[SynapsePair, ...] = (
                 synaptic_variables=("accumulator", "fsm", "window", "pre_window",
                                     "post_window", "last_pre", "last_post", "post_seen")),
     SynapsePair("spynnaker_neuromodulated_stdp_synapse", "spynnaker_if_curr_exp",
-                vt_ports=("mod_spikes",),
+                vt_ports=("mod_spikes",), vt_amount="vt_amount",
                 synaptic_variables=("o", "t_o", "dop", "t_ev", "have_event", "d_c", "t_c",
-                                    "tau_minus")),
+                                    "tau_minus", "vt_amount")),
 )
 
 

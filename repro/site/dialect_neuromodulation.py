@@ -1,39 +1,38 @@
-"""sPyNNaker's ``extra_models.Neuromodulation`` (reward) on NEST from repro's NESTML synapse.
+"""sPyNNaker's ``extra_models.Neuromodulation`` (reward and punishment) on NEST.
 
 Part of :class:`repro.site.dialect.ScriptDialect` (a mixin). sPyNNaker 7.4.1 makes every
 STDP projection into a population neuromodulated once that population receives a projection
 with ``synapse_type=extra_models.Neuromodulation(weight, tau_c, tau_d, w_min, w_max)`` and
-``receptor_type="reward"`` (or ``"punishment"``). On NEST:
+``receptor_type="reward"`` or ``"punishment"``. On NEST:
 
 * every ``IF_curr_exp`` population of a script that uses Neuromodulation is the NESTML
   neuron ``spynnaker_if_curr_exp`` generated together with the NESTML synapse
   ``spynnaker_neuromodulated_stdp_synapse`` (``repro/nestml/models``; catalogue
   ``nestml_post``, :meth:`NestmlCellDialect._paired_post_cell`);
 * a ``SpikePairRule`` + ``AdditiveWeightDependence`` projection onto such a population is
-  that synapse (one NEST synapse model per projection, all of a population's sharing one
-  NEST ``volume_transmitter``); until a reward projection reaches the population its
-  dopamine is zero;
-* the reward projection connects each post neuron's reward source to a NEST
-  ``volume_transmitter`` (one for the population when all its neurons share one source,
-  else one per source, with the plastic synapses rebuilt on one NEST synapse model per
-  source: NEST gives a model one volume transmitter), with the plastic synapses' delay d,
-  so a reward spike of tick t counts at t + d as in sPyNNaker, and sets the dopamine
-  parameters on the population's plastic synapses (created before or after it).
+  that synapse (one NEST synapse model per projection); until a dopamine projection reaches
+  the population its dopamine is zero;
+* dopamine reaches the synapses through repro's ``repro_signed_volume_transmitter``
+  (:mod:`repro.nestml.augment`; NEST's own volume transmitter drops weights): each dopamine
+  connection carries +|weight| (reward) or -|weight| (punishment) with the plastic synapses'
+  delay d, so a spike of tick t adds its signed concentration at t + d as in sPyNNaker, and
+  coincident spikes add. A population whose neurons all have the same dopamine sources has
+  one transmitter; otherwise there is one per distinct set of sources, and the plastic
+  synapses are rebuilt on one NEST synapse model per set (NEST gives a model one volume
+  transmitter), again whenever a later dopamine projection refines the sets.
 
-Refused, naming the measured reason: ``receptor_type="punishment"`` (NEST 3.10's volume
-transmitter counts spikes and ignores their weight, and a NESTML 9 synapse has one
-volume-transmitter port whose handler gets no multiplicity, so negative dopamine cannot
-reach the synapse); more than one reward source per post neuron (coincident spikes reach a
-NESTML synapse as one event); reward connectors other than all-to-all, one-to-one and
-from-list; plastic delays that differ within one population; STDP rules other than the
-additive pair rule onto a neuromodulated population.
+Refused, naming the reason: dopamine connectors other than all-to-all, one-to-one and
+from-list; plastic delays that differ within one population; dopamine sources of one
+population that are both spike sources and neurons (NEST stamps them differently, the
+synapse corrects one stamp); STDP rules other than the additive pair rule onto a
+neuromodulated population. As sPyNNaker does, a second Neuromodulation into a population
+must have the first one's tau_c, tau_d, w_min and w_max.
 
 Site-side: standard library, numpy and pyNN only (nest inside functions).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import types
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,36 +41,34 @@ import numpy as np
 
 from repro.site.dialect_connections import parameter_value
 from repro.site.portability import NoteBook
-from repro.site.spynnaker_catalogue import (
-    NESTML_SUFFIX,
-    PUNISHMENT_FEATURE,
-    PUNISHMENT_REASON,
-    PUNISHMENT_TARGETS,
-)
+from repro.site.spynnaker_catalogue import NESTML_SUFFIX, NEUROMODULATION_TARGETS
 
 #: The pair the NESTML build generates (``repro.nestml.shipped.SHIPPED_PAIRS``).
 NEURON = "spynnaker_if_curr_exp"
 SYNAPSE = "spynnaker_neuromodulated_stdp_synapse"
 NEST_NEURON = f"{NEURON}{NESTML_SUFFIX}__with_{SYNAPSE}{NESTML_SUFFIX}"
 NEST_SYNAPSE = f"{SYNAPSE}{NESTML_SUFFIX}__with_{NEURON}{NESTML_SUFFIX}"
+#: repro's volume transmitter with signed amounts (``repro.nestml.augment.SIGNED_VT_MODEL``).
+SIGNED_VT = "repro_signed_volume_transmitter"
 
 SYNAPSE_EQUATIONS = (
     f"NESTML synapse {SYNAPSE} (NEST model {NEST_SYNAPSE}): sPyNNaker 7.4.1's "
     "synapse_dynamics_stdp_izhikevich_neuromodulation with the pair rule and additive "
     "weights (docs/spinnaker-numerics-models.md section 17) in floating point: an "
     "eligibility trace Wc (SpikePairRule's A_plus/A_minus as weights, clamped to the weight "
-    "dependence's [w_min, w_max]), dopamine D (+weight per reward spike, decaying with "
-    "tau_d), W += the integral of Wc D between events, W clamped to Neuromodulation's "
-    "[w_min, w_max] and changed only at pre spikes; sPyNNaker's table decays as exact "
-    "exponentials of the same quantised times (tau_c in steps of 16 ticks, tau_d of 4), "
-    "and its decay of the newest event's dopamine from that event's undelayed tick. "
-    "Dopamine reaches the synapses through one NEST volume_transmitter per population at "
-    "the reward tick + d; post spikes count at NEST's stamp minus one step (sPyNNaker's "
-    "tick). Differs: floating point instead of STDP fixed point (16-bit traces, "
-    "truncating products); NEST keeps every post spike and dopamine event (sPyNNaker's "
-    "history keeps 15 per neuron); a post spike arriving in a pre spike's own tick is "
-    "paired after that pre spike (sPyNNaker: before it); the marker-bit quirk of 7.4.1 "
-    "(section 17) is not reproduced")
+    "dependence's [w_min, w_max]), dopamine D (+|weight| per reward spike, -|weight| per "
+    "punishment spike, coincident spikes added, decaying with tau_d), W += the integral of "
+    "Wc D between events, W clamped to Neuromodulation's [w_min, w_max] and changed only at "
+    "pre spikes; sPyNNaker's table decays as exact exponentials of the same quantised times "
+    "(tau_c in steps of 16 ticks, tau_d of 4), and its decay of the newest event's dopamine "
+    "from that event's undelayed tick. Dopamine reaches the synapses through "
+    "repro_signed_volume_transmitter nodes (signed amounts, repro's C++) at the dopamine "
+    "spike's tick + d; post spikes count at NEST's stamp minus one step (sPyNNaker's tick). "
+    "Differs: floating point instead of STDP fixed point (16-bit traces, truncating "
+    "products, the concentration rounded to 11 fraction bits); NEST keeps every post spike "
+    "and dopamine event (sPyNNaker's history keeps 15 per neuron); a post spike arriving in "
+    "a pre spike's own tick is paired after that pre spike (sPyNNaker: before it); the "
+    "marker-bit quirk of 7.4.1 (section 17) is not reproduced")
 
 
 @dataclass(frozen=True)
@@ -83,13 +80,28 @@ class Dopamine:
     tau_d: float
     w_min: float
     w_max: float
-    #: NEST's stamp minus sPyNNaker's tick of the reward spikes (set when wired)
-    lag_ms: float = 0.0
 
-    def synapse_parameters(self) -> dict[str, float]:
-        """The NESTML synapse's dopamine parameters."""
-        return {"concentration": abs(self.weight), "tau_c": self.tau_c, "tau_d": self.tau_d,
-                "nm_w_min": self.w_min, "nm_w_max": self.w_max, "dopamine_lag": self.lag_ms}
+    def synapse_parameters(self, lag_ms: float) -> dict[str, float]:
+        """The NESTML synapse's dopamine parameters (``lag_ms``: NEST's stamp minus
+        sPyNNaker's tick of the dopamine spikes)."""
+        return {"tau_c": self.tau_c, "tau_d": self.tau_d, "nm_w_min": self.w_min,
+                "nm_w_max": self.w_max, "dopamine_lag": lag_ms}
+
+    def same_modulation(self, other: Dopamine) -> bool:
+        """sPyNNaker's test for merging two Neuromodulations into one population."""
+        return (self.tau_c, self.tau_d, self.w_min, self.w_max) == (
+            other.tau_c, other.tau_d, other.w_min, other.w_max)
+
+
+@dataclass(frozen=True)
+class DopamineInput:
+    """One dopamine projection into a modulated population."""
+
+    pre: Any
+    #: (pre index, post index) rows
+    pairs: np.ndarray
+    #: signed concentration of one spike: +|weight| reward, -|weight| punishment
+    amount: float
 
 
 def _stamp_lag(population: Any) -> float:
@@ -111,10 +123,22 @@ class ModulatedPopulation:
     projections: dict[str, Any] = field(default_factory=dict)
     delays_ms: set[float] = field(default_factory=set)
     dopamine: Dopamine | None = None
-    #: the reward source (pre index) of each post neuron, -1 for none
-    sources: tuple[int, ...] | None = None
-    #: one volume transmitter per reward source when the neurons' sources differ
-    group_transmitters: dict[int, Any] = field(default_factory=dict)
+    #: NEST's stamp minus sPyNNaker's tick of the dopamine spikes (ms)
+    lag_ms: float | None = None
+    inputs: list[DopamineInput] = field(default_factory=list)
+    #: each post neuron's dopamine sources: sorted (input index, pre index) rows
+    neuron_sources: tuple[tuple[tuple[int, int], ...], ...] = ()
+    #: one volume transmitter per distinct set of sources when the neurons' sets differ
+    group_transmitters: dict[tuple[tuple[int, int], ...], Any] = field(default_factory=dict)
+
+    def sources_of_neurons(self, size: int) -> tuple[tuple[tuple[int, int], ...], ...]:
+        """Every post neuron's dopamine sources over all inputs (repeats kept: two rows
+        from one source add twice, as two sPyNNaker rows do)."""
+        rows: list[list[tuple[int, int]]] = [[] for _ in range(size)]
+        for index, dopamine_input in enumerate(self.inputs):
+            for pre, post in dopamine_input.pairs:
+                rows[int(post)].append((index, int(pre)))
+        return tuple(tuple(sorted(row)) for row in rows)
 
 
 def dopamine_pairs(connector: Any, n_pre: int, n_post: int) -> np.ndarray:
@@ -175,10 +199,12 @@ class NeuromodulationDialect:
         if timing is None or not self._is_paired_post(post):
             return synapse_type
         rule = (type(timing).__name__, type(weight).__name__)
+        if receptor in (None, "default"):  # PyNN guesses from the sign: STDP weights are >= 0
+            receptor = "excitatory"
         if rule != ("SpikePairRule", "AdditiveWeightDependence") or receptor != "excitatory":
             raise self.book.refuse(
                 f"{rule[0]} with {rule[1]} onto IF_curr_exp ({receptor}) in a script using "
-                "extra_models.Neuromodulation", PUNISHMENT_TARGETS,
+                "extra_models.Neuromodulation", NEUROMODULATION_TARGETS,
                 f"NEST runs the neuromodulated rule as {SYNAPSE}, sPyNNaker's "
                 "SpikePairRule with AdditiveWeightDependence on excitatory synapses only")
         import nest
@@ -196,7 +222,7 @@ class NeuromodulationDialect:
             values["A_minus"] *= values["w_max"]
         values["pre_lag"] = _stamp_lag(pre)
         if target.dopamine is not None:
-            values.update(target.dopamine.synapse_parameters())
+            values.update(target.dopamine.synapse_parameters(target.lag_ms or 0.0))
         nest.SetDefaults(name, values)
         target.models.append(name)
         # the STDPMechanism's note named NEST's stdp_synapse, which this projection is not
@@ -216,7 +242,7 @@ class NeuromodulationDialect:
         target = self.modulated.get(id(post))
         if target is None:
             target = self.modulated[id(post)] = ModulatedPopulation(
-                nest.Create("volume_transmitter"))
+                nest.Create(SIGNED_VT))
         return target
 
     def _note_modulated(self, projection: Any) -> None:
@@ -237,78 +263,104 @@ class NeuromodulationDialect:
     # ----------------------------------------------------------------- dopamine
     def _dopamine_projection(self, projection: Any, pre: Any, post: Any, connector: Any,
                              dopamine: Dopamine, receptor: Any) -> None:
-        """Wire a reward projection: each post neuron's reward source drives the volume
-        transmitter of that neuron's plastic synapses."""
+        """Wire a reward or punishment projection: each post neuron's dopamine sources drive
+        the volume transmitter of that neuron's plastic synapses."""
         import nest
 
         projection.pre, projection.post, projection.synapse_type = pre, post, dopamine
         projection.receptor_type = receptor
         feature = f"extra_models.Neuromodulation(receptor_type={receptor!r})"
-        if receptor == "punishment":  # also refused before the run (script_scan)
-            raise self.book.refuse(PUNISHMENT_FEATURE, PUNISHMENT_TARGETS, PUNISHMENT_REASON)
-        if receptor != "reward":
+        if receptor not in ("reward", "punishment"):
             raise ValueError(f"Neuromodulation needs receptor_type 'reward' or "
                              f"'punishment', not {receptor!r}")
-        if NEST_SYNAPSE not in nest.synapse_models:
+        if NEST_SYNAPSE not in nest.synapse_models or SIGNED_VT not in nest.node_models:
             raise self.book.refuse(
-                feature, PUNISHMENT_TARGETS,
-                f"its NESTML synapse {SYNAPSE} is not installed (repro builds it when the "
-                "pre-run scan finds the name in the script)")
+                feature, NEUROMODULATION_TARGETS,
+                f"its NESTML synapse {SYNAPSE} (and {SIGNED_VT}) is not installed (repro "
+                "builds them when the pre-run scan finds the name in the script)")
         target = self.modulated.get(id(post))
         if target is None or not target.models:
             # sPyNNaker: synapse_dynamics_neuromodulation.py, merge()
             raise ValueError("Neuromodulation synapses can only be added when an STDP "
                              "projection has already been added")
+        if target.dopamine is not None and not target.dopamine.same_modulation(dopamine):
+            raise ValueError("Neuromodulation must match exactly when using multiple edges "
+                             "to the same Population")
         try:
             pairs = dopamine_pairs(connector, pre.size, post.size)
         except ValueError as exc:
-            raise self.book.refuse(f"{feature} with {exc}", PUNISHMENT_TARGETS,
+            raise self.book.refuse(f"{feature} with {exc}", NEUROMODULATION_TARGETS,
                                    "the dialect builds NEST's dopamine routing from the "
                                    "connection list") from None
-        counts = np.bincount(pairs[:, 1], minlength=post.size)
-        if counts.max(initial=0) > 1:
-            raise self.book.refuse(
-                feature, PUNISHMENT_TARGETS,
-                "its connector gives a post neuron more than one dopamine source; a NESTML 9 "
-                "synapse gets coincident volume-transmitter spikes as one event (no "
-                "multiplicity), so coincident rewards would count once")
-        sources = np.full(post.size, -1, dtype=int)
-        sources[pairs[:, 1]] = pairs[:, 0]
-        if target.dopamine is not None:
-            raise ValueError("a second Neuromodulation projection into one population")
         if len(target.delays_ms) != 1:
             raise self.book.refuse(
-                feature, PUNISHMENT_TARGETS,
+                feature, NEUROMODULATION_TARGETS,
                 f"the plastic synapses into the population have delays {sorted(target.delays_ms)}"
                 " ms; the dopamine reaches them through volume transmitters at one delay")
-        delay = next(iter(target.delays_ms))
-        dopamine = dataclasses.replace(dopamine, lag_ms=_stamp_lag(pre))
-        target.dopamine, target.sources = dopamine, tuple(int(i) for i in sources)
-        if len(set(target.sources)) == 1:
-            if target.sources[0] >= 0:
-                nest.Connect(pre.node_collection[[target.sources[0]]],
-                             target.volume_transmitter, syn_spec={"delay": delay})
-        else:
-            for source in sorted(set(target.sources)):
-                vt = target.group_transmitters[source] = nest.Create("volume_transmitter")
-                if source >= 0:
-                    nest.Connect(pre.node_collection[[source]], vt, syn_spec={"delay": delay})
-            for model in list(target.models):
-                self._split_by_dopamine(target, model)
+        lag_ms = _stamp_lag(pre)
+        if target.lag_ms is not None and lag_ms != target.lag_ms:
+            raise self.book.refuse(
+                feature, NEUROMODULATION_TARGETS,
+                "the population's dopamine comes from both spike sources and neurons; NEST "
+                f"stamps a neuron's spike {float(nest.resolution):g} ms after sPyNNaker's "
+                "tick and a spike source's at its tick, and the synapse corrects one stamp")
+        amount = abs(dopamine.weight) if receptor == "reward" else -abs(dopamine.weight)
+        target.dopamine, target.lag_ms = dopamine, lag_ms
+        target.inputs.append(DopamineInput(pre, pairs, amount))
+        self._wire_dopamine(target, post.size)
         for model in target.models:
-            nest.SetDefaults(model, dopamine.synapse_parameters())
-            nest.GetConnections(synapse_model=model).set(dopamine.synapse_parameters())
-        per_neuron = "one per neuron's reward source" if target.group_transmitters else "one"
+            values = dopamine.synapse_parameters(lag_ms)
+            nest.SetDefaults(model, values)
+            nest.GetConnections(synapse_model=model).set(values)
+        sets = ("one per distinct set of a neuron's dopamine sources"
+                if target.group_transmitters else "one for the population")
         self.book.add(feature, "translated",
-                      f"the reward sources drive NEST volume_transmitters ({per_neuron}, delay "
-                      f"{delay:g} ms, the plastic synapses' d) read by {SYNAPSE}; "
-                      f"concentration = |weight| = {abs(dopamine.weight):g} per spike, tau_c, "
-                      "tau_d and the weight bounds as synapse parameters",
-                      numerical_effect=False)
+                      f"the dopamine sources drive {SIGNED_VT} nodes ({sets}; repro's C++, "
+                      "signed amounts, coincident spikes add) read by "
+                      f"{SYNAPSE}, delay {next(iter(target.delays_ms)):g} ms (the plastic "
+                      f"synapses' d), {amount:+g} per spike; tau_c, tau_d and the weight "
+                      "bounds as synapse parameters", numerical_effect=False)
+
+    def _wire_dopamine(self, target: ModulatedPopulation, size: int) -> None:
+        """Connect the newest input's sources to the transmitters; when the neurons' source
+        sets differ, give every set a fresh transmitter and rebuild the plastic synapses."""
+        import nest
+
+        delay = next(iter(target.delays_ms))
+        sets = target.sources_of_neurons(size)
+        target.neuron_sources = sets
+        newest = len(target.inputs) - 1
+        if len(set(sets)) == 1:
+            for index, source in sets[0]:
+                if index == newest:
+                    self._connect_source(target, index, source, target.volume_transmitter,
+                                         delay)
+            return
+        old = [target.volume_transmitter, *target.group_transmitters.values()]
+        for vt in old:
+            incoming = nest.GetConnections(target=vt)
+            if len(incoming):
+                nest.Disconnect(incoming)
+        target.group_transmitters = {}
+        for key in sorted(set(sets)):
+            vt = target.group_transmitters[key] = nest.Create(SIGNED_VT)
+            for index, source in key:
+                self._connect_source(target, index, source, vt, delay)
+        for model in list(target.models):
+            self._split_by_dopamine(target, model)
+
+    @staticmethod
+    def _connect_source(target: ModulatedPopulation, index: int, source: int, vt: Any,
+                        delay: float) -> None:
+        import nest
+
+        dopamine_input = target.inputs[index]
+        nest.Connect(dopamine_input.pre.node_collection[[source]], vt,
+                     syn_spec={"delay": delay, "weight": dopamine_input.amount})
 
     def _split_by_dopamine(self, target: ModulatedPopulation, model: str) -> None:
         """Rebuild ``model``'s connections with one synapse model (and volume transmitter)
-        per reward source: NEST gives a synapse model one volume transmitter."""
+        per set of dopamine sources: NEST gives a synapse model one volume transmitter."""
         import nest
 
         projection = target.projections.pop(model)
@@ -318,12 +370,12 @@ class NeuromodulationDialect:
         nest.Disconnect(connections)
         target.models.remove(model)
         first = int(projection.post.node_collection[0].global_id)
-        for source, vt in target.group_transmitters.items():
-            posts = [j for j, s in enumerate(target.sources or ()) if s == source]
+        for group, (key, vt) in enumerate(target.group_transmitters.items()):
+            posts = [j for j, s in enumerate(target.neuron_sources) if s == key]
             chosen = np.isin(rows["target"] - first, posts)
             if not chosen.any():
                 continue
-            name = f"{model}_{source + 1}"
+            name = f"{model}_{group + 1}"
             nest.CopyModel(model, name)
             _set_volume_transmitter(name, vt)
             for post_id in np.unique(rows["target"][chosen]):

@@ -19,9 +19,6 @@ from repro.site.spynnaker_catalogue import (
     EXTRA_MODELS,
     HARDWARE_TARGETS,
     NESTML_STANDARD,
-    PUNISHMENT_FEATURE,
-    PUNISHMENT_REASON,
-    PUNISHMENT_TARGETS,
     SPYNNAKER_ONLY,
 )
 
@@ -116,27 +113,6 @@ def features_used(source: str, filename: str = "<script>") -> list[FeatureUse]:
             names = [f"extra_models.{alias.name}" for alias in node.names]
         uses.extend(FeatureUse(name, node.lineno, id(node) in branched) for name in names)
     return sorted(set(uses), key=lambda use: (use.line, use.name))
-
-
-def punishment_uses(source: str, filename: str = "<script>") -> list[FeatureUse]:
-    """``Projection(..., receptor_type="punishment")`` calls of a script using
-    ``extra_models.Neuromodulation`` (a receptor the scan cannot read is left to the run)."""
-    if not any(use.name == "extra_models.Neuromodulation"
-               for use in features_used(source, filename)):
-        return []
-    tree = ast.parse(source, filename=filename)
-    branched = _in_branches(tree)
-    uses = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        func = node.func
-        called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-        if called == "Projection" and any(
-                keyword.arg == "receptor_type" and isinstance(keyword.value, ast.Constant)
-                and keyword.value.value == "punishment" for keyword in node.keywords):
-            uses.append(FeatureUse(PUNISHMENT_FEATURE, node.lineno, id(node) in branched))
-    return sorted(uses, key=lambda use: use.line)
 
 
 def speaks_spynnaker(source: str, filename: str = "<script>") -> bool:
@@ -245,10 +221,4 @@ def refusal_lines(script: Path, backends: Mapping[str, Mapping[str, str]],
         why = next(iter(refusing.values()))
         lines.append((use.line, f"{script.name}:{use.line}: sim.{use.name} cannot run on "
                       f"{', '.join(refusing)} ({why}); runs on: {'; '.join(able)}"))
-    nest_targets = [target for target, backend in chosen.items() if backend == "nest"]
-    punished = [use for use in punishment_uses(source, str(script)) if not use.conditional]
-    if nest_targets and punished:  # the dialect's wording at run time (FeatureRefused.line)
-        lines.append((punished[0].line, f"{script.name}:{punished[0].line}: {PUNISHMENT_FEATURE} "
-                       f"cannot run on {', '.join(nest_targets)} ({PUNISHMENT_REASON}); runs "
-                       f"on: {PUNISHMENT_TARGETS}"))
     return [line for _, line in sorted(lines, key=lambda item: item[0])]

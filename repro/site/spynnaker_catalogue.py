@@ -16,17 +16,8 @@ HARDWARE_TARGETS = "nmpi (SpiNNaker hardware through the EBRAINS job queue)"
 #: NESTML appends this to every model name it builds for NEST.
 NESTML_SUFFIX = "_nestml"
 
-#: Neuromodulation's punishment, refused on NEST (before the run when the script spells the
-#: receptor, else when the projection is made), and why.
-PUNISHMENT_FEATURE = "extra_models.Neuromodulation(receptor_type='punishment')"
-#: Targets that run punishment (and everything else Neuromodulation does).
-PUNISHMENT_TARGETS = f"spinnaker_emulator (repro's bit-exact emulator); {HARDWARE_TARGETS}"
-PUNISHMENT_REASON = (
-    "punishment is negative dopamine on the same trace as reward: NEST 3.10's "
-    "volume_transmitter ignores connection weights and counts spikes only (handle() adds "
-    "the multiplicity, update() keeps multiplicities > 0), and a NESTML 9 synapse has one "
-    "volume-transmitter port whose handler gets no multiplicity, so no signed or weighted "
-    "dopamine reaches a NEST synapse without hand-written C++")
+#: Targets that run every Neuromodulation set-up (named by the dialect's refusals on NEST).
+NEUROMODULATION_TARGETS = f"spinnaker_emulator (repro's bit-exact emulator); {HARDWARE_TARGETS}"
 
 
 def paired_nest_name(model: str, partner: str) -> str:

@@ -1,4 +1,4 @@
-"""Reward-modulated STDP pairings (sPyNNaker's extra_models.Neuromodulation, reward only).
+"""Reward- (and punishment-) modulated STDP pairings (sPyNNaker's extra_models.Neuromodulation).
 
 Written for repro's tests (not taken from any corpus); tests/dialect/test_neuromodulation.py
 runs it through the sPyNNaker dialect on NEST (the shipped NESTML synapse) and on the
@@ -11,7 +11,10 @@ the even cells from reward source 0 (two spikes), the odd ones from reward sourc
 spike, later), so NEST needs one volume transmitter per source. A last pre spike makes the
 deferred weight update happen (sPyNNaker changes a weight only at a pre spike). With the
 argument "neurons" the pre and reward spikes come from cells fired one tick after their
-drive (NEST stamps those a step late, as the post spikes). Writes
+drive (NEST stamps those a step late, as the post spikes). With the argument "punish" a
+punishment projection follows (weight 0.3, the reward's tau_c and tau_d): the even cells
+get a punishment spike between their two rewards, the odd ones one in the tick of their
+reward (the two add: +0.1 - 0.3), so each post neuron has two dopamine sources. Writes
 neuromodulation_reward.json (weights, pre, reward and post spike times).
 """
 
@@ -25,6 +28,7 @@ LAGS = [2, 5, 10, 20, 35]  # potentiation pairings (pre at 100 ms)
 DEPRESSIONS = [1, 4, 12]  # post 2 ms after a pre at 60 ms, then post-pre by Delta at 100 ms
 FIRST, LAST = 100.0, 400.0
 REWARDS = ([200.0, 230.0], [250.0])
+PUNISHMENTS = ([215.0], [250.0])
 CELL = {"tau_refrac": 20.0, "v_thresh": -55.0, "tau_syn_E": 2.0}
 TEACHER_NA = 15.0
 
@@ -44,7 +48,8 @@ def schedule():
 p.setup(timestep=1.0, min_delay=1.0)
 pre_times, teacher_times = schedule()
 n = len(pre_times)
-NEURONS = sys.argv[1:] == ["neurons"]
+NEURONS = "neurons" in sys.argv[1:]
+PUNISH = "punish" in sys.argv[1:]
 
 
 def spikes_at(times, label):
@@ -75,6 +80,12 @@ p.Projection(reward, post, p.FromListConnector([(j % 2, j) for j in range(n)]),
              synapse_type=p.extra_models.Neuromodulation(weight=0.1, tau_c=300.0, tau_d=50.0,
                                                          w_max=2.0),
              receptor_type="reward")
+punish = spikes_at(list(PUNISHMENTS), "punish") if PUNISH else None
+if PUNISH:
+    p.Projection(punish, post, p.FromListConnector([(j % 2, j) for j in range(n)]),
+                 synapse_type=p.extra_models.Neuromodulation(weight=0.3, tau_c=300.0,
+                                                             tau_d=50.0, w_max=2.0),
+                 receptor_type="punishment")
 post.record("spikes")
 p.run(LAST + 20.0)
 
@@ -88,6 +99,7 @@ def spikes(population):
 
 
 out = {"post": spikes(post), "pre": spikes(source), "reward": spikes(reward),
+       "punish": spikes(punish) if PUNISH else [],
        "weights": np.diag(plastic.get("weight", format="array")).tolist()}
 with open("neuromodulation_reward.json", "w") as stream:
     json.dump(out, stream)
