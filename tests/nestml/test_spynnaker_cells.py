@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 import repro.spinnaker.pynn_backend as emu
+from repro.nestml.augment import SIGNED_VT_MODEL
 from repro.nestml.pairs import pair_models
 from repro.nestml.shipped import SHIPPED_PAIRS
 from repro.site.dialect_nestml_cells import NESTML_CELLS
@@ -150,7 +151,8 @@ def emulator_trace(model: str, cell: str, params: dict, step: float, w_exc: floa
 
 def test_nestml_cells_follow_the_emulator_within_fixed_point_rounding(spynnaker_cells_built):
     assert sorted(spynnaker_cells_built.models) == sorted(
-        [m + "_nestml" for m in CASES] + pair_models(SHIPPED_PAIRS, "_nestml"))
+        [m + "_nestml" for m in CASES] + pair_models(SHIPPED_PAIRS, "_nestml")
+        + [SIGNED_VT_MODEL])
     traces = nest_traces(spynnaker_cells_built.library_path)
     for model, (cell, params, step, w_exc, w_inh, below_mv, bound_mv) in CASES.items():
         v_emu, spikes_emu = emulator_trace(model, cell, params, step, w_exc, w_inh)
